@@ -1,0 +1,70 @@
+"""Error codes of the hub's API, shared by the hub (which sends them) and the SDK.
+
+Every error response has the body ``{"code": ..., "message": ..., "details": ...}``; ``code``
+is one of :class:`ErrorCode` and decides the HTTP status (:data:`HTTP_STATUS`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["HTTP_STATUS", "ErrorCode"]
+
+
+class ErrorCode(str, enum.Enum):
+    """A machine-readable reason for a failed API call."""
+
+    INVALID_JSON = "INVALID_JSON"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_PORT = "INVALID_PORT"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_SLUG = "INVALID_SLUG"
+    MISSING_AUTH = "MISSING_AUTH"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    NOT_FOUND = "NOT_FOUND"
+    TUNNEL_NOT_FOUND = "TUNNEL_NOT_FOUND"
+    LEASE_NOT_FOUND = "LEASE_NOT_FOUND"
+    RELAY_LEASE_NOT_FOUND = "RELAY_LEASE_NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+    SLUG_TAKEN = "SLUG_TAKEN"
+    HUB_PORT_TAKEN = "HUB_PORT_TAKEN"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    LEASE_INACTIVE = "LEASE_INACTIVE"
+    LEASE_EXPIRED = "LEASE_EXPIRED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    NO_HUB_PORTS = "NO_HUB_PORTS"
+    AGENT_UNAVAILABLE = "AGENT_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_INPUT: 400,
+    ErrorCode.INVALID_PORT: 400,
+    ErrorCode.INVALID_NAME: 400,
+    ErrorCode.INVALID_SLUG: 400,
+    ErrorCode.MISSING_AUTH: 401,
+    ErrorCode.INVALID_TOKEN: 401,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.TUNNEL_NOT_FOUND: 404,
+    ErrorCode.LEASE_NOT_FOUND: 404,
+    ErrorCode.RELAY_LEASE_NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.SLUG_TAKEN: 409,
+    ErrorCode.HUB_PORT_TAKEN: 409,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.LEASE_INACTIVE: 409,
+    ErrorCode.LEASE_EXPIRED: 410,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.NO_HUB_PORTS: 503,
+    ErrorCode.AGENT_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+"""The HTTP status the hub answers with for each error code."""

@@ -1,0 +1,433 @@
+"""The API's data: every request body and every resource the hub returns, as pydantic models.
+
+The hub validates requests with these models and serialises its answers with them, the SDK
+parses answers into them, and the OpenAPI document is generated from them, so the three can
+never disagree. JSON uses camelCase (``requestedPort``); Python uses snake_case
+(``requested_port``). Request models reject unknown fields, so a typo is a clear 400 instead of
+a silent no-op; resource models ignore unknown fields, so an older SDK can talk to a newer hub.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from ._status import TunnelStatus
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "SLUG_PATTERN",
+    "Access",
+    "Agent",
+    "AgentConnect",
+    "ApiError",
+    "Health",
+    "HealthCounts",
+    "HeartbeatAction",
+    "HeartbeatRequest",
+    "HeartbeatResponse",
+    "Lease",
+    "LeaseCreate",
+    "LeaseGrant",
+    "LeaseRefresh",
+    "LeaseStatus",
+    "LeaseSummary",
+    "Protocol",
+    "Readiness",
+    "RelayLease",
+    "RelayLeaseCreate",
+    "RelayLeaseGrant",
+    "RelayLeaseStatus",
+    "StoreHealth",
+    "Target",
+    "Tunnel",
+    "TunnelCreate",
+    "TunnelRotate",
+    "TunnelStatus",
+    "TunnelUpdate",
+    "WorkerToken",
+]
+
+MAX_NAME_LENGTH = 100
+"""The longest tunnel name accepted."""
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
+"""What a slug looks like: 1 to 32 lower-case letters, digits and inner hyphens."""
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$"
+MAX_ERROR_LENGTH = 1000
+MAX_TTL_SECONDS = 7 * 24 * 3600
+
+_TARGET_STRING = re.compile(r"^(?:(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\s]+):)?(?P<port>\d{1,5})$")
+
+
+class _Model(BaseModel):
+    """Base of every API model: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON-ready dict the API sends (camelCase, ISO 8601 times)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class _Request(_Model):
+    """Base of request bodies: unknown fields are an error."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+
+class _Resource(_Model):
+    """Base of resources returned by the hub: unknown fields are ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+
+class Protocol(str, enum.Enum):
+    """What a tunnel carries. ``auto`` is resolved from the port when the tunnel is created."""
+
+    AUTO = "auto"
+    HTTP = "http"
+    HTTPS = "https"
+    TCP = "tcp"
+    UDP = "udp"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Access(str, enum.Enum):
+    """Who may use a tunnel's URL."""
+
+    PRIVATE = "private"
+    """Only its owner (API token, or Jupyter's own login when embedded)."""
+    PUBLIC = "public"
+    """Anyone with the URL."""
+    TOKEN = "token"
+    """Callers presenting the relay lease's worker token (``Authorization: Bearer``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LeaseStatus(str, enum.Enum):
+    """The state of an agent lease."""
+
+    ACTIVE = "active"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RelayLeaseStatus(str, enum.Enum):
+    """The state of a relay lease."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class HeartbeatAction(str, enum.Enum):
+    """What the hub asks a connector to do after a heartbeat."""
+
+    NONE = "none"
+    """Carry on."""
+    STOP = "stop"
+    """The lease was released: close its tunnels and stop heartbeating."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=32)]
+ClientInstanceId = Annotated[str, Field(pattern=CLIENT_ID_PATTERN, max_length=128)]
+TtlSeconds = Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Metadata = dict[str, Any]
+
+
+class Target(_Model):
+    """A local service a connector dials: ``host`` and ``port``."""
+
+    host: Annotated[str, Field(pattern=HOST_PATTERN, max_length=253)] = "127.0.0.1"
+    port: Port
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_string(cls, value: Any) -> Any:
+        """Accept ``"host:port"`` or a bare ``"port"`` as well as an object."""
+        if isinstance(value, str):
+            match = _TARGET_STRING.match(value.strip())
+            if match is None:
+                raise ValueError(f"target {value!r} is not 'host:port' or a port number")
+            host = (match.group("host") or "127.0.0.1").strip("[]")
+            return {"host": host, "port": int(match.group("port"))}
+        return value
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+# --- tunnels -------------------------------------------------------------------------------
+
+
+class LeaseSummary(_Resource):
+    """The lease serving a tunnel, as shown in tunnel listings."""
+
+    last_heartbeat_at: datetime | None
+    expires_at: datetime
+
+
+class Readiness(_Resource):
+    """What the connector last reported; a fact about the data path, not a status."""
+
+    connected_to_hub: bool = False
+    local_ready: bool = False
+    last_error: str | None = None
+
+
+class Tunnel(_Resource):
+    """A public address for a local service, served by an agent's lease."""
+
+    id: str
+    name: str
+    slug: str
+    hostname: str
+    url: str
+    protocol: Protocol
+    target: Target
+    requested_port: int
+    hub_port: int | None
+    access: Access
+    status: TunnelStatus
+    agent_id: str | None
+    lease_id: str | None
+    lease: LeaseSummary | None
+    readiness: Readiness
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime
+    stopped_at: datetime | None
+    last_error: str | None
+
+
+class TunnelCreate(_Request):
+    """Body of ``POST /v1/tunnels``."""
+
+    target: Target
+    name: Name | None = None
+    slug: Slug | None = None
+    protocol: Protocol = Protocol.AUTO
+    access: Literal["private", "public"] = "private"
+    lease_id: str | None = None
+    hub_port: Port | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class TunnelUpdate(_Request):
+    """Body of ``PATCH /v1/tunnels/{id}``: every field is optional, at least one is needed."""
+
+    name: Name | None = None
+    status: Literal["active", "paused"] | None = None
+    metadata: Metadata | None = None
+    lease_id: str | None = None
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TunnelUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, status, metadata, leaseId")
+        return self
+
+
+class TunnelRotate(_Request):
+    """Body of ``POST /v1/tunnels/{id}/rotate``: the new local target, same URL."""
+
+    target: Target
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+# --- agents and leases ---------------------------------------------------------------------
+
+
+class LeaseCreate(_Request):
+    """Body of ``POST /v1/leases``: create a lease, or attach to the agent's live one."""
+
+    client_instance_id: ClientInstanceId
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    ttl_seconds: TtlSeconds | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class Lease(_Resource):
+    """An agent's claim to serve tunnels, kept alive by heartbeats."""
+
+    id: str
+    agent_id: str
+    client_instance_id: str
+    status: LeaseStatus
+    ttl_seconds: float
+    next_heartbeat_seconds: float
+    created_at: datetime
+    last_heartbeat_at: datetime | None
+    expires_at: datetime
+    released_at: datetime | None
+    readiness: Readiness
+    tunnel_ids: list[str]
+    metadata: Metadata
+
+
+class LeaseGrant(Lease):
+    """A lease as returned by create-or-attach, with its agent token (shown this once)."""
+
+    agent_token: str
+    created: bool
+    """True when a new lease was made, false when an existing one was attached to."""
+
+
+class LeaseRefresh(_Request):
+    """Body of ``POST /v1/leases/{id}/refresh``."""
+
+    ttl_seconds: TtlSeconds | None = None
+
+
+class HeartbeatRequest(_Request):
+    """Body of ``POST /v1/leases/{id}/heartbeat``: the connector's readiness."""
+
+    connected_to_hub: bool = False
+    local_ready: bool = False
+    last_error: Annotated[str, Field(max_length=MAX_ERROR_LENGTH)] | None = None
+
+    @field_validator("last_error", mode="before")
+    @classmethod
+    def _truncate(cls, value: Any) -> Any:
+        """Keep the first part of an over-long error rather than refuse the heartbeat."""
+        if isinstance(value, str) and len(value) > MAX_ERROR_LENGTH:
+            return value[: MAX_ERROR_LENGTH - 1] + "…"
+        return value
+
+
+class HeartbeatResponse(_Resource):
+    """The hub's answer to a heartbeat."""
+
+    lease_id: str
+    status: LeaseStatus
+    expires_at: datetime
+    next_heartbeat_seconds: float
+    action: HeartbeatAction
+
+
+class Agent(_Resource):
+    """A connector instance, known by its stable ``clientInstanceId``."""
+
+    id: str
+    client_instance_id: str
+    online: bool
+    active_lease_id: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
+
+
+# --- relay leases --------------------------------------------------------------------------
+
+
+class RelayLeaseCreate(_Request):
+    """Body of ``POST /v1/relay-leases``: a lease plus a worker-token-protected tunnel."""
+
+    client_instance_id: ClientInstanceId
+    target: Target
+    name: Name | None = None
+    ttl_seconds: TtlSeconds | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class AgentConnect(_Resource):
+    """Where and how the agent of a relay lease attaches."""
+
+    transport: Literal["ws"] = "ws"
+    url: str
+
+
+class RelayLease(_Resource):
+    """A relay lease: machine clients reach ``publicUrl`` with the worker token."""
+
+    id: str
+    lease_id: str
+    tunnel_id: str
+    status: RelayLeaseStatus
+    public_url: str
+    connected: bool
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+
+class RelayLeaseGrant(RelayLease):
+    """A new relay lease with its credentials, shown this once."""
+
+    agent_token: str
+    worker_token: str
+    agent_connect: AgentConnect
+
+
+class WorkerToken(_Resource):
+    """A freshly rotated worker token; the previous one no longer works."""
+
+    relay_lease_id: str
+    worker_token: str
+
+
+# --- hub -----------------------------------------------------------------------------------
+
+
+class StoreHealth(_Resource):
+    """The state of the hub's store."""
+
+    status: Literal["ok", "error"]
+    backend: str
+    error: str | None = None
+
+
+class HealthCounts(_Resource):
+    """How many records the caller owns."""
+
+    tunnels: int
+    live_tunnels: int
+    active_tunnels: int
+    agents: int
+    online_agents: int
+    active_leases: int
+
+
+class Health(_Resource):
+    """``GET /v1/health``: is the hub up, and what does it hold."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    uptime_seconds: float
+    store: StoreHealth
+    counts: HealthCounts | None
+    """The caller's own counts; null when the request carried no valid token."""
+
+
+class ApiError(_Resource):
+    """The body of every error response."""
+
+    code: str
+    message: str
+    details: Any = None

@@ -1,0 +1,200 @@
+"""The base of every API handler: JSON in and out, bearer auth, and the error envelope.
+
+Handlers stay thin: parse the request with a model from ``_models.py``, call a service, send
+the resulting model. Every failure leaves as ``{code, message, details}`` with the status that
+belongs to its code, including tornado's own 404/405 and unexpected exceptions (a 500 whose
+body says nothing internal; the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pydantic
+from tornado import web
+
+from .._errors import ErrorCode
+from .._models import ApiError
+from ._config import MAX_BODY_BYTES
+from ._exceptions import HubError
+
+if TYPE_CHECKING:
+    from ._hub import Hub
+
+__all__ = ["ApiHandler", "NotFoundHandler"]
+
+log = logging.getLogger("jupyter_tunnels.hub")
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+_FIELD_CODES = {
+    "port": ErrorCode.INVALID_PORT,
+    "hubPort": ErrorCode.INVALID_PORT,
+    "name": ErrorCode.INVALID_NAME,
+    "slug": ErrorCode.INVALID_SLUG,
+}
+_TORNADO_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+
+
+def _validation_error(exc: pydantic.ValidationError) -> HubError:
+    """Turn pydantic's errors into one clear HubError naming the first bad field."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return HubError(ErrorCode.INVALID_JSON, f"the body is not valid JSON: {first['msg']}")
+    if first["type"] == "model_type" and not first["loc"]:
+        return HubError(ErrorCode.INVALID_INPUT, "the body must be a JSON object")
+    details = [
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        for error in errors
+    ]
+    field = details[0]["field"]
+    last = str(first["loc"][-1]) if first["loc"] else ""
+    code = _FIELD_CODES.get(last, ErrorCode.INVALID_INPUT)
+    where = f"{field}: " if field else ""
+    return HubError(code, f"{where}{first['msg']}", details)
+
+
+class ApiHandler(web.RequestHandler):
+    """JSON API handler bound to a :class:`Hub`; requires a bearer token unless ``public``."""
+
+    public = False
+    """Whether the route answers without a token (health, OpenAPI document)."""
+
+    hub: Hub
+    owner_id: str | None
+
+    def initialize(self, hub: Hub) -> None:
+        """Receive the hub this handler serves (tornado calls this per request)."""
+        self.hub = hub
+        self.owner_id = None
+
+    def set_default_headers(self) -> None:
+        """Every answer is JSON and never cached."""
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    async def prepare(self) -> None:
+        """Check the body's size and type, then the caller's token."""
+        body = self.request.body
+        if len(body) > MAX_BODY_BYTES:
+            raise HubError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"the body has {len(body)} bytes; the limit is {MAX_BODY_BYTES}",
+            )
+        content_type = self.request.headers.get("Content-Type", "")
+        if body and content_type and "json" not in content_type.lower():
+            raise HubError(
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                f"send JSON (Content-Type: application/json), not {content_type}",
+            )
+        token = self.bearer_token()
+        if token is not None:
+            self.owner_id = await self.hub.owner_for_token(token)
+        if self.public or self.owner_id is not None or await self.authorize_other(token):
+            return
+        if token is None:
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+            raise HubError(
+                ErrorCode.MISSING_AUTH, "send an API token as 'Authorization: Bearer <token>'"
+            )
+        raise HubError(ErrorCode.INVALID_TOKEN, "the token is not valid for this hub")
+
+    async def authorize_other(self, token: str | None) -> bool:
+        """Accept a credential other than an API token; handlers that take one override this."""
+        return False
+
+    def bearer_token(self) -> str | None:
+        """The token of the ``Authorization: Bearer`` header, if any."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        return token if scheme.lower() == "bearer" and token else None
+
+    @property
+    def owner(self) -> str:
+        """The authenticated owner's id (only on routes that are not public)."""
+        if self.owner_id is None:
+            raise HubError(ErrorCode.MISSING_AUTH, "this operation needs an API token")
+        return self.owner_id
+
+    def body_as(self, model: type[M]) -> M:
+        """Validate the JSON body against ``model`` (an empty body counts as ``{}``)."""
+        try:
+            return model.model_validate_json(self.request.body or b"{}", strict=True)
+        except pydantic.ValidationError as exc:
+            raise _validation_error(exc) from None
+
+    def query_bool(self, name: str, default: bool = False) -> bool:
+        """Read a boolean query argument given as ``true``/``1``/``false``/``0``."""
+        value = self.get_query_argument(name, None)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise HubError(
+            ErrorCode.INVALID_INPUT,
+            f"{name} must be true, 1, false or 0, not {value!r}",
+            {"field": name},
+        )
+
+    def send(
+        self, result: pydantic.BaseModel | Sequence[pydantic.BaseModel], status: int = 200
+    ) -> None:
+        """Send a model (or a list of models) as camelCase JSON."""
+        self.set_status(status)
+        if isinstance(result, pydantic.BaseModel):
+            payload: Any = result.model_dump(mode="json", by_alias=True)
+        else:
+            payload = [item.model_dump(mode="json", by_alias=True) for item in result]
+        self.finish(json.dumps(payload))
+
+    def send_error_body(self, error: HubError) -> None:
+        """Send the error envelope for ``error``."""
+        self.clear()
+        self.set_status(error.status)
+        if error.code in (ErrorCode.MISSING_AUTH, ErrorCode.INVALID_TOKEN):
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+        body = ApiError(code=error.code.value, message=error.message, details=error.details)
+        self.finish(json.dumps(body.to_json()))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, HubError):
+            if not self._finished:
+                self.send_error_body(e)
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Render tornado's own errors and unexpected exceptions in the error envelope."""
+        code = _TORNADO_CODES.get(status_code)
+        if code is not None:
+            reason = HTTPStatus(status_code).phrase.lower()
+            message = f"{reason}: {self.request.method} {self.request.path}"
+            self.send_error_body(HubError(code, message))
+            return
+        if status_code >= 500:
+            self.send_error_body(
+                HubError(ErrorCode.INTERNAL_ERROR, "internal error: see the hub's log")
+            )
+            return
+        self.set_status(status_code)
+        body = {"code": ErrorCode.INVALID_INPUT.value, "message": self._reason, "details": None}
+        self.finish(json.dumps(body))
+
+
+class NotFoundHandler(ApiHandler):
+    """Answers any path the API does not know with a JSON 404."""
+
+    public = True
+
+    async def prepare(self) -> None:
+        """Refuse every request, whatever its method."""
+        raise HubError(ErrorCode.NOT_FOUND, f"no such route: {self.request.path}")

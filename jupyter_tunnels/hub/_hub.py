@@ -1,0 +1,153 @@
+"""The hub: store, services, reaper and HTTP rules, mountable under any URL prefix.
+
+``Hub`` is what both hostings share. The standalone server (``_server.py``) serves its rules
+at the root of its own port; the Jupyter extension mounts the same rules under
+``{base_url}tunnels/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
+from .._status import LIVE_STATUSES
+from .._version import __version__
+from . import _tables as t
+from ._api import OPENAPI_HANDLER, OPENAPI_PATH, ROUTES
+from ._auth import owner_for_token
+from ._clock import now
+from ._config import HubConfig
+from ._http import NotFoundHandler
+from ._ingress import IngressHandler
+from ._leases import LeaseService
+from ._openapi import build_openapi
+from ._relay import RelayService
+from ._store import Store
+from ._tunnels import TunnelService
+
+__all__ = ["Hub"]
+
+log = logging.getLogger("jupyter_tunnels.hub")
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _pattern(template: str) -> str:
+    """``/v1/tunnels/{tunnelId}`` → ``/v1/tunnels/(?P<tunnel_id>[^/]+)``."""
+    return _PARAM.sub(lambda m: f"(?P<{_snake(m.group(1))}>[^/]+)", template)
+
+
+class Hub:
+    """One hub: its store, its services and the reaper that expires leases."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.store = Store(config.db_url)
+        self.tunnels = TunnelService(self.store, config)
+        self.leases = LeaseService(self.store, config)
+        self.relay = RelayService(self.store, config, self.leases, self.tunnels)
+        self.started_at = time.monotonic()
+        self._reaper: asyncio.Task[None] | None = None
+        self._openapi: str | None = None
+
+    async def start(self) -> None:
+        """Open the store and start the reaper."""
+        await self.store.open()
+        self.started_at = time.monotonic()
+        self._reaper = asyncio.create_task(self._reap_forever(), name="jupyter-tunnels-reaper")
+
+    async def stop(self) -> None:
+        """Stop the reaper and close the store; safe to call when never started."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        await self.store.close()
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.reaper_interval)
+            try:
+                expired = await self.leases.expire_due()
+            except Exception:
+                log.exception("the lease reaper failed; it will try again")
+            else:
+                if expired:
+                    log.info("expired %d lease(s) with no heartbeat", expired)
+
+    def rules(self, prefix: str = "") -> list[tuple[str, Any, dict[str, Any]]]:
+        """Tornado rules for the API and the ingress, under ``prefix`` (e.g. ``/tunnels``)."""
+        prefix = prefix.rstrip("/")
+        kwargs = {"hub": self}
+        rules: list[tuple[str, Any, dict[str, Any]]] = [
+            (prefix + _pattern(route.path), route.handler, kwargs) for route in ROUTES
+        ]
+        rules.append((prefix + OPENAPI_PATH, OPENAPI_HANDLER, kwargs))
+        rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
+        rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))
+        return rules
+
+    async def owner_for_token(self, token: str) -> str | None:
+        """Return the owner of an API token, or None."""
+        async with self.store.read() as conn:
+            return await owner_for_token(conn, token)
+
+    def openapi_document(self) -> str:
+        """The OpenAPI document as JSON text (built once)."""
+        if self._openapi is None:
+            self._openapi = json.dumps(build_openapi(self.config.base))
+        return self._openapi
+
+    async def health(self, owner_id: str | None) -> Health:
+        """Status, version, uptime, store state and the owner's counts."""
+        store = await self.store.health()
+        counts = None
+        if owner_id is not None and store.status == "ok":
+            counts = await self._counts(owner_id)
+        return Health(
+            status="ok" if store.status == "ok" else "degraded",
+            version=__version__,
+            uptime_seconds=round(time.monotonic() - self.started_at, 3),
+            store=store,
+            counts=counts,
+        )
+
+    async def _counts(self, owner_id: str) -> HealthCounts:
+        live = [s.value for s in LIVE_STATUSES]
+        mine = t.tunnels.c.owner_id == owner_id
+        current = now()
+        active_lease = (
+            (t.leases.c.owner_id == owner_id)
+            & (t.leases.c.status == LeaseStatus.ACTIVE.value)
+            & (t.leases.c.expires_at > current)
+        )
+        async with self.store.read() as conn:
+
+            async def count(table: Any, condition: Any, column: Any = None) -> int:
+                what = func.count(func.distinct(column)) if column is not None else func.count()
+                result = await conn.execute(select(what).select_from(table).where(condition))
+                return int(result.scalar_one())
+
+            return HealthCounts(
+                tunnels=await count(t.tunnels, mine),
+                live_tunnels=await count(t.tunnels, mine & t.tunnels.c.status.in_(live)),
+                active_tunnels=await count(
+                    t.tunnels, mine & (t.tunnels.c.status == TunnelStatus.ACTIVE.value)
+                ),
+                agents=await count(t.agents, t.agents.c.owner_id == owner_id),
+                online_agents=await count(t.leases, active_lease, t.leases.c.agent_id),
+                active_leases=await count(t.leases, active_lease),
+            )

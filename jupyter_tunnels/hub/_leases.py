@@ -1,0 +1,430 @@
+"""Agents and leases: create-or-attach, heartbeat, refresh, release, delete and expiry.
+
+An agent is a connector instance, known by the ``clientInstanceId`` it keeps across restarts.
+A lease is that agent's claim to serve tunnels; it lives ``ttlSeconds`` after its last
+heartbeat. Asking for a lease with a ``clientInstanceId`` that already holds a live one
+attaches to it (and rotates its agent token, which evicts a stale connector); the same
+``idempotencyKey`` always designates the same lease, so a retried request never makes two.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .._errors import ErrorCode
+from .._models import (
+    Agent,
+    HeartbeatAction,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    Lease,
+    LeaseCreate,
+    LeaseGrant,
+    LeaseRefresh,
+    LeaseStatus,
+    Readiness,
+    RelayLeaseStatus,
+)
+from .._status import LIVE_STATUSES, TunnelStatus
+from . import _tables as t
+from ._auth import AGENT_TOKEN_PREFIX, hash_token, new_token
+from ._clock import now, to_datetime
+from ._config import HEARTBEATS_PER_TTL, HubConfig
+from ._exceptions import HubError
+from ._store import Store
+from ._tunnels import check_transition, stop_tunnels
+
+__all__ = ["LeaseService"]
+
+_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
+
+
+class LeaseService:
+    """The rules for agents and leases, over the store."""
+
+    def __init__(self, store: Store, config: HubConfig) -> None:
+        self.store = store
+        self.config = config
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _lease_row(self, conn: AsyncConnection, owner_id: str, lease_id: str) -> Row[Any]:
+        row = (
+            await conn.execute(
+                select(t.leases, t.agents.c.client_instance_id)
+                .select_from(t.leases.join(t.agents, t.leases.c.agent_id == t.agents.c.id))
+                .where(t.leases.c.id == lease_id, t.leases.c.owner_id == owner_id)
+            )
+        ).first()
+        if row is None:
+            raise HubError(ErrorCode.LEASE_NOT_FOUND, f"no lease {lease_id!r}", {"lease": lease_id})
+        return row
+
+    async def _to_model(self, conn: AsyncConnection, row: Row[Any]) -> Lease:
+        tunnel_ids = (
+            await conn.execute(
+                select(t.tunnels.c.id)
+                .where(t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(_LIVE_VALUES))
+                .order_by(t.tunnels.c.created_at)
+            )
+        ).scalars()
+        return Lease(
+            id=row.id,
+            agent_id=row.agent_id,
+            client_instance_id=row.client_instance_id,
+            status=row.status,
+            ttl_seconds=row.ttl_seconds,
+            next_heartbeat_seconds=row.ttl_seconds / HEARTBEATS_PER_TTL,
+            created_at=to_datetime(row.created_at),
+            last_heartbeat_at=to_datetime(row.last_heartbeat_at),
+            expires_at=to_datetime(row.expires_at),
+            released_at=to_datetime(row.released_at),
+            readiness=Readiness(
+                connected_to_hub=row.connected_to_hub,
+                local_ready=row.local_ready,
+                last_error=row.last_error,
+            ),
+            tunnel_ids=list(tunnel_ids),
+            metadata=row.metadata,
+        )
+
+    async def get(self, owner_id: str, lease_id: str) -> Lease:
+        """Return one of the owner's leases."""
+        async with self.store.read() as conn:
+            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+
+    async def list(
+        self, owner_id: str, *, client_instance_id: str | None = None, include_expired: bool = False
+    ) -> builtins.list[Lease]:
+        """Return the owner's leases, oldest first: active ones, or all with ``include_expired``."""
+        query = (
+            select(t.leases, t.agents.c.client_instance_id)
+            .select_from(t.leases.join(t.agents, t.leases.c.agent_id == t.agents.c.id))
+            .where(t.leases.c.owner_id == owner_id)
+        )
+        if client_instance_id is not None:
+            query = query.where(t.agents.c.client_instance_id == client_instance_id)
+        if not include_expired:
+            query = query.where(t.leases.c.status == LeaseStatus.ACTIVE.value)
+        async with self.store.read() as conn:
+            rows = (await conn.execute(query.order_by(t.leases.c.created_at))).all()
+            return [await self._to_model(conn, row) for row in rows]
+
+    async def list_agents(self, owner_id: str) -> builtins.list[Agent]:
+        """Return the owner's agents, oldest first, with whether each holds a live lease."""
+        live = (
+            select(t.leases.c.agent_id, func.max(t.leases.c.id).label("lease_id"))
+            .where(t.leases.c.status == LeaseStatus.ACTIVE.value, t.leases.c.expires_at > now())
+            .group_by(t.leases.c.agent_id)
+            .subquery()
+        )
+        query = (
+            select(t.agents, live.c.lease_id)
+            .select_from(t.agents.outerjoin(live, live.c.agent_id == t.agents.c.id))
+            .where(t.agents.c.owner_id == owner_id)
+            .order_by(t.agents.c.created_at)
+        )
+        async with self.store.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Agent(
+                id=row.id,
+                client_instance_id=row.client_instance_id,
+                online=row.lease_id is not None,
+                active_lease_id=row.lease_id,
+                created_at=to_datetime(row.created_at),
+                last_seen_at=to_datetime(row.last_seen_at),
+            )
+            for row in rows
+        ]
+
+    async def lease_for_agent_token(self, token: str) -> tuple[str, str] | None:
+        """Return ``(owner_id, lease_id)`` for an agent token, or None if it is unknown."""
+        async with self.store.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.leases.c.owner_id, t.leases.c.id).where(
+                        t.leases.c.agent_token_hash == hash_token(token)
+                    )
+                )
+            ).first()
+        return (str(row.owner_id), str(row.id)) if row else None
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def create_or_attach(self, owner_id: str, body: LeaseCreate) -> LeaseGrant:
+        """Create a lease for the agent, or attach to its live one (rotating the agent token)."""
+        async with self.store.write() as conn:
+            lease_id, token, created = await self.create_or_attach_in(conn, owner_id, body)
+            lease = await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+        return LeaseGrant(**lease.model_dump(), agent_token=token, created=created)
+
+    async def create_or_attach_in(
+        self, conn: AsyncConnection, owner_id: str, body: LeaseCreate
+    ) -> tuple[str, str, bool]:
+        """Create-or-attach inside a write transaction; return ``(lease_id, token, created)``."""
+        current = now()
+        await self._expire_due(conn, current)
+        agent_id = await self._agent_id(conn, owner_id, body.client_instance_id, current)
+        ttl = float(body.ttl_seconds) if body.ttl_seconds else self.config.lease_ttl
+        existing = None
+        if body.idempotency_key is not None:
+            existing = (
+                await conn.execute(
+                    select(t.leases).where(
+                        t.leases.c.owner_id == owner_id,
+                        t.leases.c.idempotency_key == body.idempotency_key,
+                    )
+                )
+            ).first()
+            if existing is not None and existing.agent_id != agent_id:
+                raise HubError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "this idempotencyKey was used for another clientInstanceId",
+                    {"idempotencyKey": body.idempotency_key},
+                )
+            if existing is not None and existing.status != LeaseStatus.ACTIVE.value:
+                raise HubError(
+                    ErrorCode.LEASE_EXPIRED,
+                    f"the lease made with this idempotencyKey is {existing.status}: use a new key",
+                    {"idempotencyKey": body.idempotency_key, "lease": existing.id},
+                )
+        if existing is None:
+            existing = (
+                await conn.execute(
+                    select(t.leases).where(
+                        t.leases.c.agent_id == agent_id,
+                        t.leases.c.status == LeaseStatus.ACTIVE.value,
+                    )
+                )
+            ).first()
+        token = new_token(AGENT_TOKEN_PREFIX)
+        if existing is not None:
+            values: dict[str, Any] = {
+                "agent_token_hash": hash_token(token),
+                "ttl_seconds": ttl,
+                "expires_at": current + ttl,
+            }
+            if existing.idempotency_key is None and body.idempotency_key is not None:
+                values["idempotency_key"] = body.idempotency_key
+            await conn.execute(
+                update(t.leases).where(t.leases.c.id == existing.id).values(**values)
+            )
+            return str(existing.id), token, False
+        lease_id = str(uuid.uuid4())
+        await conn.execute(
+            t.leases.insert().values(
+                id=lease_id,
+                owner_id=owner_id,
+                agent_id=agent_id,
+                status=LeaseStatus.ACTIVE.value,
+                ttl_seconds=ttl,
+                idempotency_key=body.idempotency_key,
+                agent_token_hash=hash_token(token),
+                created_at=current,
+                expires_at=current + ttl,
+                connected_to_hub=False,
+                local_ready=False,
+                metadata=body.metadata,
+            )
+        )
+        return lease_id, token, True
+
+    async def _agent_id(
+        self, conn: AsyncConnection, owner_id: str, client_instance_id: str, seen: float
+    ) -> str:
+        row = (
+            await conn.execute(
+                select(t.agents.c.id).where(
+                    t.agents.c.owner_id == owner_id,
+                    t.agents.c.client_instance_id == client_instance_id,
+                )
+            )
+        ).first()
+        if row is not None:
+            await conn.execute(
+                update(t.agents).where(t.agents.c.id == row.id).values(last_seen_at=seen)
+            )
+            return str(row.id)
+        agent_id = str(uuid.uuid4())
+        await conn.execute(
+            t.agents.insert().values(
+                id=agent_id,
+                owner_id=owner_id,
+                client_instance_id=client_instance_id,
+                created_at=seen,
+                last_seen_at=seen,
+            )
+        )
+        return agent_id
+
+    async def heartbeat(
+        self, owner_id: str, lease_id: str, body: HeartbeatRequest
+    ) -> HeartbeatResponse:
+        """Record readiness and extend the lease; expired leases answer ``410 LEASE_EXPIRED``."""
+        async with self.store.write() as conn:
+            current = now()
+            await self._expire_due(conn, current)
+            row = await self._lease_row(conn, owner_id, lease_id)
+            if row.status == LeaseStatus.ACTIVE.value:
+                expires_at = current + row.ttl_seconds
+                await conn.execute(
+                    update(t.leases)
+                    .where(t.leases.c.id == lease_id)
+                    .values(
+                        last_heartbeat_at=current,
+                        expires_at=expires_at,
+                        connected_to_hub=body.connected_to_hub,
+                        local_ready=body.local_ready,
+                        last_error=body.last_error,
+                    )
+                )
+                await conn.execute(
+                    update(t.agents)
+                    .where(t.agents.c.id == row.agent_id)
+                    .values(last_seen_at=current)
+                )
+                await self._follow_connection(conn, lease_id, body.connected_to_hub)
+                action = HeartbeatAction.NONE
+            else:
+                expires_at = row.expires_at
+                action = HeartbeatAction.STOP
+        if row.status == LeaseStatus.EXPIRED.value:
+            raise HubError(
+                ErrorCode.LEASE_EXPIRED,
+                f"lease {lease_id} expired: no heartbeat for {row.ttl_seconds:g} s; "
+                "create a new lease (its tunnels keep their URLs)",
+                {"lease": lease_id},
+            )
+        return HeartbeatResponse(
+            lease_id=lease_id,
+            status=row.status,
+            expires_at=to_datetime(expires_at),
+            next_heartbeat_seconds=row.ttl_seconds / HEARTBEATS_PER_TTL,
+            action=action,
+        )
+
+    async def _follow_connection(
+        self, conn: AsyncConnection, lease_id: str, connected: bool
+    ) -> None:
+        """Move the lease's tunnels between ``connecting`` and ``active`` with the connector."""
+        old, new = (
+            (TunnelStatus.CONNECTING, TunnelStatus.ACTIVE)
+            if connected
+            else (TunnelStatus.ACTIVE, TunnelStatus.CONNECTING)
+        )
+        check_transition(old, new)
+        await conn.execute(
+            update(t.tunnels)
+            .where(t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value)
+            .values(status=new.value, updated_at=now())
+        )
+
+    async def refresh(self, owner_id: str, lease_id: str, body: LeaseRefresh) -> Lease:
+        """Extend an active lease by its TTL (or a new ``ttlSeconds``) from now."""
+        async with self.store.write() as conn:
+            current = now()
+            await self._expire_due(conn, current)
+            row = await self._active_row(conn, owner_id, lease_id)
+            ttl = float(body.ttl_seconds) if body.ttl_seconds else row.ttl_seconds
+            await conn.execute(
+                update(t.leases)
+                .where(t.leases.c.id == lease_id)
+                .values(ttl_seconds=ttl, expires_at=current + ttl)
+            )
+            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+
+    async def release(self, owner_id: str, lease_id: str) -> Lease:
+        """End a lease by choice: its tunnels stop, its record stays for history."""
+        async with self.store.write() as conn:
+            await self._expire_due(conn, now())
+            row = await self._lease_row(conn, owner_id, lease_id)
+            if row.status == LeaseStatus.ACTIVE.value:
+                await self._end(conn, row, LeaseStatus.RELEASED, last_error=None)
+            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+
+    async def delete(self, owner_id: str, lease_id: str) -> Lease:
+        """Stop the lease's tunnels and remove the lease; return it as it was last."""
+        async with self.store.write() as conn:
+            row = await self._lease_row(conn, owner_id, lease_id)
+            if row.status == LeaseStatus.ACTIVE.value:
+                await self._end(conn, row, LeaseStatus.RELEASED, last_error=None)
+            lease = await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            await conn.execute(delete(t.leases).where(t.leases.c.id == lease_id))
+            return lease
+
+    async def expire_due(self) -> int:
+        """Expire every active lease past its ``expiresAt``; return how many (the reaper)."""
+        async with self.store.write() as conn:
+            return await self._expire_due(conn, now())
+
+    async def _active_row(self, conn: AsyncConnection, owner_id: str, lease_id: str) -> Row[Any]:
+        row = await self._lease_row(conn, owner_id, lease_id)
+        if row.status == LeaseStatus.EXPIRED.value:
+            raise HubError(
+                ErrorCode.LEASE_EXPIRED, f"lease {lease_id} has expired", {"lease": lease_id}
+            )
+        if row.status != LeaseStatus.ACTIVE.value:
+            raise HubError(
+                ErrorCode.LEASE_INACTIVE,
+                f"lease {lease_id} is {row.status}",
+                {"lease": lease_id, "status": row.status},
+            )
+        return row
+
+    async def _expire_due(self, conn: AsyncConnection, current: float) -> int:
+        rows = (
+            await conn.execute(
+                select(t.leases, t.agents.c.client_instance_id)
+                .select_from(t.leases.join(t.agents, t.leases.c.agent_id == t.agents.c.id))
+                .where(
+                    t.leases.c.status == LeaseStatus.ACTIVE.value, t.leases.c.expires_at <= current
+                )
+            )
+        ).all()
+        for row in rows:
+            silent = current - (row.last_heartbeat_at or row.created_at)
+            await self._end(
+                conn,
+                row,
+                LeaseStatus.EXPIRED,
+                last_error=f"lease expired: no heartbeat from its agent for {silent:.0f} s",
+            )
+        return len(rows)
+
+    async def _end(
+        self, conn: AsyncConnection, row: Row[Any], status: LeaseStatus, *, last_error: str | None
+    ) -> None:
+        ended = now()
+        await conn.execute(
+            update(t.leases)
+            .where(t.leases.c.id == row.id)
+            .values(
+                status=status.value,
+                released_at=ended if status is LeaseStatus.RELEASED else None,
+                connected_to_hub=False,
+            )
+        )
+        await stop_tunnels(
+            conn,
+            self.config,
+            t.tunnels.c.lease_id == row.id,
+            last_error=last_error,
+            client_instance_id=row.client_instance_id,
+        )
+        relay_status = (
+            RelayLeaseStatus.EXPIRED if status is LeaseStatus.EXPIRED else RelayLeaseStatus.CLOSED
+        )
+        await conn.execute(
+            update(t.relay_leases)
+            .where(
+                t.relay_leases.c.lease_id == row.id,
+                t.relay_leases.c.status == RelayLeaseStatus.ACTIVE.value,
+            )
+            .values(status=relay_status.value, closed_at=ended)
+        )

@@ -1,0 +1,108 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+from pydantic.json_schema import models_json_schema
+
+from .._errors import HTTP_STATUS
+from .._models import ApiError
+from .._version import __version__
+from ._api import ROUTES, Operation
+
+__all__ = ["build_openapi"]
+
+_REF = "#/components/schemas/{model}"
+_PARAM = re.compile(r"\{(\w+)\}")
+_ERROR_STATUSES = sorted(set(HTTP_STATUS.values()))
+
+
+def _ref(model: type[pydantic.BaseModel], mode: str, refs: dict[Any, Any]) -> dict[str, Any]:
+    return dict(refs[(model, mode)])
+
+
+def _operation(op: Operation, path: str, refs: dict[Any, Any]) -> dict[str, Any]:
+    schema = _ref(op.response, "serialization", refs)
+    content = {"type": "array", "items": schema} if op.many else schema
+    success = {"description": op.summary, "content": {"application/json": {"schema": content}}}
+    error = {
+        "description": "Error: see the code and message",
+        "content": {"application/json": {"schema": _ref(ApiError, "serialization", refs)}},
+    }
+    responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}
+    for status in _ERROR_STATUSES:
+        responses.setdefault(str(status), error)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PARAM.findall(path)
+    ]
+    parameters += [
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "description": q.description,
+            "schema": q.schema,
+        }
+        for q in op.query
+    ]
+    document: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": _ref(op.body, "validation", refs)}},
+        }
+    if op.public:
+        document["security"] = []
+    return document
+
+
+def build_openapi(server_url: str) -> dict[str, Any]:
+    """Build the OpenAPI document for a hub whose API lives at ``server_url``."""
+    models: list[tuple[type[pydantic.BaseModel], Any]] = [(ApiError, "serialization")]
+    for route in ROUTES:
+        for op in route.operations:
+            models.append((op.response, "serialization"))
+            if op.body is not None:
+                models.append((op.body, "validation"))
+    refs, definitions = models_json_schema(models, by_alias=True, ref_template=_REF)
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        paths[route.path] = {op.method: _operation(op, route.path, refs) for op in route.operations}
+    paths["/v1/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyter-tunnels hub",
+            "version": __version__,
+            "description": "Control API of a jupyter-tunnels hub: tunnels, leases, agents and "
+            "relay leases. Errors are {code, message, details}.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }

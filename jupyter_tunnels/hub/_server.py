@@ -1,0 +1,139 @@
+"""The standalone hub: a :class:`Hub` on its own port (``jupyter-tunnels hub``).
+
+On the first start on an empty store it creates an admin owner and token. The token comes from
+``JUPYTER_TUNNELS_TOKEN`` if that is set, otherwise it is generated and written to
+``admin-token`` beside the store (mode 0600); either way it is never printed, only the file's
+path is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from pathlib import Path
+
+from tornado import httpserver, netutil, web
+
+from ._auth import create_owner
+from ._config import DEFAULT_LEASE_TTL, DEFAULT_SLUG_GRACE, DEFAULT_TCP_PORTS, HubConfig
+from ._hub import Hub
+from ._store import Store, sqlite_url
+
+__all__ = ["ADMIN_TOKEN_FILE", "AdminBootstrap", "HubServer", "bootstrap_admin", "default_db_path"]
+
+ADMIN_TOKEN_FILE = "admin-token"
+ADMIN_OWNER = "admin"
+TOKEN_ENV = "JUPYTER_TUNNELS_TOKEN"
+
+
+def default_db_path() -> Path:
+    """``$JUPYTER_TUNNELS_DB``, else ``$XDG_DATA_HOME/jupyter-tunnels/hub.db``."""
+    configured = os.environ.get("JUPYTER_TUNNELS_DB")
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "jupyter-tunnels" / "hub.db"
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminBootstrap:
+    """What the first start did about the admin token."""
+
+    token_file: Path | None
+    """Where the generated token was written; None when it came from the environment."""
+    from_environment: bool
+
+
+async def bootstrap_admin(store: Store, token_dir: Path) -> AdminBootstrap | None:
+    """On an empty store, create the admin owner; return None when the store had owners."""
+    if not await store.is_empty():
+        return None
+    env_token = os.environ.get(TOKEN_ENV) or None
+    async with store.write() as conn:
+        token = await create_owner(conn, ADMIN_OWNER, is_admin=True, token=env_token)
+    if env_token is not None:
+        return AdminBootstrap(token_file=None, from_environment=True)
+    path = token_dir / ADMIN_TOKEN_FILE
+    _write_secret(path, token)
+    return AdminBootstrap(token_file=path, from_environment=False)
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """Write a secret to a file only its owner can read (0600 from the start)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+
+
+class HubServer:
+    """A running standalone hub; ``await HubServer.start(...)``, then ``await server.stop()``."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        server: httpserver.HTTPServer,
+        host: str,
+        port: int,
+        bootstrap: AdminBootstrap | None,
+    ) -> None:
+        self.hub = hub
+        self.host = host
+        self.port = port
+        self.bootstrap = bootstrap
+        self._server = server
+
+    @property
+    def url(self) -> str:
+        """The hub's base URL (the API is under ``/v1``)."""
+        return self.hub.config.base
+
+    @classmethod
+    async def start(
+        cls,
+        db_path: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        domain: str | None = None,
+        public_url: str | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+        slug_grace: float = DEFAULT_SLUG_GRACE,
+        tcp_ports: tuple[int, int] | None = DEFAULT_TCP_PORTS,
+    ) -> HubServer:
+        """Bind ``host:port`` (0 picks a free port), open the store and start serving."""
+        sockets = netutil.bind_sockets(
+            port, host, family=socket.AF_INET if ":" not in host else socket.AF_INET6
+        )
+        bound_port = sockets[0].getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        config = HubConfig(
+            db_url=sqlite_url(db_path),
+            public_url=public_url or f"http://{url_host}:{bound_port}",
+            domain=domain,
+            lease_ttl=lease_ttl,
+            slug_grace=slug_grace,
+            tcp_ports=tcp_ports,
+        )
+        hub = Hub(config)
+        try:
+            await hub.start()
+            token_dir = Path(os.path.dirname(os.path.abspath(os.path.expanduser(db_path))))
+            bootstrap = await bootstrap_admin(hub.store, token_dir)
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            await hub.stop()
+            raise
+        app = web.Application(hub.rules(), default_handler_class=None)
+        server = httpserver.HTTPServer(app, xheaders=False)
+        server.add_sockets(sockets)
+        return cls(hub, server, host, bound_port, bootstrap)
+
+    async def stop(self) -> None:
+        """Stop accepting requests, close open connections and the store."""
+        self._server.stop()
+        await self._server.close_all_connections()
+        await self.hub.stop()

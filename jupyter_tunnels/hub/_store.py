@@ -1,0 +1,102 @@
+"""The hub's store: an async SQLAlchemy engine over SQLite (default) or PostgreSQL.
+
+Everything the hub knows lives here, so a restart loses nothing. SQLite runs in WAL mode with
+foreign keys on; writes are serialised through one lock so concurrent requests never meet
+``database is locked``. The services (``_tunnels.py``, ``_leases.py`` ...) hold the SQL; this
+module only owns the engine and the transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .._models import StoreHealth
+from ._tables import metadata, owners
+
+__all__ = ["Store", "sqlite_url"]
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def sqlite_url(path: str | Path) -> str:
+    """Return the SQLAlchemy URL of the SQLite file at ``path``."""
+    return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Store:
+    """Owns the database engine; hands out read and write transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.backend = self.url.get_backend_name()
+        self._engine: AsyncEngine = create_async_engine(self.url)
+        if self.backend == "sqlite":
+            event.listen(self._engine.sync_engine, "connect", _on_sqlite_connect)
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for other backends."""
+        if self.backend != "sqlite" or not self.url.database:
+            return None
+        return Path(self.url.database)
+
+    async def open(self) -> None:
+        """Create the database file and the tables that are missing."""
+        if self.path is not None:
+            os.makedirs(self.path.parent, exist_ok=True)
+        async with self._engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; nothing it does is committed."""
+        async with self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits when the block ends and rolls back if it raises."""
+        async with self._write_lock, self._engine.begin() as conn:
+            yield conn
+
+    async def is_empty(self) -> bool:
+        """Tell whether no owner exists yet (a brand-new store)."""
+        async with self.read() as conn:
+            row = (await conn.execute(select(owners.c.id).limit(1))).first()
+        return row is None
+
+    async def health(self) -> StoreHealth:
+        """Check that the store answers a query."""
+        try:
+            async with self.read() as conn:
+                await conn.execute(select(1))
+        except Exception as exc:
+            log.exception("store health check failed")
+            return StoreHealth(status="error", backend=self.backend, error=str(exc))
+        return StoreHealth(status="ok", backend=self.backend)

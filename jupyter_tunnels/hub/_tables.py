@@ -1,0 +1,147 @@
+"""The hub's tables, in SQLAlchemy Core: portable between SQLite and PostgreSQL.
+
+Times are stored as UNIX seconds (float) so that comparisons and arithmetic are the same on
+every backend. Secrets are stored only as SHA-256 hashes (see ``_auth.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "agents",
+    "api_tokens",
+    "leases",
+    "metadata",
+    "owners",
+    "relay_leases",
+    "slug_reservations",
+    "tunnels",
+]
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+_LIVE = text("status NOT IN ('stopped', 'failed')")
+
+owners = Table(
+    "owners",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("client_instance_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float),
+    UniqueConstraint("owner_id", "client_instance_id"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("agent_id", String(36), ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("ttl_seconds", Integer, nullable=False),
+    Column("idempotency_key", String(128)),
+    Column("agent_token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_heartbeat_at", Float),
+    Column("expires_at", Float, nullable=False),
+    Column("released_at", Float),
+    Column("connected_to_hub", Boolean, nullable=False, default=False),
+    Column("local_ready", Boolean, nullable=False, default=False),
+    Column("last_error", String(1000)),
+    Column("metadata", JSON, nullable=False),
+    UniqueConstraint("owner_id", "idempotency_key"),
+    Index("ix_leases_status_expires", "status", "expires_at"),
+)
+
+tunnels = Table(
+    "tunnels",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("lease_id", String(36), ForeignKey("leases.id", ondelete="SET NULL")),
+    Column("name", String(100), nullable=False),
+    Column("slug", String(32), nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("target_host", String(253), nullable=False),
+    Column("target_port", Integer, nullable=False),
+    Column("hub_port", Integer),
+    Column("access", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("stopped_at", Float),
+    Column("last_error", String(1000)),
+    # One live tunnel per slug and per hub port; stopped ones stay for history.
+    Index("ux_tunnels_live_slug", "slug", unique=True, sqlite_where=_LIVE, postgresql_where=_LIVE),
+    Index(
+        "ux_tunnels_live_hub_port",
+        "hub_port",
+        unique=True,
+        sqlite_where=_LIVE,
+        postgresql_where=_LIVE,
+    ),
+    Index("ix_tunnels_owner_status", "owner_id", "status"),
+)
+
+slug_reservations = Table(
+    "slug_reservations",
+    metadata,
+    Column("slug", String(32), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("client_instance_id", String(128)),
+    Column("target_port", Integer, nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("hub_port", Integer),
+    Column("reserved_until", Float, nullable=False),
+)
+
+relay_leases = Table(
+    "relay_leases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("lease_id", String(36), ForeignKey("leases.id", ondelete="CASCADE"), nullable=False),
+    Column("tunnel_id", String(36), ForeignKey("tunnels.id", ondelete="CASCADE"), nullable=False),
+    Column("worker_token_hash", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("closed_at", Float),
+)

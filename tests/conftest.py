@@ -1,0 +1,47 @@
+"""Fixtures: real hubs on 127.0.0.1 with port 0, each with its own SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._hubs import RunningHub, start_hub
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's own hub settings and proxies out of the tests."""
+    for name in ("JUPYTER_TUNNELS_HUB", "JUPYTER_TUNNELS_TOKEN", "JUPYTER_TUNNELS_DB"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, like the hub and Jupyter."""
+    return "asyncio"
+
+
+@pytest.fixture
+def make_hub(tmp_path: Path) -> Iterator[Callable[..., RunningHub]]:
+    """Start hubs with custom options (``lease_ttl=1``...); all are stopped at the end."""
+    hubs: list[RunningHub] = []
+
+    def make(db_path: Path | None = None, **options: Any) -> RunningHub:
+        hub = start_hub(db_path or tmp_path / f"hub{len(hubs)}" / "hub.db", **options)
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(make_hub: Callable[..., RunningHub]) -> RunningHub:
+    """A fresh hub with default settings and its admin token."""
+    return make_hub()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import httpx
+
+from ._hubs import RunningHub
+
+
+def test_health(hub: RunningHub) -> None:
+    response = httpx.get(f"{hub.url}/v1/health", headers=hub.headers)
+    assert response.status_code == 200
+    assert response.json()["counts"]["tunnels"] == 0
