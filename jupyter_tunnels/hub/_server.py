@@ -120,8 +120,9 @@ class HubServer:
         hub = Hub(config)
         try:
             await hub.start()
-            token_dir = Path(os.path.dirname(os.path.abspath(os.path.expanduser(db_path))))
-            bootstrap = await bootstrap_admin(hub.store, token_dir)
+            store_path = hub.store.path
+            assert store_path is not None, "the standalone hub keeps its store in a file"
+            bootstrap = await bootstrap_admin(hub.store, store_path.parent)
         except BaseException:
             for sock in sockets:
                 sock.close()
