@@ -1,0 +1,412 @@
+"""The connector: holds a lease, keeps the control channel up, serves its tunnels' streams.
+
+Lifecycle::
+
+    start ──► lease (create-or-attach) ──► control channel ──► serving ──► close
+                 ▲                               │    ▲             │
+                 │         hub or network lost   ▼    │ backoff     │
+                 └── lease expired (410) ◄── reconnecting ──────────┘
+
+While the hub is away the connector retries with a short jittered exponential backoff (reset
+after every successful session), so it is serving again within seconds of the network coming
+back however long it was gone. If its lease expired meanwhile it takes a new one and re-creates
+its tunnels with the same slugs and hub ports, which the hub kept reserved for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from .._models import HeartbeatAction, Target, Tunnel
+from .._protocol import (
+    CONTROL_PATH,
+    Dial,
+    Hello,
+    ProtocolError,
+    TunnelsChanged,
+    TunnelSpec,
+    Welcome,
+    decode_control,
+    encode_control,
+)
+from ..client import AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
+from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, check_target
+from ._streams import DataPool
+
+__all__ = ["Backoff", "Connector", "ConnectorState"]
+
+log = logging.getLogger("jupyter_tunnels.connector")
+
+BACKOFF_INITIAL = 0.1
+BACKOFF_MAX = 3.0
+STABLE_SESSION_SECONDS = 2.0
+LOCAL_PROBE_TIMEOUT = 1.0
+ACTIVE_WAIT_TIMEOUT = 15.0
+
+
+class Backoff:
+    """Jittered exponential backoff, short by design, reset after a good session."""
+
+    def __init__(self, initial: float = BACKOFF_INITIAL, maximum: float = BACKOFF_MAX) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt (full jitter)."""
+        ceiling = min(self.maximum, self.initial * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        """Start again from the initial delay."""
+        self.attempt = 0
+
+
+@dataclasses.dataclass
+class _Wanted:
+    """A tunnel this connector was asked to serve, remembered so it can be re-created."""
+
+    target: Target
+    name: str | None
+    protocol: str
+    access: str
+    slug: str | None = None
+    hub_port: int | None = None
+    tunnel_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectorState:
+    """What the connector knows about itself, for status displays."""
+
+    lease_id: str | None
+    connected: bool
+    local_ready: bool
+    last_error: str | None
+    reconnects: int
+
+
+class Connector:
+    """Serves tunnels of one lease from this process.
+
+    ``token`` is an API token of the tunnels' owner (it creates the lease and the tunnels);
+    the lease's own agent token then authenticates the control channel, the data connections
+    and the heartbeats. ``client_instance_id`` identifies this connector across restarts: give
+    the same one to get the same lease (and URLs) back.
+    """
+
+    def __init__(
+        self,
+        hub_url: str | None = None,
+        token: str | None = None,
+        *,
+        client_instance_id: str | None = None,
+        allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
+        pool_size: int | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = AsyncTunnelsClient(hub_url, token)
+        self.address = HubAddress(self.client.hub_url)
+        self.client_instance_id = (
+            client_instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
+        )
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.pool_size = pool_size
+        self.on_event = on_event or (lambda message: log.info("%s", message))
+        self.lease_id: str | None = None
+        self.agent_token: str | None = None
+        self.specs: dict[str, TunnelSpec] = {}
+        self.connected = asyncio.Event()
+        self.last_error: str | None = None
+        self.local_ready = False
+        self.local_error: str | None = None
+        self.reconnects = 0
+        self._wanted: dict[str, _Wanted] = {}
+        self._runner: asyncio.Task[None] | None = None
+        self._closing = False
+        self._backoff = Backoff()
+        self._ws: ClientConnection | None = None
+        self._pool: DataPool | None = None
+
+    # --- public API ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectorState:
+        """A snapshot of the connector's state."""
+        return ConnectorState(
+            lease_id=self.lease_id,
+            connected=self.connected.is_set(),
+            local_ready=self.local_ready,
+            last_error=self.last_error,
+            reconnects=self.reconnects,
+        )
+
+    async def start(self, *, timeout: float = ACTIVE_WAIT_TIMEOUT) -> None:
+        """Take the lease, then keep the control channel up in the background.
+
+        Raises the hub's error if the lease cannot be had (wrong token, hub unreachable).
+        """
+        await self._take_lease()
+        self._runner = asyncio.get_running_loop().create_task(self._run(), name="connector")
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def expose(
+        self,
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        name: str | None = None,
+        slug: str | None = None,
+        protocol: str = "auto",
+        public: bool = False,
+        wait: bool = True,
+    ) -> Tunnel:
+        """Expose ``host:port`` through a tunnel of this connector's lease and return it.
+
+        Exposing the same target again returns the tunnel that already serves it. With
+        ``wait`` the call returns once the tunnel is active (its connector attached).
+        """
+        check_target(host, self.allowed_hosts)
+        target = Target(host=host, port=port)
+        key = f"{protocol}:{target}"
+        wanted = self._wanted.get(key)
+        if wanted is None:
+            wanted = _Wanted(target, name, protocol, "public" if public else "private", slug)
+            self._wanted[key] = wanted
+        tunnel = await self._ensure_tunnel(wanted)
+        if wait:
+            tunnel = await self._wait_active(tunnel.id)
+        return tunnel
+
+    async def unexpose(self, tunnel_id: str) -> Tunnel:
+        """Close one of this connector's tunnels."""
+        for key, wanted in list(self._wanted.items()):
+            if wanted.tunnel_id == tunnel_id:
+                del self._wanted[key]
+        return await self.client.delete(tunnel_id)
+
+    async def close(self, *, release: bool = True) -> None:
+        """Stop serving: close the tunnels (releasing the lease) and every connection."""
+        self._closing = True
+        if release and self.lease_id is not None:
+            with contextlib.suppress(TunnelError):
+                await self.client.release_lease(self.lease_id)
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        await self._end_session()
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Connector:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- lease and tunnels ---------------------------------------------------------------
+
+    async def _take_lease(self) -> None:
+        grant = await self.client.create_lease(self.client_instance_id)
+        self.lease_id = grant.id
+        self.agent_token = grant.agent_token
+
+    async def _ensure_tunnel(self, wanted: _Wanted) -> Tunnel:
+        assert self.lease_id is not None
+        for tunnel in await self.client.list(lease_id=self.lease_id):
+            same_protocol = wanted.protocol in ("auto", tunnel.protocol.value)
+            same_name = wanted.name in (None, tunnel.name)
+            if tunnel.target == wanted.target and same_protocol and same_name:
+                self._remember(wanted, tunnel)
+                return tunnel
+        try:
+            tunnel = await self.client.create(
+                wanted.target,
+                name=wanted.name,
+                slug=wanted.slug,
+                protocol=wanted.protocol,
+                access=wanted.access,
+                lease_id=self.lease_id,
+                hub_port=wanted.hub_port,
+            )
+        except SlugTaken:
+            self.on_event(f"slug {wanted.slug!r} is no longer ours; the URL will change")
+            wanted.slug = None
+            tunnel = await self.client.create(
+                wanted.target,
+                name=wanted.name,
+                protocol=wanted.protocol,
+                access=wanted.access,
+                lease_id=self.lease_id,
+            )
+        self._remember(wanted, tunnel)
+        return tunnel
+
+    @staticmethod
+    def _remember(wanted: _Wanted, tunnel: Tunnel) -> None:
+        wanted.slug = tunnel.slug
+        wanted.hub_port = tunnel.hub_port
+        wanted.tunnel_id = tunnel.id
+
+    async def _wait_active(self, tunnel_id: str) -> Tunnel:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACTIVE_WAIT_TIMEOUT
+        while True:
+            tunnel = await self.client.get(tunnel_id)
+            if tunnel.status.value in ("active", "paused", "stopped", "failed"):
+                return tunnel
+            if loop.time() > deadline:
+                return tunnel
+            await asyncio.sleep(0.05)
+
+    async def _recover_lease(self) -> None:
+        """The lease expired while we were away: take a new one, re-create our tunnels."""
+        self.on_event("lease expired while disconnected: taking a new one")
+        await self._take_lease()
+        for wanted in self._wanted.values():
+            tunnel = await self._ensure_tunnel(wanted)
+            self.on_event(f"tunnel {tunnel.name} is back at {tunnel.url}")
+
+    # --- control channel -----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._closing:
+            started = asyncio.get_running_loop().time()
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except LeaseExpired:
+                with contextlib.suppress(TunnelError, OSError):
+                    await self._recover_lease()
+                    continue
+            except (OSError, websockets.WebSocketException, TunnelError, ProtocolError) as exc:
+                self.last_error = f"hub connection lost: {exc}"
+            finally:
+                await self._end_session()
+            if self._closing:
+                return
+            if asyncio.get_running_loop().time() - started > STABLE_SESSION_SECONDS:
+                self._backoff.reset()
+            self.reconnects += 1
+            delay = self._backoff.next_delay()
+            self.on_event(f"reconnecting to the hub in {delay:.1f} s ({self.last_error})")
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        assert self.lease_id is not None and self.agent_token is not None
+        await self._check_lease()
+        url = self.address.ws_url + CONTROL_PATH
+        headers = {"Authorization": f"Bearer {self.agent_token}"}
+        async with connect(url, additional_headers=headers, open_timeout=10) as ws:
+            self._ws = ws
+            await ws.send(encode_control(Hello(self.lease_id, self.client_instance_id)))
+            welcome = decode_control(await ws.recv())
+            if not isinstance(welcome, Welcome):
+                raise ProtocolError(f"expected welcome, got {welcome.type}")
+            self._set_specs(welcome.tunnels)
+            self._pool = DataPool(
+                self.address,
+                self.agent_token,
+                welcome.session_id,
+                self.pool_size or welcome.pool_size,
+                lambda tunnel_id: self.specs.get(tunnel_id),
+                lambda host: check_target(host, self.allowed_hosts),
+            )
+            self._pool.fill()
+            self.connected.set()
+            self.last_error = None
+            self.on_event("connected to the hub")
+            heartbeats = asyncio.get_running_loop().create_task(
+                self._heartbeat_forever(welcome.heartbeat_seconds)
+            )
+            try:
+                async for raw in ws:
+                    message = decode_control(raw)
+                    if isinstance(message, TunnelsChanged):
+                        self._set_specs(message.tunnels)
+                    elif isinstance(message, Dial):
+                        self._pool.fill(message.count)
+                if heartbeats.done():
+                    heartbeats.result()
+            finally:
+                heartbeats.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TunnelError):
+                    await heartbeats
+
+    async def _check_lease(self) -> None:
+        """Heartbeat once before attaching, so an expired lease is noticed and renewed."""
+        assert self.lease_id is not None
+        await self.client.heartbeat(
+            self.lease_id,
+            agent_token=self.agent_token,
+            connected_to_hub=False,
+            local_ready=self.local_ready,
+            last_error=self.last_error,
+        )
+
+    async def _heartbeat_forever(self, interval: float) -> None:
+        assert self.lease_id is not None
+        while True:
+            await asyncio.sleep(interval)
+            self.local_ready = await self._probe_targets()
+            pool_error = self._pool.last_error if self._pool else None
+            try:
+                answer = await self.client.heartbeat(
+                    self.lease_id,
+                    agent_token=self.agent_token,
+                    connected_to_hub=True,
+                    local_ready=self.local_ready,
+                    last_error=self.last_error or self.local_error or pool_error,
+                )
+            except LeaseExpired:
+                if self._ws is not None:
+                    await self._ws.close()
+                raise
+            interval = answer.next_heartbeat_seconds
+            if answer.action is HeartbeatAction.STOP:
+                self.on_event("the lease was released on the hub: stopping")
+                self._closing = True
+                if self._ws is not None:
+                    await self._ws.close()
+                return
+
+    async def _probe_targets(self) -> bool:
+        """Check that every local target accepts connections; say which one does not."""
+        self.local_error = None
+        for spec in list(self.specs.values()):
+            if spec.protocol == "udp":
+                continue
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(spec.host, spec.port), LOCAL_PROBE_TIMEOUT
+                )
+            except (OSError, asyncio.TimeoutError):
+                self.local_error = (
+                    f"port {spec.port} is not listening on {spec.host}: start your app first"
+                )
+                continue
+            writer.close()
+        return self.local_error is None
+
+    def _set_specs(self, specs: Iterable[TunnelSpec]) -> None:
+        self.specs = {spec.id: spec for spec in specs}
+
+    async def _end_session(self) -> None:
+        self.connected.clear()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self._ws = None

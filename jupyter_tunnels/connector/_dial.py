@@ -1,0 +1,127 @@
+"""Outbound connections: to the hub (directly, over TLS, or through an HTTP proxy) and to
+local targets (only those the allow-list permits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+import urllib.request
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from .._timeouts import within
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "HubAddress",
+    "TargetNotAllowed",
+    "check_target",
+    "open_hub_connection",
+]
+
+DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+"""Loopback only, unless the owner allows more."""
+CONNECT_TIMEOUT = 10.0
+PROXY_HEAD_LIMIT = 16 * 1024
+
+
+class TargetNotAllowed(Exception):
+    """A tunnel's target is not in the connector's allow-list."""
+
+
+class HubAddress:
+    """Where the hub is: scheme, host, port, and the proxy to go through, if any."""
+
+    def __init__(self, hub_url: str) -> None:
+        parts = urlsplit(hub_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"the hub URL must be http(s)://host[:port], not {hub_url!r}")
+        self.url = hub_url.rstrip("/")
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.tls else 80)
+        self.base_path = parts.path.rstrip("/")
+        self.proxy = _proxy_for(hub_url, self.host)
+
+    @property
+    def host_header(self) -> str:
+        """The ``Host`` header for requests to the hub."""
+        default = 443 if self.tls else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The hub URL with a WebSocket scheme."""
+        return ("wss" if self.tls else "ws") + self.url[self.url.index(":") :]
+
+
+def _proxy_for(url: str, host: str) -> tuple[str, int] | None:
+    proxies = urllib.request.getproxies()
+    scheme = urlsplit(url).scheme
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.hostname is None:
+        return None
+    return parts.hostname, parts.port or 8080
+
+
+async def open_hub_connection(address: HubAddress, protocol: asyncio.Protocol) -> asyncio.Transport:
+    """Open a TCP (and TLS) connection to the hub, through the HTTP proxy if one is set."""
+    loop = asyncio.get_running_loop()
+    context = ssl.create_default_context() if address.tls else None
+    if address.proxy is None:
+        transport, _ = await within(
+            CONNECT_TIMEOUT,
+            loop.create_connection(
+                lambda: protocol,
+                address.host,
+                address.port,
+                ssl=context,
+                server_hostname=address.host if context else None,
+            ),
+        )
+        return transport
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(*address.proxy), CONNECT_TIMEOUT
+    )
+    target = f"{address.host}:{address.port}"
+    writer.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_TIMEOUT)
+    status = head.split(b" ", 2)[1:2]
+    if status != [b"200"]:
+        writer.close()
+        raise ConnectionError(f"the proxy refused CONNECT {target}: {head.splitlines()[0]!r}")
+    raw = writer.transport
+    assert isinstance(raw, asyncio.Transport)
+    if context is None:
+        raw.set_protocol(protocol)
+        protocol.connection_made(raw)
+        return raw
+    tls = await loop.start_tls(raw, protocol, context, server_hostname=address.host)
+    assert isinstance(tls, asyncio.Transport)
+    protocol.connection_made(tls)
+    return tls
+
+
+def check_target(host: str, allowed: Iterable[str]) -> None:
+    """Raise :class:`TargetNotAllowed` unless ``host`` is in the allow-list.
+
+    Entries are host names or IP networks (``10.0.0.0/8``); ``*`` allows everything.
+    """
+    for entry in allowed:
+        if entry == "*" or entry.lower() == host.lower():
+            return
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                return
+        except ValueError:
+            continue
+    raise TargetNotAllowed(
+        f"target host {host!r} is not allowed by this connector (allowed: "
+        f"{', '.join(allowed)}); allow it with --allow {host}"
+    )

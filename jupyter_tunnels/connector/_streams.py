@@ -1,0 +1,230 @@
+"""The connector's data connections: a warm pool to the hub, one stream on each.
+
+Each pooled connection is an HTTP request to the hub upgraded to a raw byte stream. When the
+hub writes a ``StreamOpen`` line on one, the connector dials the tunnel's local target,
+answers with a ``StreamReady`` line, and splices the two connections; a replacement joins the
+pool at once, so the next visitor does not wait for a dial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from .._protocol import (
+    DATA_PATH,
+    DATA_UPGRADE,
+    MAX_LINE,
+    READY_LINE,
+    ProtocolError,
+    StreamOpen,
+    StreamReady,
+    TunnelSpec,
+    decode_line,
+    encode_line,
+)
+from .._splice import splice
+from .._timeouts import within
+from ._dial import HubAddress, TargetNotAllowed, open_hub_connection
+from ._udp import serve_udp_stream
+
+__all__ = ["DataPool"]
+
+log = logging.getLogger("jupyter_tunnels.connector")
+
+LOCAL_CONNECT_TIMEOUT = 5.0
+UPGRADE_TIMEOUT = 10.0
+
+
+class _DataConnection(asyncio.Protocol):
+    """One data connection: upgrade handshake, then wait for the hub's ``StreamOpen``."""
+
+    def __init__(self, pool: DataPool) -> None:
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.used = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status_line = bytes(self.buffer[: self.buffer.find(b"\r\n")])
+            del self.buffer[: end + 4]
+            if status_line.split(b" ", 2)[1:2] != [b"101"]:
+                self.upgraded.set_exception(
+                    ConnectionError(f"the hub refused a data connection: {status_line!r}")
+                )
+                return
+            self.upgraded.set_result(None)
+        newline = self.buffer.find(b"\n")
+        if newline < 0:
+            if len(self.buffer) > MAX_LINE and self.transport is not None:
+                self.transport.close()
+            return
+        line = bytes(self.buffer[:newline])
+        leftover = bytes(self.buffer[newline + 1 :])
+        self.buffer.clear()
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.used = True
+        self.pool.stream_started(self)
+        try:
+            opened = decode_line(line, StreamOpen)
+        except ProtocolError as exc:
+            log.warning("closing a data connection: %s", exc)
+            self.transport.close()
+            return
+        self.pool.spawn(self.pool.serve(self.transport, opened, leftover))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.upgraded.done():
+            self.upgraded.set_exception(exc or ConnectionError("the hub closed a data connection"))
+        if not self.used:
+            self.pool.idle_lost(self)
+
+
+class DataPool:
+    """Keeps ``size`` idle data connections open to the hub and serves streams on them."""
+
+    def __init__(
+        self,
+        address: HubAddress,
+        agent_token: str,
+        session_id: str,
+        size: int,
+        tunnel: Callable[[str], TunnelSpec | None],
+        check: Callable[[str], None],
+    ) -> None:
+        self.address = address
+        self.agent_token = agent_token
+        self.session_id = session_id
+        self.size = size
+        self.tunnel = tunnel
+        self.check = check
+        self.closed = False
+        self.last_error: str | None = None
+        self._idle: set[_DataConnection] = set()
+        self._opening = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: object) -> None:
+        """Run a task owned by the pool (cancelled on close, failures logged)."""
+        assert asyncio.iscoroutine(work)
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("data connection task failed: %s", task.exception())
+
+    def fill(self, extra: int = 0) -> None:
+        """Open connections until ``size`` (plus ``extra``) are idle or on their way."""
+        if self.closed:
+            return
+        missing = self.size + extra - len(self._idle) - self._opening
+        for _ in range(max(0, missing)):
+            self._opening += 1
+            self.spawn(self._open_one())
+
+    async def _open_one(self) -> None:
+        connection = _DataConnection(self)
+        try:
+            transport = await open_hub_connection(self.address, connection)
+            transport.write(
+                (
+                    f"GET {self.address.base_path}{DATA_PATH} HTTP/1.1\r\n"
+                    f"Host: {self.address.host_header}\r\n"
+                    f"Authorization: Bearer {self.agent_token}\r\n"
+                    f"X-Tunnels-Session: {self.session_id}\r\n"
+                    f"Connection: Upgrade\r\nUpgrade: {DATA_UPGRADE}\r\n\r\n"
+                ).encode()
+            )
+            await within(UPGRADE_TIMEOUT, connection.upgraded)
+        except (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
+            self.last_error = f"cannot open a data connection to the hub: {exc}"
+            if connection.transport is not None:
+                connection.transport.close()
+            return
+        finally:
+            self._opening -= 1
+        if self.closed:
+            transport.close()
+            return
+        if not connection.used:
+            self._idle.add(connection)
+
+    def stream_started(self, connection: _DataConnection) -> None:
+        """A pooled connection got a stream: replace it in the pool."""
+        self._idle.discard(connection)
+        self.fill()
+
+    def idle_lost(self, connection: _DataConnection) -> None:
+        """A pooled connection closed while idle."""
+        self._idle.discard(connection)
+
+    async def serve(self, hub: asyncio.Transport, opened: StreamOpen, leftover: bytes) -> None:
+        """Dial the stream's local target and splice it with the hub connection."""
+        spec = self.tunnel(opened.tunnel_id)
+        if spec is None:
+            self._refuse(hub, "NOT_SERVED", f"this connector does not serve {opened.tunnel_id}")
+            return
+        try:
+            self.check(spec.host)
+        except TargetNotAllowed as exc:
+            self.last_error = str(exc)
+            self._refuse(hub, "TARGET_NOT_ALLOWED", str(exc))
+            return
+        if opened.protocol == "udp":
+            hub.write(READY_LINE)
+            await serve_udp_stream(hub, spec.host, spec.port, leftover)
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            local, _ = await within(
+                LOCAL_CONNECT_TIMEOUT,
+                loop.create_connection(asyncio.Protocol, spec.host, spec.port),
+            )
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            message = (
+                f"port {spec.port} is not answering on {spec.host}: start your app first "
+                f"({exc.__class__.__name__})"
+            )
+            self.last_error = message
+            self._refuse(hub, "LOCAL_CONNECT_FAILED", message)
+            return
+        if leftover:  # the hub sent its request already: answer "ready" with the response
+            await splice(hub, local, to_b=leftover, before_b_to_a=READY_LINE)
+        else:
+            hub.write(READY_LINE)
+            await splice(hub, local)
+
+    @staticmethod
+    def _refuse(hub: asyncio.Transport, code: str, message: str) -> None:
+        hub.write(encode_line(StreamReady(ok=False, code=code, message=message)))
+        if hub.can_write_eof():
+            hub.write_eof()
+        hub.close()
+
+    async def close(self) -> None:
+        """Close idle connections and stop opening new ones (open streams are left to end)."""
+        self.closed = True
+        for connection in list(self._idle):
+            if connection.transport is not None:
+                connection.transport.close()
+        self._idle.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)

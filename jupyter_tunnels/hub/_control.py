@@ -1,0 +1,116 @@
+"""The control channel: the WebSocket a connector keeps open to its hub.
+
+The connector authenticates with its lease's agent token, sends ``hello`` naming the lease,
+and gets ``welcome`` with its session id (needed to open data connections) and the tunnels it
+serves. Both sides ping every heartbeat interval; a silent peer is dropped after two, and the
+lease's tunnels go back to ``connecting`` until the connector returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tornado import websocket
+
+from .._protocol import (
+    ControlMessage,
+    Dial,
+    Hello,
+    ProtocolError,
+    TunnelsChanged,
+    Welcome,
+    decode_control,
+    encode_control,
+)
+from ._agents import POOL_SIZE, AgentSession, specs_for
+
+if TYPE_CHECKING:
+    from ._hub import Hub
+
+__all__ = ["ControlHandler"]
+
+log = logging.getLogger("jupyter_tunnels.hub")
+
+CLOSE_POLICY = 1008
+CLOSE_PROTOCOL = 1002
+
+
+class ControlHandler(websocket.WebSocketHandler):
+    """``GET /v1/agent/connect``: a connector's control WebSocket."""
+
+    hub: Hub
+
+    def initialize(self, hub: Hub) -> None:
+        """Receive the hub (tornado calls this per request)."""
+        self.hub = hub
+        self.lease: tuple[str, str] | None = None
+        self.session: AgentSession | None = None
+        self.token = ""
+
+    @property
+    def ping_interval(self) -> float:
+        """Ping as often as the connector heartbeats."""
+        return self.hub.config.heartbeat_interval
+
+    @property
+    def ping_timeout(self) -> float:
+        """Drop a peer that has not answered a ping by the next one (two intervals silent)."""
+        return self.hub.config.heartbeat_interval
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Check the agent token, then upgrade."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            self.token = token.strip()
+            self.lease = await self.hub.leases.lease_for_agent_token(self.token)
+        if self.lease is None:
+            self.set_status(401)
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+            self.finish({"code": "INVALID_TOKEN", "message": "send the lease's agent token"})
+            return
+        await super().get(*args, **kwargs)
+
+    async def on_message(self, message: str | bytes) -> None:
+        """Handle ``hello``; nothing else is expected from a connector."""
+        try:
+            decoded = decode_control(message)
+        except ProtocolError as exc:
+            self.close(CLOSE_PROTOCOL, str(exc)[:120])
+            return
+        if not isinstance(decoded, Hello) or self.session is not None or self.lease is None:
+            self.close(CLOSE_PROTOCOL, f"unexpected {decoded.type} message")
+            return
+        owner_id, lease_id = self.lease
+        if decoded.lease_id != lease_id:
+            self.close(CLOSE_POLICY, "the agent token belongs to another lease")
+            return
+        self.session = await self.hub.agents.attach(
+            lease_id, owner_id, self.token, self.send_control
+        )
+        await self.hub.router.settle()
+        specs = specs_for(lease_id, self.hub.router.by_id)
+        self.session.tunnel_ids = {spec.id for spec in specs}
+        welcome = Welcome(
+            session_id=self.session.id,
+            heartbeat_seconds=self.hub.config.heartbeat_interval,
+            pool_size=POOL_SIZE,
+            tunnels=specs,
+        )
+        self.send_control(welcome)
+        log.info("agent %s attached to lease %s", decoded.client_instance_id, lease_id)
+
+    def send_control(self, message: ControlMessage | Dial | TunnelsChanged) -> None:
+        """Send a control message unless the channel is closing."""
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        try:
+            self.write_message(encode_control(message))
+        except websocket.WebSocketClosedError:
+            log.debug("control channel closed while sending %s", message.type)
+
+    def on_close(self) -> None:
+        """Forget the session; its tunnels wait for the connector to come back."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            self.hub.spawn(self.hub.agents.detach(session))

@@ -1,0 +1,682 @@
+"""The standalone hub's front door: one port for the API, the connectors and the visitors.
+
+Every request head on every connection is parsed and judged on its own (route, access,
+pause), even on kept-alive and pipelined connections; bodies are only counted and handed on.
+A request goes to one of three places:
+
+* a tunnel (``{slug}.{domain}`` or ``/t/{slug}/...``): over a data connection from the
+  tunnel's connector, with ``X-Forwarded-*`` added and the hub's credentials removed;
+* a connector's data-connection upgrade (``/v1/agent/data``): the connection joins the
+  agent's pool;
+* anything else (the ``/v1`` API, the control WebSocket): the tornado application, reached
+  over an internal Unix socket.
+
+Each visitor connection has at most one upstream at a time; when a request needs another
+upstream, the front waits until the current one has answered every earlier request, so
+responses always come back in order. A ``101 Switching Protocols`` answer (WebSocket) turns
+the connection into a raw two-way relay (``_splice.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import HTTP_STATUS, ErrorCode
+from .._models import Access
+from .._protocol import (
+    DATA_PATH,
+    DATA_UPGRADE,
+    MAX_LINE,
+    READY_LINE,
+    StreamReady,
+    decode_line,
+)
+from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
+from ._agents import AgentSession
+from ._exceptions import HubError
+from ._http1 import (
+    MAX_HEAD_BYTES,
+    BodyScanner,
+    HeadError,
+    RequestHead,
+    find_head_end,
+    parse_request_head,
+    parse_response_head,
+)
+from ._routing import Route
+from ._streams import open_stream
+
+if TYPE_CHECKING:
+    from ._hub import Hub
+
+__all__ = ["FrontProtocol"]
+
+log = logging.getLogger("jupyter_tunnels.hub")
+
+_HOP_HEADERS = frozenset(
+    {
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-prefix",
+        b"forwarded",
+    }
+)
+SESSION_HEADER = b"x-tunnels-session"
+
+
+def error_response(status: int, code: str, message: str, extra: bytes = b"") -> bytes:
+    """A complete JSON error response that closes the connection."""
+    body = json.dumps({"code": code, "message": message, "details": None}).encode()
+    reason = _REASONS.get(status, b"Error")
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n%s\r\n" % (status, reason, len(body), extra)
+    ) + body
+
+
+_REASONS = {
+    301: b"Moved Permanently",
+    308: b"Permanent Redirect",
+    400: b"Bad Request",
+    401: b"Unauthorized",
+    403: b"Forbidden",
+    404: b"Not Found",
+    409: b"Conflict",
+    431: b"Request Header Fields Too Large",
+    502: b"Bad Gateway",
+    503: b"Service Unavailable",
+    505: b"HTTP Version Not Supported",
+}
+
+
+class _Pending:
+    """A request forwarded upstream whose response has not ended yet."""
+
+    __slots__ = ("method", "started")
+
+    def __init__(self, method: bytes) -> None:
+        self.method = method
+        self.started = time.monotonic()
+
+
+class _Upstream(asyncio.Protocol):
+    """The upstream side of a visitor connection: parses responses and hands bytes back."""
+
+    def __init__(
+        self, front: FrontProtocol, transport: asyncio.Transport, key: str, ready_line: bool
+    ) -> None:
+        self.front = front
+        self.transport = transport
+        self.key = key
+        self.ready_line = ready_line
+        self.buffer = bytearray()
+        self.scanner: BodyScanner | None = None
+        self.closed = False
+        self.sent_any = False
+        self.closes_after = False
+        self.untrack: Callable[[], None] | None = None
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        transport.set_protocol(self)
+
+    # bytes from upstream ---------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.buffer:
+            self.buffer += data
+            data = bytes(self.buffer)
+            self.buffer.clear()
+        try:
+            self._consume(data)
+        except HeadError as exc:
+            self.front.fail_upstream(self, exc.status, ErrorCode.AGENT_UNAVAILABLE, exc.message)
+
+    def _consume(self, data: bytes) -> None:
+        """Find response boundaries in ``data`` and pass it on in one write.
+
+        Responses are forwarded byte for byte, so everything up to the last boundary found
+        goes to the visitor in a single write; completions are reported after that write.
+        """
+        front = self.front
+        position = 0
+        end = len(data)
+        if self.ready_line:
+            if data.startswith(READY_LINE):
+                position = len(READY_LINE)
+            else:
+                newline = data.find(b"\n")
+                if newline < 0:
+                    if end > MAX_LINE:
+                        raise HeadError(502, "the connector sent an over-long stream header")
+                    self.buffer += data
+                    return
+                ready = decode_line(data[:newline], StreamReady)
+                if not ready.ok:
+                    front.fail_upstream(self, 502, ErrorCode.AGENT_UNAVAILABLE, ready.message)
+                    return
+                position = newline + 1
+            self.ready_line = False
+        start = position
+        completed = 0
+        closes = False
+        while position < end:
+            scanner = self.scanner
+            if scanner is not None:
+                position += scanner.feed(data, position)
+                if scanner.done:
+                    self.scanner = None
+                    completed += 1
+                    closes = closes or self.closes_after
+                continue
+            head_end = data.find(b"\r\n\r\n", position)
+            if head_end < 0:
+                if end - position > MAX_HEAD_BYTES:
+                    raise HeadError(502, "the local service sent an over-long response head")
+                self.buffer += data[position:]
+                break
+            head_end += 4
+            head = parse_response_head(data[position:head_end])
+            position = head_end
+            self.sent_any = True
+            if head.status == 101:
+                front.send(data[start:position])
+                front.switch_to_raw(self, data[position:])
+                return
+            if head.informational:
+                continue
+            index = completed if completed < len(front.pending) else -1
+            method = front.pending[index].method if front.pending else b"GET"
+            self.scanner = head.body_scanner(method)
+            self.closes_after = head.closes
+            if self.scanner.done:
+                self.scanner = None
+                completed += 1
+                closes = closes or head.closes
+        if position > start:
+            front.send(data[start:position] if start or position < end else data)
+        if completed:
+            front.resume("upgrade")
+            for done in range(completed, 0, -1):
+                front.response_done(self, closes and done == 1)
+
+    def _response_done(self) -> None:
+        self.scanner = None
+        self.front.response_done(self, self.closes_after)
+
+    def eof_received(self) -> bool:
+        if self.scanner is not None and self.scanner.until_close:
+            self.scanner = None
+            self.front.response_done(self, True)
+        self.front.upstream_ended(self, None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed:
+            self.front.upstream_ended(self, exc)
+        self.closed = True
+        if self.untrack is not None:
+            self.untrack()
+
+    # backpressure ----------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        self.front.pause("upstream")
+
+    def resume_writing(self) -> None:
+        self.front.resume("upstream")
+
+    def close(self) -> None:
+        """Close the upstream connection."""
+        self.closed = True
+        self.transport.close()
+
+
+class FrontProtocol(asyncio.Protocol):
+    """One visitor (or connector, or API client) connection to the standalone hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.transport: asyncio.Transport | None = None
+        self.client = "unknown"
+        self.buffer = bytearray()
+        self.body: BodyScanner | None = None
+        self.upstream: _Upstream | None = None
+        self.pending: collections.deque[_Pending] = collections.deque()
+        self.paused: set[str] = set()
+        self.waiting: asyncio.Task[None] | None = None
+        self.closing = False
+        self.raw = False
+        self.eof = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+
+    # connection ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.client = str(peer[0])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        if self.waiting is not None:
+            self.waiting.cancel()
+        if self.upstream is not None and not self.raw:
+            self.upstream.close()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        idle = not self.pending and self.body is None and self.waiting is None
+        if idle:
+            if self.upstream is not None:
+                self.upstream.close()
+            return False
+        if self.upstream is not None and self.upstream.transport.can_write_eof():
+            self.upstream.transport.write_eof()
+        return True
+
+    def pause_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.upstream is not None and not self.upstream.closed:
+            self.upstream.transport.resume_reading()
+
+    def pause(self, reason: str) -> None:
+        """Stop reading from the visitor for ``reason`` (several may hold at once)."""
+        if not self.paused and self.transport is not None:
+            self.transport.pause_reading()
+        self.paused.add(reason)
+
+    def resume(self, reason: str) -> None:
+        """Lift one reason to stop reading; read again when none is left."""
+        self.paused.discard(reason)
+        if not self.paused and self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+            if self.buffer and self.waiting is None:
+                self._process()
+
+    def send(self, data: bytes) -> None:
+        """Write to the visitor."""
+        if self.transport is not None and data:
+            self.transport.write(data)
+
+    # requests --------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.body is not None and not self.buffer and self.upstream is not None:
+            used = self.body.feed(data)
+            self.upstream.transport.write(data if used == len(data) else data[:used])
+            if not self.body.done:
+                return
+            self.body = None
+            data = data[used:]
+            if not data:
+                return
+        self.buffer += data
+        if self.waiting is None and not self.paused:
+            self._process()
+
+    def _process(self) -> None:
+        try:
+            while self.buffer and self.waiting is None and not self.closing:
+                if self.body is not None:
+                    assert self.upstream is not None
+                    chunk = bytes(self.buffer)
+                    used = self.body.feed(chunk)
+                    self.upstream.transport.write(chunk[:used])
+                    del self.buffer[:used]
+                    if self.body.done:
+                        self.body = None
+                    continue
+                end = find_head_end(self.buffer)
+                if end < 0:
+                    return
+                head = parse_request_head(bytes(self.buffer[:end]))
+                del self.buffer[:end]
+                self._request(head)
+        except HeadError as exc:
+            self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
+
+    def _request(self, head: RequestHead) -> None:
+        if head.method == b"CONNECT":
+            self._connect(head)
+            return
+        target = self.hub.router.tunnel_for_request(head.host, head.target)
+        if target is None:
+            if head.target.split(b"?", 1)[0] == DATA_PATH.encode() and head.upgrade:
+                try:
+                    self._data_connection(head)
+                except HubError as exc:
+                    self._fail(exc.status, exc.code, exc.message)
+            else:
+                self._forward(head, "api", None)
+            return
+        if target.route is None:
+            self._fail(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {target.slug!r}")
+            return
+        if not target.path.startswith(b"/"):
+            location = self.hub.router.redirect_location(head.target)
+            self._local_answer(
+                error_response(308, "REDIRECT", "add a slash", b"Location: " + location + b"\r\n")
+            )
+            return
+        route = target.route
+        decided = self._access(route, head)
+        if decided is None:
+            self._wait(self._check_then_forward(head, route, target.path, target.prefix))
+            return
+        if decided:
+            self._tunnel_request(head, route, target.path, target.prefix)
+
+    def _access(self, route: Route, head: RequestHead) -> bool | None:
+        """True to let through, False when refused (answered), None to ask the store."""
+        if route.access is Access.PUBLIC:
+            return True
+        token = _bearer(head)
+        if route.access is Access.TOKEN:
+            if token and self.hub.router.worker_token_matches(route, token):
+                return True
+            self._refuse_auth(route, token)
+            return False
+        if not token:
+            self._refuse_auth(route, token)
+            return False
+        known, owner = self.hub.router.cached_owner(token)
+        if not known:
+            return None
+        if owner == route.owner_id:
+            return True
+        self._refuse_auth(route, token)
+        return False
+
+    async def _check_then_forward(
+        self, head: RequestHead, route: Route, path: bytes, prefix: bytes
+    ) -> None:
+        token = _bearer(head) or ""
+        owner = await self.hub.router.owner_for_token(token)
+        if owner != route.owner_id:
+            self._refuse_auth(route, token)
+            return
+        self._tunnel_request(head, route, path, prefix)
+
+    def _refuse_auth(self, route: Route, token: str | None) -> None:
+        code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
+        message = f"tunnel {route.slug!r} is {route.access.value}: send its token as a bearer"
+        self._fail(401, code, message, b'WWW-Authenticate: Bearer realm="jupyter-tunnels"\r\n')
+
+    def _tunnel_request(self, head: RequestHead, route: Route, path: bytes, prefix: bytes) -> None:
+        if not route.accepting:
+            self._fail(
+                503, ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
+            )
+            return
+        fields = [
+            (name, value)
+            for name, value in head.fields
+            if name.lower() not in _HOP_HEADERS
+            and name.lower() != b"host"
+            and not (name.lower() == b"authorization" and route.access is not Access.PUBLIC)
+        ]
+        original_host = head.host
+        fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
+        forwarded_for = head.get(b"x-forwarded-for")
+        client = self.client.encode()
+        fields.append(
+            (b"X-Forwarded-For", forwarded_for + b", " + client if forwarded_for else client)
+        )
+        fields.append((b"X-Forwarded-Proto", self.hub.config.scheme.encode()))
+        if original_host:
+            fields.append((b"X-Forwarded-Host", original_host))
+        if prefix:
+            fields.append((b"X-Forwarded-Prefix", self.hub.router.public_prefix(prefix)))
+        head.fields = fields
+        head.target = path
+        self._forward(head, route.tunnel_id, route)
+
+    def _forward(self, head: RequestHead, key: str, route: Route | None) -> None:
+        """Send a request to the upstream ``key`` (``api`` or a tunnel id), opening it if needed."""
+        upstream = self.upstream
+        if upstream is not None and upstream.key == key and not upstream.closed:
+            self._write_request(head)
+            return
+        if route is not None and not self.pending and upstream is None:
+            try:
+                session = self.hub.agents.session_for(route)
+            except HubError as exc:
+                self._fail(exc.status, exc.code, exc.message)
+                return
+            transport = session.take_idle()
+            if transport is not None:  # the usual case: a pooled connection is ready
+                self._attach_stream(session, transport, route)
+                self._write_request(head, session.stream_header(route, "tcp"))
+                return
+        self._wait(self._switch_upstream(head, key, route))
+
+    def _attach_stream(
+        self, session: AgentSession, transport: asyncio.Transport, route: Route
+    ) -> None:
+        self.upstream = _Upstream(self, transport, route.tunnel_id, ready_line=True)
+        assert self.transport is not None
+        self.upstream.untrack = session.track(route.tunnel_id, transport, self.transport)
+
+    def _write_request(self, head: RequestHead, prefix: bytes = b"") -> None:
+        assert self.upstream is not None
+        self.pending.append(_Pending(head.method))
+        self.upstream.transport.write(prefix + head.serialize())
+        scanner = head.body_scanner()
+        self.body = None if scanner.done else scanner
+        if head.upgrade:
+            self.pause("upgrade")
+
+    async def _switch_upstream(self, head: RequestHead, key: str, route: Route | None) -> None:
+        await self._drained()
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        if route is None:
+            transport = await self.hub.internal_connection()
+            self.upstream = _Upstream(self, transport, key, ready_line=False)
+        else:
+            session = self.hub.agents.session_for(route)
+            transport = await session.acquire()
+            self._attach_stream(session, transport, route)
+            self._write_request(head, session.stream_header(route, "tcp"))
+            return
+        self._write_request(head)
+
+    async def _drained(self) -> None:
+        """Wait until every forwarded request has had its whole response."""
+        while self.pending and self.upstream is not None and not self.upstream.closed:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            await self._drain_waiter
+
+    def response_done(self, upstream: _Upstream, closes: bool) -> None:
+        """An upstream finished a response."""
+        if self.pending:
+            self.pending.popleft()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done() and not self.pending:
+            waiter.set_result(None)
+        if closes and self.transport is not None:
+            self.closing = True
+            self.transport.close()
+
+    def upstream_ended(self, upstream: _Upstream, exc: Exception | None) -> None:
+        """The upstream closed; answer or close what depended on it."""
+        if upstream is not self.upstream:
+            return
+        self.upstream = None
+        upstream.closed = True
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self.pending and self.transport is not None:
+            if upstream.sent_any or upstream.scanner is not None:
+                self.transport.abort()
+            else:
+                self.pending.clear()
+                self._local_answer(
+                    error_response(502, "LOCAL_CLOSED", "the local service closed the connection")
+                )
+        elif self.eof and self.transport is not None:
+            self.transport.close()
+
+    def fail_upstream(
+        self, upstream: _Upstream, status: int, code: ErrorCode, message: str
+    ) -> None:
+        """The upstream cannot answer (connector refused the stream, bad response)."""
+        if upstream.sent_any:
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        upstream.close()
+        self.upstream = None
+        self.pending.clear()
+        self._local_answer(error_response(status, code.value, message))
+
+    def switch_to_raw(self, upstream: _Upstream, leftover: bytes) -> None:
+        """After ``101 Switching Protocols``: relay raw bytes both ways from now on."""
+        assert self.transport is not None
+        self.raw = True
+        self.pending.clear()
+        to_upstream = bytes(self.buffer)
+        self.buffer.clear()
+        self.paused.clear()
+        splice(self.transport, upstream.transport, to_a=leftover, to_b=to_upstream)
+
+    # local answers ---------------------------------------------------------------------
+
+    def _fail(self, status: int, code: ErrorCode, message: str, extra: bytes = b"") -> None:
+        self._local_answer(error_response(status, code.value, message, extra))
+
+    def _local_answer(self, response: bytes) -> None:
+        """Answer from the hub itself (after earlier responses), then close."""
+        self.buffer.clear()
+        self.body = None
+
+        async def answer() -> None:
+            await self._drained()
+            self.send(response)
+            self.closing = True
+            if self.transport is not None:
+                self.transport.close()
+
+        self._wait(answer())
+
+    def _wait(self, work: Any) -> None:
+        """Run async work for the current request; reading pauses until it is done."""
+        self.pause("wait")
+        self.waiting = asyncio.get_running_loop().create_task(work)
+        self.waiting.add_done_callback(self._waited)
+
+    def _waited(self, task: asyncio.Task[None]) -> None:
+        if task is not self.waiting:
+            return  # superseded by a local answer started from inside the task
+        self.waiting = None
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, HubError):
+            self._local_answer(error_response(HTTP_STATUS[exc.code], exc.code.value, exc.message))
+            return
+        if exc is not None:
+            log.error("ingress request failed", exc_info=exc)
+            self._local_answer(error_response(502, "INTERNAL_ERROR", "the hub failed: see its log"))
+            return
+        if self.eof and not self.pending and self.transport is not None:
+            self.transport.close()
+            return
+        self.resume("wait")
+
+    # raw streams ------------------------------------------------------------------------
+
+    def _connect(self, head: RequestHead) -> None:
+        """``CONNECT slug:port``: a raw stream to a tunnel, after the same access checks."""
+        authority = head.target.decode("ascii", "replace")
+        name = authority.rsplit(":", 1)[0].lower()
+        domain = self.hub.config.domain
+        if domain and name.endswith("." + domain):
+            name = name[: -len(domain) - 1]
+        route = self.hub.router.by_slug.get(name)
+        if route is None:
+            self._fail(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {name!r}")
+            return
+        if self.pending or self.upstream is not None:
+            self._fail(
+                400, ErrorCode.INVALID_INPUT, "CONNECT must be the connection's first request"
+            )
+            return
+        decided = self._access(route, head)
+        if decided is False:
+            return
+        self._wait(self._connect_stream(head, route, checked=decided is True))
+
+    async def _connect_stream(self, head: RequestHead, route: Route, *, checked: bool) -> None:
+        if not checked:
+            owner = await self.hub.router.owner_for_token(_bearer(head) or "")
+            if owner != route.owner_id:
+                self._refuse_auth(route, _bearer(head))
+                return
+        if not route.accepting:
+            raise HubError(
+                ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
+            )
+        upstream, leftover = await open_stream(self.hub.agents, route, route.protocol)
+        assert self.transport is not None
+        self.raw = True
+        self.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        untrack = self.hub.agents.session_for(route).track(
+            route.tunnel_id, upstream, self.transport
+        )
+        done = splice(self.transport, upstream, to_a=leftover, to_b=bytes(self.buffer))
+        self.buffer.clear()
+        self.paused.clear()
+        done.add_done_callback(lambda _: untrack())
+
+    # connectors ------------------------------------------------------------------------
+
+    def _data_connection(self, head: RequestHead) -> None:
+        """``GET /v1/agent/data`` with ``Upgrade``: join the agent's pool."""
+        if (head.get(b"upgrade") or b"").lower() != DATA_UPGRADE.encode():
+            raise HubError(ErrorCode.INVALID_INPUT, f"data connections upgrade to {DATA_UPGRADE}")
+        token = _bearer(head) or ""
+        session_id = (head.get(SESSION_HEADER) or b"").decode("ascii", "replace")
+        session = self.hub.agents.for_data_connection(session_id, token)
+        if session is None:
+            raise HubError(
+                ErrorCode.INVALID_TOKEN, "unknown session or agent token for a data connection"
+            )
+        if self.buffer or self.pending or self.transport is None:
+            raise HubError(ErrorCode.INVALID_INPUT, "a data connection carries nothing before 101")
+        self.send(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "
+            + DATA_UPGRADE.encode()
+            + b"\r\n\r\n"
+        )
+        self.raw = True
+        self.closing = True
+        self.paused.clear()
+        transport = self.transport
+        self.transport = None
+        transport.resume_reading()
+        session.offer(transport)
+
+
+def _bearer(head: RequestHead) -> str | None:
+    value = head.get(b"authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(b" ")
+    if scheme.lower() != b"bearer" or not token.strip():
+        return None
+    return token.strip().decode("ascii", "replace")

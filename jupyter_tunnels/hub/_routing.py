@@ -1,0 +1,239 @@
+"""The ingress's view of the store: live tunnels by slug, id and hub port, kept in memory.
+
+Every visitor request is routed and authorised here without touching the database: the table
+is loaded at start and reloaded for the tunnels a committed write names (see
+``Store.changed``). API tokens presented to private tunnels are checked against the store once
+and then remembered for :data:`TOKEN_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from .._models import Access, RelayLeaseStatus, TunnelStatus
+from .._status import LIVE_STATUSES
+from . import _tables as t
+from ._auth import hash_token, owner_for_token
+from ._config import HubConfig
+from ._store import Store
+
+__all__ = ["Route", "Router", "TunnelTarget"]
+
+log = logging.getLogger("jupyter_tunnels.hub")
+
+TOKEN_CACHE_SECONDS = 30.0
+PATH_PREFIX = b"/t/"
+_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """A live tunnel as the ingress needs it."""
+
+    tunnel_id: str
+    owner_id: str
+    slug: str
+    protocol: str
+    access: Access
+    status: TunnelStatus
+    lease_id: str | None
+    hub_port: int | None
+    target_host: str
+    target_port: int
+    worker_token_hash: str | None
+
+    @property
+    def accepting(self) -> bool:
+        """Whether new visitor connections are let through (not paused, not stopping)."""
+        return self.status not in (TunnelStatus.PAUSED, TunnelStatus.STOPPING)
+
+
+@dataclasses.dataclass(frozen=True)
+class TunnelTarget:
+    """Where an HTTP request goes: a tunnel, with the path the app should see."""
+
+    route: Route | None
+    slug: str
+    path: bytes
+    prefix: bytes
+    """The path prefix stripped for path routing (``/t/{slug}``); empty for subdomains."""
+
+
+RouteListener = Callable[[dict[str, Route | None]], None]
+
+
+class Router:
+    """Live tunnels in memory, and the access rules applied to each visitor request."""
+
+    def __init__(self, store: Store, config: HubConfig) -> None:
+        self.store = store
+        self.config = config
+        self.by_id: dict[str, Route] = {}
+        self.by_slug: dict[str, Route] = {}
+        self.by_port: dict[int, Route] = {}
+        self._listeners: list[RouteListener] = []
+        self._tokens: dict[str, tuple[str | None, float]] = {}
+        self._reloads: set[asyncio.Task[None]] = set()
+        self._reload_lock = asyncio.Lock()
+        """Reloads read and apply one at a time, in order, so an older view never wins."""
+        self._domain_suffix = f".{config.domain}".encode() if config.domain else None
+
+    def on_change(self, listener: RouteListener) -> None:
+        """Call ``listener({tunnel_id: route or None})`` after routes change."""
+        self._listeners.append(listener)
+
+    async def load(self) -> None:
+        """Load every live tunnel."""
+        await self._reload(None)
+
+    def schedule_reload(self, tunnel_ids: frozenset[str]) -> asyncio.Task[None]:
+        """Reload these tunnels soon; return the reload's task."""
+        task = asyncio.get_running_loop().create_task(self._reload(tunnel_ids))
+        self._reloads.add(task)
+        task.add_done_callback(self._reload_done)
+        return task
+
+    async def reload(self, tunnel_ids: frozenset[str]) -> None:
+        """Reload these tunnels and wait until the routes show them (after a committed write).
+
+        A failed reload is logged, not raised: the write it follows has committed. Cancelling
+        the caller does not cancel the reload.
+        """
+        await asyncio.wait({self.schedule_reload(tunnel_ids)})
+
+    def _reload_done(self, task: asyncio.Task[None]) -> None:
+        self._reloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reloading routes failed", exc_info=task.exception())
+
+    async def settle(self) -> None:
+        """Wait for scheduled reloads (tests and shutdown)."""
+        while self._reloads:
+            await asyncio.gather(*self._reloads, return_exceptions=True)
+
+    async def _reload(self, tunnel_ids: Iterable[str] | None) -> None:
+        query = select(
+            t.tunnels.c.id,
+            t.tunnels.c.owner_id,
+            t.tunnels.c.slug,
+            t.tunnels.c.protocol,
+            t.tunnels.c.access,
+            t.tunnels.c.status,
+            t.tunnels.c.lease_id,
+            t.tunnels.c.hub_port,
+            t.tunnels.c.target_host,
+            t.tunnels.c.target_port,
+            t.relay_leases.c.worker_token_hash,
+        ).select_from(
+            t.tunnels.outerjoin(
+                t.relay_leases,
+                (t.relay_leases.c.tunnel_id == t.tunnels.c.id)
+                & (t.relay_leases.c.status == RelayLeaseStatus.ACTIVE.value),
+            )
+        )
+        wanted = None if tunnel_ids is None else set(tunnel_ids)
+        if wanted is None:
+            query = query.where(t.tunnels.c.status.in_(_LIVE_VALUES))
+        else:
+            query = query.where(t.tunnels.c.id.in_(wanted))
+        async with self._reload_lock:
+            async with self.store.read() as conn:
+                rows = (await conn.execute(query)).all()
+            changes: dict[str, Route | None] = dict.fromkeys(wanted or (), None)
+            for row in rows:
+                loaded = _route(row)
+                changes[loaded.tunnel_id] = loaded if loaded.status in LIVE_STATUSES else None
+            for tunnel_id, route in changes.items():
+                self._replace(tunnel_id, route)
+            for listener in self._listeners:
+                listener(changes)
+
+    def _replace(self, tunnel_id: str, route: Route | None) -> None:
+        old = self.by_id.pop(tunnel_id, None)
+        if old is not None:
+            if self.by_slug.get(old.slug) is old:
+                del self.by_slug[old.slug]
+            if old.hub_port is not None and self.by_port.get(old.hub_port) is old:
+                del self.by_port[old.hub_port]
+        if route is not None:
+            self.by_id[tunnel_id] = route
+            self.by_slug[route.slug] = route
+            if route.hub_port is not None:
+                self.by_port[route.hub_port] = route
+
+    # --- HTTP routing --------------------------------------------------------------------
+
+    def tunnel_for_request(self, host: bytes, target: bytes) -> TunnelTarget | None:
+        """The tunnel an HTTP request is for, or None when it is for the hub itself."""
+        if self._domain_suffix is not None:
+            name = host.rsplit(b":", 1)[0] if not host.endswith(b"]") else host
+            if name.lower().endswith(self._domain_suffix):
+                slug = name[: -len(self._domain_suffix)].lower().decode("ascii", "replace")
+                if slug and "." not in slug:
+                    return TunnelTarget(self.by_slug.get(slug), slug, target, b"")
+        if not target.startswith(PATH_PREFIX):
+            return None
+        rest = target[len(PATH_PREFIX) :]
+        end = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
+        slug = rest[:end].decode("ascii", "replace")
+        path = rest[end:]
+        if path.startswith(b"?"):
+            path = b""  # /t/slug?x: the caller redirects to /t/slug/?x
+        return TunnelTarget(self.by_slug.get(slug), slug, path, PATH_PREFIX + rest[:end])
+
+    def redirect_location(self, target: bytes) -> bytes:
+        """Where ``/t/slug`` (no slash) should go: ``/t/slug/``, query kept."""
+        path, question, query = target.partition(b"?")
+        return path + b"/" + question + query
+
+    # --- access --------------------------------------------------------------------------
+
+    def cached_owner(self, token: str) -> tuple[bool, str | None]:
+        """``(known, owner_id)`` for an API token from the cache, without I/O."""
+        cached = self._tokens.get(token)
+        if cached is None or cached[1] < time.monotonic():
+            return False, None
+        return True, cached[0]
+
+    async def owner_for_token(self, token: str) -> str | None:
+        """The owner of an API token (from the store, then cached)."""
+        known, owner = self.cached_owner(token)
+        if known:
+            return owner
+        async with self.store.read() as conn:
+            owner = await owner_for_token(conn, token)
+        self._tokens[token] = (owner, time.monotonic() + TOKEN_CACHE_SECONDS)
+        return owner
+
+    @staticmethod
+    def worker_token_matches(route: Route, token: str) -> bool:
+        """Whether ``token`` is the route's current worker token."""
+        return route.worker_token_hash is not None and hash_token(token) == route.worker_token_hash
+
+    def public_prefix(self, prefix: bytes) -> bytes:
+        """The path prefix as the app should see it in ``X-Forwarded-Prefix``."""
+        return quote(prefix.decode("ascii", "replace"), safe="/").encode()
+
+
+def _route(row: Any) -> Route:
+    return Route(
+        tunnel_id=row.id,
+        owner_id=row.owner_id,
+        slug=row.slug,
+        protocol=row.protocol,
+        access=Access(row.access),
+        status=TunnelStatus(row.status),
+        lease_id=row.lease_id,
+        hub_port=row.hub_port,
+        target_host=row.target_host,
+        target_port=row.target_port,
+        worker_token_hash=row.worker_token_hash,
+    )

@@ -1,0 +1,67 @@
+"""Opening a stream to a tunnel's connector and waiting for its answer.
+
+Raw TCP ports, UDP ports and ``CONNECT`` requests use this; the HTTP ingress instead writes
+the request right behind the ``StreamOpen`` line and reads the answer with the response, to
+save a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from .._errors import ErrorCode
+from .._protocol import MAX_LINE, StreamReady, decode_line
+from ._agents import AgentRegistry
+from ._exceptions import HubError
+from ._routing import Route
+
+__all__ = ["READY_TIMEOUT", "open_stream"]
+
+READY_TIMEOUT = 10.0
+"""Seconds to wait for the connector to reach the local target."""
+
+
+class _ReadyReader(asyncio.Protocol):
+    def __init__(self, done: asyncio.Future[bytes]) -> None:
+        self.done = done
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        complete = b"\n" in self.buffer or len(self.buffer) > MAX_LINE
+        if complete and not self.done.done():
+            self.done.set_result(bytes(self.buffer))
+
+    def eof_received(self) -> bool:
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(
+                HubError(ErrorCode.AGENT_UNAVAILABLE, "the connector closed the stream")
+            )
+
+
+async def open_stream(
+    agents: AgentRegistry, route: Route, protocol: str
+) -> tuple[asyncio.Transport, bytes]:
+    """Open a stream to ``route``'s connector; return its transport and bytes read past
+    the ready line. Raises :class:`HubError` (503/502) when it cannot."""
+    session = agents.session_for(route)
+    transport = await session.acquire()
+    done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    transport.set_protocol(_ReadyReader(done))
+    transport.resume_reading()
+    session.open_stream(transport, route, protocol)
+    try:
+        received = await asyncio.wait_for(done, READY_TIMEOUT)
+    except asyncio.TimeoutError:
+        transport.abort()
+        raise HubError(ErrorCode.AGENT_UNAVAILABLE, "the connector did not answer") from None
+    line, _, leftover = received.partition(b"\n")
+    ready = decode_line(line, StreamReady)
+    if not ready.ok:
+        transport.close()
+        raise HubError(ErrorCode.AGENT_UNAVAILABLE, ready.message or ready.code)
+    transport.pause_reading()
+    return transport, leftover
