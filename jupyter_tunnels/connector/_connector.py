@@ -294,6 +294,9 @@ class Connector:
                     continue
             except (OSError, websockets.WebSocketException, TunnelError, ProtocolError) as exc:
                 self.last_error = f"hub connection lost: {exc}"
+            except Exception as exc:  # keep serving: log what we did not foresee, then retry
+                log.exception("connector session failed")
+                self.last_error = f"connector error: {exc!r}"
             finally:
                 await self._end_session()
             if self._closing:

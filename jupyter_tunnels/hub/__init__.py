@@ -6,18 +6,38 @@ or :class:`HubServer` to run it on its own port.
 
 from __future__ import annotations
 
-from ._config import HubConfig, parse_port_range
+from ._auth import create_owner
+from ._config import (
+    DEFAULT_HUB_PORT,
+    DEFAULT_LEASE_TTL,
+    DEFAULT_SLUG_GRACE,
+    DEFAULT_TCP_PORTS,
+    HubConfig,
+    parse_port_range,
+)
 from ._hub import Hub
-from ._server import AdminBootstrap, HubServer, bootstrap_admin, default_db_path
+from ._server import (
+    ADMIN_TOKEN_FILE,
+    AdminBootstrap,
+    HubServer,
+    bootstrap_admin,
+    default_db_path,
+)
 from ._store import Store, sqlite_url
 
 __all__ = [
+    "ADMIN_TOKEN_FILE",
+    "DEFAULT_HUB_PORT",
+    "DEFAULT_LEASE_TTL",
+    "DEFAULT_SLUG_GRACE",
+    "DEFAULT_TCP_PORTS",
     "AdminBootstrap",
     "Hub",
     "HubConfig",
     "HubServer",
     "Store",
     "bootstrap_admin",
+    "create_owner",
     "default_db_path",
     "parse_port_range",
     "sqlite_url",

@@ -61,8 +61,16 @@ class _IdleData(asyncio.Protocol):
 class AgentSession:
     """One attached connector: its control channel, idle data connections and streams."""
 
-    def __init__(self, lease_id: str, owner_id: str, token_hash: str, send: SendControl) -> None:
+    def __init__(
+        self,
+        lease_id: str,
+        owner_id: str,
+        token_hash: str,
+        send: SendControl,
+        disconnect: Callable[[], None],
+    ) -> None:
         self.id = uuid.uuid4().hex
+        self.disconnect = disconnect
         self.lease_id = lease_id
         self.owner_id = owner_id
         self.token_hash = token_hash
@@ -153,7 +161,10 @@ class AgentSession:
             transport.abort()
 
     def close(self) -> None:
-        """End the session: close pooled connections, fail waiters, abort streams."""
+        """End the session: close the control channel and pooled connections, fail waiters,
+        abort streams."""
+        if not self.closed:
+            self.disconnect()
         self.closed = True
         while self._idle:
             self._idle.popleft().close()
@@ -177,14 +188,19 @@ class AgentRegistry:
         self._set_connected = set_connected
 
     async def attach(
-        self, lease_id: str, owner_id: str, token: str, send: SendControl
+        self,
+        lease_id: str,
+        owner_id: str,
+        token: str,
+        send: SendControl,
+        disconnect: Callable[[], None],
     ) -> AgentSession:
         """Register a new session for the lease, evicting the previous one."""
         old = self.sessions.pop(lease_id, None)
         if old is not None:
             log.info("lease %s reattached: closing its previous session", lease_id)
             old.close()
-        session = AgentSession(lease_id, owner_id, hash_token(token), send)
+        session = AgentSession(lease_id, owner_id, hash_token(token), send, disconnect)
         self.sessions[lease_id] = session
         await self._set_connected(lease_id, True)
         return session

@@ -54,11 +54,17 @@ def tokens_equal(token: str, token_hash: str) -> bool:
 async def create_owner(
     conn: AsyncConnection, name: str, *, is_admin: bool = False, token: str | None = None
 ) -> str:
-    """Create an owner with one API token and return the token (given, or made here)."""
+    """Create an owner with one API token and return the token (given, or made here).
+
+    :raises ValueError: the name is taken, or the given token is too short.
+    """
     if token is None:
         token = new_token(USER_TOKEN_PREFIX)
     if len(token) < MIN_TOKEN_LENGTH:
         raise ValueError(f"a token needs at least {MIN_TOKEN_LENGTH} characters")
+    taken = (await conn.execute(select(t.owners.c.id).where(t.owners.c.name == name))).first()
+    if taken is not None:
+        raise ValueError(f"an owner named {name!r} already exists")
     owner_id = str(uuid.uuid4())
     created = now()
     await conn.execute(

@@ -76,6 +76,11 @@ class HubConfig:
         return self.public_url.rstrip("/")
 
     @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as visitors reach the hub."""
+        return urlsplit(self.public_url).scheme or "http"
+
+    @property
     def public_host(self) -> str:
         """The host name of ``public_url``."""
         return urlsplit(self.public_url).hostname or "127.0.0.1"

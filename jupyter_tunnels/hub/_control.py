@@ -34,6 +34,7 @@ log = logging.getLogger("jupyter_tunnels.hub")
 
 CLOSE_POLICY = 1008
 CLOSE_PROTOCOL = 1002
+CLOSE_GOING_AWAY = 1001
 
 
 class ControlHandler(websocket.WebSocketHandler):
@@ -47,6 +48,7 @@ class ControlHandler(websocket.WebSocketHandler):
         self.lease: tuple[str, str] | None = None
         self.session: AgentSession | None = None
         self.token = ""
+        self.welcomed = False
 
     @property
     def ping_interval(self) -> float:
@@ -86,7 +88,7 @@ class ControlHandler(websocket.WebSocketHandler):
             self.close(CLOSE_POLICY, "the agent token belongs to another lease")
             return
         self.session = await self.hub.agents.attach(
-            lease_id, owner_id, self.token, self.send_control
+            lease_id, owner_id, self.token, self.send_control, self._disconnect
         )
         await self.hub.router.settle()
         specs = specs_for(lease_id, self.hub.router.by_id)
@@ -97,17 +99,29 @@ class ControlHandler(websocket.WebSocketHandler):
             pool_size=POOL_SIZE,
             tunnels=specs,
         )
+        self.welcomed = True
         self.send_control(welcome)
         log.info("agent %s attached to lease %s", decoded.client_instance_id, lease_id)
 
     def send_control(self, message: ControlMessage | Dial | TunnelsChanged) -> None:
-        """Send a control message unless the channel is closing."""
+        """Send a control message unless the channel is closing.
+
+        Nothing goes out before ``welcome``: the welcome carries the current tunnels, and the
+        connector fills its pool when it gets it.
+        """
         if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        if not self.welcomed and not isinstance(message, Welcome):
             return
         try:
             self.write_message(encode_control(message))
         except websocket.WebSocketClosedError:
             log.debug("control channel closed while sending %s", message.type)
+
+    def _disconnect(self) -> None:
+        """Close the WebSocket (the session was replaced or the hub is stopping)."""
+        if self.ws_connection is not None and not self.ws_connection.is_closing():
+            self.close(CLOSE_GOING_AWAY, "session ended by the hub")
 
     def on_close(self) -> None:
         """Forget the session; its tunnels wait for the connector to come back."""

@@ -240,8 +240,11 @@ class _Upstream(asyncio.Protocol):
 class FrontProtocol(asyncio.Protocol):
     """One visitor (or connector, or API client) connection to the standalone hub."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(
+        self, hub: Hub, register: Callable[[asyncio.Transport], None] | None = None
+    ) -> None:
         self.hub = hub
+        self._register = register
         self.transport: asyncio.Transport | None = None
         self.client = "unknown"
         self.buffer = bytearray()
@@ -260,6 +263,8 @@ class FrontProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._register is not None:
+            self._register(transport)
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):

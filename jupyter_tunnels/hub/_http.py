@@ -106,6 +106,15 @@ class ApiHandler(web.RequestHandler):
             )
         raise HubError(ErrorCode.INVALID_TOKEN, "the token is not valid for this hub")
 
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler implements (the ``Allow`` header of a 405 lists them)."""
+        return [
+            method
+            for method in self.SUPPORTED_METHODS
+            if getattr(type(self), method.lower(), None)
+            is not getattr(web.RequestHandler, method.lower(), None)
+        ]
+
     async def authorize_other(self, token: str | None) -> bool:
         """Accept a credential other than an API token; handlers that take one override this."""
         return False
@@ -162,6 +171,8 @@ class ApiHandler(web.RequestHandler):
         self.set_status(error.status)
         if error.code in (ErrorCode.MISSING_AUTH, ErrorCode.INVALID_TOKEN):
             self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+        if error.code is ErrorCode.METHOD_NOT_ALLOWED:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         body = ApiError(code=error.code.value, message=error.message, details=error.details)
         self.finish(json.dumps(body.to_json()))
 

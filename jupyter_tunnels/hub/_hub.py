@@ -13,23 +13,28 @@ import json
 import logging
 import re
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy import func, select
 
 from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
+from .._protocol import CONTROL_PATH
 from .._status import LIVE_STATUSES
 from .._version import __version__
 from . import _tables as t
+from ._agents import AgentRegistry
 from ._api import OPENAPI_HANDLER, OPENAPI_PATH, ROUTES
 from ._auth import owner_for_token
 from ._clock import now
 from ._config import HubConfig
+from ._control import ControlHandler
 from ._http import NotFoundHandler
 from ._ingress import IngressHandler
 from ._leases import LeaseService
 from ._openapi import build_openapi
 from ._relay import RelayService
+from ._routing import Router
 from ._store import Store
 from ._tunnels import TunnelService
 
@@ -58,24 +63,64 @@ class Hub:
         self.tunnels = TunnelService(self.store, config)
         self.leases = LeaseService(self.store, config)
         self.relay = RelayService(self.store, config, self.leases, self.tunnels)
+        self.router = Router(self.store, config)
+        self.agents = AgentRegistry(self.leases.set_connected)
         self.started_at = time.monotonic()
+        self.internal_address: str | None = None
+        """Unix socket of the tornado application, when a front server sits before it."""
         self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._openapi: str | None = None
+        self.store.on_change(self.router.reload)
+        self.router.on_change(
+            lambda changes: self.agents.routes_changed(changes, self.router.by_id)
+        )
 
     async def start(self) -> None:
-        """Open the store and start the reaper."""
+        """Open the store, load the routes and start the reaper."""
         await self.store.open()
+        await self.leases.reset_connections()
+        await self.router.load()
         self.started_at = time.monotonic()
         self._reaper = asyncio.create_task(self._reap_forever(), name="jupyter-tunnels-reaper")
 
     async def stop(self) -> None:
-        """Stop the reaper and close the store; safe to call when never started."""
+        """Stop the reaper, agent sessions and tasks, and close the store.
+
+        Safe to call when the hub never started.
+        """
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
             self._reaper = None
+        await self.agents.close()
+        await self.router.settle()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.store.close()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run background work owned by the hub (cancelled on stop; failures logged)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hub background task failed", exc_info=task.exception())
+
+    async def internal_connection(self) -> asyncio.Transport:
+        """A new connection to the hub's own tornado application (API, control channel)."""
+        if self.internal_address is None:
+            raise RuntimeError("this hub has no internal listener")
+        transport, _ = await asyncio.get_running_loop().create_unix_connection(
+            asyncio.Protocol, self.internal_address
+        )
+        return transport
 
     async def _reap_forever(self) -> None:
         while True:
@@ -96,6 +141,7 @@ class Hub:
             (prefix + _pattern(route.path), route.handler, kwargs) for route in ROUTES
         ]
         rules.append((prefix + OPENAPI_PATH, OPENAPI_HANDLER, kwargs))
+        rules.append((prefix + CONTROL_PATH, ControlHandler, kwargs))
         rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
         rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))
         return rules
@@ -108,7 +154,7 @@ class Hub:
     def openapi_document(self) -> str:
         """The OpenAPI document as JSON text (built once)."""
         if self._openapi is None:
-            self._openapi = json.dumps(build_openapi(self.config.base))
+            self._openapi = json.dumps(build_openapi(self.config.base, self.config.tcp_ports))
         return self._openapi
 
     async def health(self, owner_id: str | None) -> Health:

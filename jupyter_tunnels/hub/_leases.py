@@ -189,8 +189,9 @@ class LeaseService:
                     {"idempotencyKey": body.idempotency_key},
                 )
             if existing is not None and existing.status != LeaseStatus.ACTIVE.value:
+                expired = existing.status == LeaseStatus.EXPIRED.value
                 raise HubError(
-                    ErrorCode.LEASE_EXPIRED,
+                    ErrorCode.LEASE_EXPIRED if expired else ErrorCode.LEASE_INACTIVE,
                     f"the lease made with this idempotencyKey is {existing.status}: use a new key",
                     {"idempotencyKey": body.idempotency_key, "lease": existing.id},
                 )
@@ -319,11 +320,59 @@ class LeaseService:
             else (TunnelStatus.ACTIVE, TunnelStatus.CONNECTING)
         )
         check_transition(old, new)
-        await conn.execute(
-            update(t.tunnels)
-            .where(t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value)
-            .values(status=new.value, updated_at=now())
+        moved = (
+            (
+                await conn.execute(
+                    select(t.tunnels.c.id).where(
+                        t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value
+                    )
+                )
+            )
+            .scalars()
+            .all()
         )
+        if moved:
+            await conn.execute(
+                update(t.tunnels)
+                .where(t.tunnels.c.id.in_(moved))
+                .values(status=new.value, updated_at=now())
+            )
+            self.store.changed(conn, moved)
+
+    async def reset_connections(self) -> None:
+        """At start-up no connector is attached yet, whatever the store says from before."""
+        async with self.store.write() as conn:
+            attached = (
+                (
+                    await conn.execute(
+                        select(t.leases.c.id).where(
+                            t.leases.c.status == LeaseStatus.ACTIVE.value,
+                            t.leases.c.connected_to_hub.is_(True),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for lease_id in attached:
+                await conn.execute(
+                    update(t.leases).where(t.leases.c.id == lease_id).values(connected_to_hub=False)
+                )
+                await self._follow_connection(conn, lease_id, False)
+
+    async def set_connected(self, lease_id: str, connected: bool) -> None:
+        """Record that the lease's connector attached to (or left) the hub's control channel."""
+        async with self.store.write() as conn:
+            row = (await conn.execute(select(t.leases).where(t.leases.c.id == lease_id))).first()
+            if row is None or row.status != LeaseStatus.ACTIVE.value:
+                return
+            await conn.execute(
+                update(t.leases).where(t.leases.c.id == lease_id).values(connected_to_hub=connected)
+            )
+            await conn.execute(
+                update(t.agents).where(t.agents.c.id == row.agent_id).values(last_seen_at=now())
+            )
+            await self._follow_connection(conn, lease_id, connected)
 
     async def refresh(self, owner_id: str, lease_id: str, body: LeaseRefresh) -> Lease:
         """Extend an active lease by its TTL (or a new ``ttlSeconds``) from now."""
@@ -410,13 +459,14 @@ class LeaseService:
                 connected_to_hub=False,
             )
         )
-        await stop_tunnels(
+        stopped = await stop_tunnels(
             conn,
             self.config,
             t.tunnels.c.lease_id == row.id,
             last_error=last_error,
             client_instance_id=row.client_instance_id,
         )
+        self.store.changed(conn, stopped)
         relay_status = (
             RelayLeaseStatus.EXPIRED if status is LeaseStatus.EXPIRED else RelayLeaseStatus.CLOSED
         )

@@ -24,6 +24,23 @@ def _ref(model: type[pydantic.BaseModel], mode: str, refs: dict[Any, Any]) -> di
     return dict(refs[(model, mode)])
 
 
+def _accepts_empty(body: type[pydantic.BaseModel]) -> bool:
+    """Whether a request without a body is valid (the hub reads an empty body as ``{}``)."""
+    try:
+        body.model_validate_json(b"{}", strict=True)
+    except pydantic.ValidationError:
+        return False
+    return True
+
+
+def _limit_hub_ports(schemas: dict[str, Any], hub_ports: tuple[int, int]) -> None:
+    """Document this hub's own TCP/UDP port range as the bounds of ``hubPort``."""
+    first, last = hub_ports
+    for choice in schemas["TunnelCreate"]["properties"]["hubPort"]["anyOf"]:
+        if choice.get("type") == "integer":
+            choice.update(minimum=first, maximum=last)
+
+
 def _operation(op: Operation, path: str, refs: dict[Any, Any]) -> dict[str, Any]:
     schema = _ref(op.response, "serialization", refs)
     content = {"type": "array", "items": schema} if op.many else schema
@@ -57,7 +74,7 @@ def _operation(op: Operation, path: str, refs: dict[Any, Any]) -> dict[str, Any]
     }
     if op.body is not None:
         document["requestBody"] = {
-            "required": False,
+            "required": not _accepts_empty(op.body),
             "content": {"application/json": {"schema": _ref(op.body, "validation", refs)}},
         }
     if op.public:
@@ -65,8 +82,11 @@ def _operation(op: Operation, path: str, refs: dict[Any, Any]) -> dict[str, Any]
     return document
 
 
-def build_openapi(server_url: str) -> dict[str, Any]:
-    """Build the OpenAPI document for a hub whose API lives at ``server_url``."""
+def build_openapi(server_url: str, hub_ports: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Build the OpenAPI document for a hub whose API lives at ``server_url``.
+
+    ``hub_ports`` is the hub's TCP/UDP port range, which bounds ``hubPort`` in the document.
+    """
     models: list[tuple[type[pydantic.BaseModel], Any]] = [(ApiError, "serialization")]
     for route in ROUTES:
         for op in route.operations:
@@ -74,6 +94,9 @@ def build_openapi(server_url: str) -> dict[str, Any]:
             if op.body is not None:
                 models.append((op.body, "validation"))
     refs, definitions = models_json_schema(models, by_alias=True, ref_template=_REF)
+    schemas: dict[str, Any] = definitions.get("$defs", {})
+    if hub_ports is not None:
+        _limit_hub_ports(schemas, hub_ports)
     paths: dict[str, Any] = {}
     for route in ROUTES:
         paths[route.path] = {op.method: _operation(op, route.path, refs) for op in route.operations}
@@ -101,7 +124,7 @@ def build_openapi(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

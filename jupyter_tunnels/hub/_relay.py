@@ -177,6 +177,7 @@ class RelayService:
                 .where(t.relay_leases.c.id == relay_id)
                 .values(worker_token_hash=hash_token(token))
             )
+            self.store.changed(conn, [row.tunnel_id])
         return WorkerToken(relay_lease_id=relay_id, worker_token=token)
 
     async def tunnel_accepts_worker_token(self, tunnel_id: str, token: str) -> bool:

@@ -8,16 +8,23 @@ path is.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
+import shutil
 import socket
+import tempfile
+import weakref
 from pathlib import Path
 
 from tornado import httpserver, netutil, web
 
 from ._auth import create_owner
 from ._config import DEFAULT_LEASE_TTL, DEFAULT_SLUG_GRACE, DEFAULT_TCP_PORTS, HubConfig
+from ._front import FrontProtocol
+from ._http import NotFoundHandler
 from ._hub import Hub
+from ._ports import PortListeners
 from ._store import Store, sqlite_url
 
 __all__ = ["ADMIN_TOKEN_FILE", "AdminBootstrap", "HubServer", "bootstrap_admin", "default_db_path"]
@@ -69,12 +76,19 @@ def _write_secret(path: Path, secret: str) -> None:
 
 
 class HubServer:
-    """A running standalone hub; ``await HubServer.start(...)``, then ``await server.stop()``."""
+    """A running standalone hub; ``await HubServer.start(...)``, then ``await server.stop()``.
+
+    The public port is served by the front server (``_front.py``), which routes tunnel traffic
+    itself and passes API and control-channel requests to the tornado application listening on
+    a private Unix socket.
+    """
 
     def __init__(
         self,
         hub: Hub,
-        server: httpserver.HTTPServer,
+        api_server: httpserver.HTTPServer,
+        front_servers: list[asyncio.Server],
+        internal_dir: str,
         host: str,
         port: int,
         bootstrap: AdminBootstrap | None,
@@ -83,7 +97,12 @@ class HubServer:
         self.host = host
         self.port = port
         self.bootstrap = bootstrap
-        self._server = server
+        self._api_server = api_server
+        self._front_servers = front_servers
+        self._internal_dir = internal_dir
+        self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+        """Every open connection (the loop holds them while open, so weak refs suffice)."""
+        self._ports: PortListeners | None = None
 
     @property
     def url(self) -> str:
@@ -104,9 +123,8 @@ class HubServer:
         tcp_ports: tuple[int, int] | None = DEFAULT_TCP_PORTS,
     ) -> HubServer:
         """Bind ``host:port`` (0 picks a free port), open the store and start serving."""
-        sockets = netutil.bind_sockets(
-            port, host, family=socket.AF_INET if ":" not in host else socket.AF_INET6
-        )
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sockets = netutil.bind_sockets(port, host, family=family)
         bound_port = sockets[0].getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
         config = HubConfig(
@@ -118,23 +136,47 @@ class HubServer:
             tcp_ports=tcp_ports,
         )
         hub = Hub(config)
+        internal_dir = tempfile.mkdtemp(prefix="jupyter-tunnels-")
         try:
             await hub.start()
             store_path = hub.store.path
             assert store_path is not None, "the standalone hub keeps its store in a file"
             bootstrap = await bootstrap_admin(hub.store, store_path.parent)
+            internal_socket = netutil.bind_unix_socket(
+                os.path.join(internal_dir, "api.sock"), mode=0o600
+            )
         except BaseException:
             for sock in sockets:
                 sock.close()
+            shutil.rmtree(internal_dir, ignore_errors=True)
             await hub.stop()
             raise
-        app = web.Application(hub.rules(), default_handler_class=None)
-        server = httpserver.HTTPServer(app, xheaders=False)
-        server.add_sockets(sockets)
-        return cls(hub, server, host, bound_port, bootstrap)
+        hub.internal_address = internal_socket.getsockname()
+        app = web.Application([*hub.rules(), (r"/.*", NotFoundHandler, {"hub": hub})])
+        api_server = httpserver.HTTPServer(app)
+        api_server.add_socket(internal_socket)
+        loop = asyncio.get_running_loop()
+        server = cls(hub, api_server, [], internal_dir, host, bound_port, bootstrap)
+
+        def accept() -> FrontProtocol:
+            return FrontProtocol(hub, server._transports.add)
+
+        for sock in sockets:
+            server._front_servers.append(await loop.create_server(accept, sock=sock))
+        ports = server._ports = PortListeners(hub.router, hub.agents, host)
+        hub.router.on_change(lambda _changes: hub.spawn(ports.sync()))
+        await ports.sync()
+        return server
 
     async def stop(self) -> None:
-        """Stop accepting requests, close open connections and the store."""
-        self._server.stop()
-        await self._server.close_all_connections()
+        """Stop accepting, close open connections, agent sessions and the store."""
+        for front in self._front_servers:
+            front.close()
+        for transport in list(self._transports):
+            transport.abort()
+        if self._ports is not None:
+            await self._ports.close()
+        self._api_server.stop()
+        await self._api_server.close_all_connections()
         await self.hub.stop()
+        shutil.rmtree(self._internal_dir, ignore_errors=True)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .._models import StoreHealth
 from ._tables import metadata, owners
 
-__all__ = ["Store", "sqlite_url"]
+__all__ = ["ChangeListener", "Store", "sqlite_url"]
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+ChangeListener = Callable[[frozenset[str]], Awaitable[None]]
+"""Called with the ids of the tunnels a committed write changed."""
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -54,6 +57,8 @@ class Store:
         if self.backend == "sqlite":
             event.listen(self._engine.sync_engine, "connect", _on_sqlite_connect)
         self._write_lock = asyncio.Lock()
+        self._changes: dict[int, set[str]] = {}
+        self._listeners: list[ChangeListener] = []
 
     @property
     def path(self) -> Path | None:
@@ -81,9 +86,32 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends and rolls back if it raises."""
+        """A transaction that commits when the block ends and rolls back if it raises.
+
+        Tunnels marked with :meth:`changed` inside the block are announced to the listeners
+        once the transaction has committed (never for a rolled-back one), and the block ends
+        only when they are done: the API answers after the ingress has seen the change, so a
+        rotated worker token or a paused tunnel takes effect before the caller hears "done".
+        """
+        changed: set[str] = set()
         async with self._write_lock, self._engine.begin() as conn:
-            yield conn
+            self._changes[id(conn)] = changed
+            try:
+                yield conn
+            finally:
+                del self._changes[id(conn)]
+        if changed:
+            ids = frozenset(changed)
+            for listener in self._listeners:
+                await listener(ids)
+
+    def changed(self, conn: AsyncConnection, tunnel_ids: Iterable[str]) -> None:
+        """Record, inside a :meth:`write` block, that these tunnels' rows changed."""
+        self._changes[id(conn)].update(tunnel_ids)
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Await ``listener(tunnel_ids)`` after every committed write that changed tunnels."""
+        self._listeners.append(listener)
 
     async def is_empty(self) -> bool:
         """Tell whether no owner exists yet (a brand-new store)."""

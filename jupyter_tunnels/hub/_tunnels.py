@@ -222,7 +222,7 @@ class TunnelService:
         self, conn: AsyncConnection, owner_id: str, body: TunnelCreate, *, access: Access
     ) -> str:
         """Create a tunnel inside a write transaction and return its id."""
-        protocol = resolve_protocol(body.protocol.value, body.target.port)
+        protocol = resolve_protocol(body.protocol.value, body.target.port, hub_port=body.hub_port)
         if body.hub_port is not None and protocol not in ("tcp", "udp"):
             raise HubError(
                 ErrorCode.INVALID_INPUT,
@@ -232,8 +232,9 @@ class TunnelService:
         name = body.name or default_name(body.target.port)
         created = now()
         client_instance_id = None
+        connected = False
         if body.lease_id is not None:
-            client_instance_id = await self._usable_lease(conn, owner_id, body.lease_id)
+            client_instance_id, connected = await self._usable_lease(conn, owner_id, body.lease_id)
         reservation = await self._own_reservation(
             conn, owner_id, client_instance_id, body.target.port, protocol, body.slug
         )
@@ -245,7 +246,10 @@ class TunnelService:
                 wanted = reservation.hub_port
             hub_port = await self._choose_hub_port(conn, owner_id, wanted, body.hub_port)
         tunnel_id = str(uuid.uuid4())
-        status = TunnelStatus.CONNECTING if body.lease_id else TunnelStatus.CREATING
+        if body.lease_id is None:
+            status = TunnelStatus.CREATING
+        else:  # served by a lease whose connector may already be attached
+            status = TunnelStatus.ACTIVE if connected else TunnelStatus.CONNECTING
         await conn.execute(delete(t.slug_reservations).where(t.slug_reservations.c.slug == slug))
         await conn.execute(
             t.tunnels.insert().values(
@@ -265,6 +269,7 @@ class TunnelService:
                 updated_at=created,
             )
         )
+        self.store.changed(conn, [tunnel_id])
         return tunnel_id
 
     async def update(self, owner_id: str, ref: str, body: TunnelUpdate) -> Tunnel:
@@ -277,15 +282,16 @@ class TunnelService:
                 values["name"] = body.name
             if "metadata" in body.model_fields_set and body.metadata is not None:
                 values["metadata"] = body.metadata
+            lease_id, connected = row.lease_id, bool(row.connected_to_hub)
             if body.lease_id is not None and body.lease_id != row.lease_id:
                 check_transition(current, TunnelStatus.CONNECTING)
-                await self._usable_lease(conn, owner_id, body.lease_id)
-                values["lease_id"] = body.lease_id
+                _, connected = await self._usable_lease(conn, owner_id, body.lease_id)
+                lease_id = values["lease_id"] = body.lease_id
                 current = TunnelStatus.CONNECTING
                 values["status"] = current.value
             if body.status is not None:
                 new = TunnelStatus(body.status)
-                if new is TunnelStatus.ACTIVE and not row.connected_to_hub:
+                if new is TunnelStatus.ACTIVE and lease_id is not None and not connected:
                     new = TunnelStatus.CONNECTING  # resumed, but its connector is away
                 if new is not current:
                     check_transition(current, new)
@@ -295,13 +301,17 @@ class TunnelService:
                 await conn.execute(
                     update(t.tunnels).where(t.tunnels.c.id == row.id).values(**values)
                 )
+                self.store.changed(conn, [row.id])
             return await self._reload(conn, row.id)
 
     async def close(self, owner_id: str, ref: str) -> Tunnel:
         """Stop a tunnel and keep it for history; closing a stopped tunnel changes nothing."""
         async with self.store.write() as conn:
             row = await self._row(conn, owner_id, ref)
-            await stop_tunnels(conn, self.config, t.tunnels.c.id == row.id, last_error=None)
+            stopped = await stop_tunnels(
+                conn, self.config, t.tunnels.c.id == row.id, last_error=None
+            )
+            self.store.changed(conn, stopped)
             return await self._reload(conn, row.id)
 
     async def rotate(self, owner_id: str, ref: str, body: TunnelRotate) -> Tunnel:
@@ -322,22 +332,38 @@ class TunnelService:
                     target_host=body.target.host, target_port=body.target.port, updated_at=now()
                 )
             )
+            self.store.changed(conn, [row.id])
             return await self._reload(conn, row.id)
 
     # --- helpers -------------------------------------------------------------------------
 
-    async def _usable_lease(self, conn: AsyncConnection, owner_id: str, lease_id: str) -> str:
-        """Check that a lease exists, is the owner's and is active; return its client id."""
+    async def _usable_lease(
+        self, conn: AsyncConnection, owner_id: str, lease_id: str
+    ) -> tuple[str, bool]:
+        """Check that a lease exists, is the owner's and is active.
+
+        A lease past its ``expiresAt`` counts as expired even before the reaper has marked it,
+        so no tunnel is bound to a lease that is already dead.
+
+        Returns its agent's client instance id and whether its connector is attached.
+        """
         row = (
             await conn.execute(
-                select(t.leases.c.status, t.agents.c.client_instance_id)
+                select(
+                    t.leases.c.status,
+                    t.leases.c.expires_at,
+                    t.leases.c.connected_to_hub,
+                    t.agents.c.client_instance_id,
+                )
                 .select_from(t.leases.join(t.agents, t.leases.c.agent_id == t.agents.c.id))
                 .where(t.leases.c.id == lease_id, t.leases.c.owner_id == owner_id)
             )
         ).first()
         if row is None:
             raise HubError(ErrorCode.LEASE_NOT_FOUND, f"no lease {lease_id!r}", {"lease": lease_id})
-        if row.status == LeaseStatus.EXPIRED.value:
+        if row.status == LeaseStatus.EXPIRED.value or (
+            row.status == LeaseStatus.ACTIVE.value and row.expires_at <= now()
+        ):
             raise HubError(
                 ErrorCode.LEASE_EXPIRED,
                 f"lease {lease_id} has expired: create a new lease first",
@@ -349,7 +375,7 @@ class TunnelService:
                 f"lease {lease_id} is {row.status}",
                 {"lease": lease_id, "status": row.status},
             )
-        return str(row.client_instance_id)
+        return str(row.client_instance_id), bool(row.connected_to_hub)
 
     async def _own_reservation(
         self,

@@ -1,0 +1,252 @@
+"""The connector's life: reconnects, lease recovery, pause, close, access, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+import websockets
+
+from jupyter_tunnels import AsyncTunnelsClient
+from jupyter_tunnels.connector import Connector, TargetNotAllowed
+
+from ._apps import Services, start_services
+from ._hubs import RunningHub
+from ._tunnels import WAIT, connector_for, visitor
+
+pytestmark = pytest.mark.anyio
+
+GIB = 1024 * 1024 * 1024
+MEMORY_BOUND = 96 * 1024 * 1024
+"""How much the whole test process (hub, connector, app, client) may grow during 1 GiB."""
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    """The HTTP app, TCP echo and UDP echo services."""
+    running = start_services()
+    yield running
+    running.stop()
+
+
+async def _get_until(url: str, status: int, **options: object) -> httpx.Response:
+    """GET ``url`` until it answers ``status`` (the connector may still be coming back)."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    async with visitor() as http:
+        while True:
+            response = await http.get(url, **options)  # type: ignore[arg-type]
+            if response.status_code == status or asyncio.get_running_loop().time() > deadline:
+                return response
+            await asyncio.sleep(0.1)
+
+
+async def test_hub_restart_brings_the_connector_back_with_the_same_url(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub()
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="stays")
+        assert (await _get_until(tunnel.url, 200)).status_code == 200
+        hub.stop()
+        async with visitor() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(tunnel.url)
+        make_hub(db_path=hub.db_path, port=hub.server.port)
+        response = await _get_until(tunnel.url, 200)
+        assert response.status_code == 200
+        assert response.text == "hello from the app\n"
+        assert connector.reconnects >= 1
+        again = await connector.client.get(tunnel.id)
+        assert again.url == tunnel.url
+        assert again.status.value == "active"
+
+
+async def test_lease_expired_while_away_comes_back_with_the_same_url(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub(lease_ttl=1)
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="sleeper")
+        first_lease = connector.lease_id
+        hub.stop()
+        await asyncio.sleep(1.5)  # longer than the lease's TTL: the laptop slept
+        make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=1)
+        response = await _get_until(tunnel.url, 200)
+        assert response.status_code == 200
+        assert connector.lease_id != first_lease
+        async with AsyncTunnelsClient(hub.url, hub.token) as client:
+            old = await client.get(tunnel.id)
+            live = await client.list()
+        assert old.status.value == "stopped"
+        assert old.last_error is not None and "lease expired" in old.last_error
+        assert [(t.slug, t.url) for t in live] == [("sleeper", tunnel.url)]
+
+
+async def test_visitors_get_503_at_once_while_the_connector_is_away(
+    hub: RunningHub, services: Services
+) -> None:
+    connector = Connector(hub.url, hub.token, client_instance_id="away")
+    await connector.start()
+    tunnel = await connector.expose(services.http_port, public=True, name="away")
+    await connector.close(release=False)  # the process died: its lease is still there
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await _get_until(tunnel.url, 503)
+    assert response.status_code == 503
+    assert loop.time() - started < 5
+    assert response.json()["code"] == "AGENT_UNAVAILABLE"
+    async with AsyncTunnelsClient(hub.url, hub.token) as client:
+        current = await client.get(tunnel.id)
+    assert current.status.value == "connecting"
+
+
+async def test_pause_refuses_visitors_and_resume_restores(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="pausable")
+        await connector.client.update(tunnel.id, status="paused")
+        async with visitor() as http:
+            paused = await http.get(tunnel.url)
+            assert paused.status_code == 503
+            assert "paused" in paused.json()["message"]
+            await connector.client.update(tunnel.id, status="active")
+            resumed = await http.get(tunnel.url)
+        assert resumed.status_code == 200
+
+
+async def test_closing_a_tunnel_closes_its_open_streams(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="closing")
+        url = tunnel.url.replace("http://", "ws://") + "ws"
+        async with websockets.connect(url) as socket:
+            await socket.send("before")
+            assert await socket.recv() == "before"
+            await connector.unexpose(tunnel.id)
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(socket.recv(), WAIT)
+        async with visitor() as http:
+            assert (await http.get(tunnel.url)).status_code == 404
+
+
+async def test_a_slow_reader_does_not_stall_another_stream(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="slow")
+        big = 512 * 1024 * 1024
+        async with (
+            visitor() as slow,
+            visitor() as fast,
+            slow.stream("GET", tunnel.url + f"download?size={big}") as stream,
+        ):
+            iterator = stream.aiter_raw()
+            await iterator.__anext__()  # then stop reading: buffers fill and pause
+            for _ in range(5):
+                response = await fast.get(tunnel.url + "headers/")
+                assert response.status_code == 200
+            await iterator.aclose()
+
+
+def _rss() -> int:
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _PeakMemory:
+    """Samples this process's resident memory in a thread while a transfer runs."""
+
+    def __init__(self) -> None:
+        self.baseline = _rss()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, _rss())
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+@pytest.mark.timeout(180)
+async def test_one_gib_up_and_down_with_bounded_memory(hub: RunningHub, services: Services) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="gigabyte")
+
+        async def body() -> object:
+            block = bytes(1024 * 1024)
+            for _ in range(GIB // len(block)):
+                yield block
+
+        async with visitor(timeout=120) as http:
+            await http.get(tunnel.url)  # warm up: connections, pools, imports
+            with _PeakMemory() as memory:
+                uploaded = await http.post(tunnel.url + "upload", content=body())
+                received = 0
+                async with http.stream("GET", tunnel.url + f"download?size={GIB}") as stream:
+                    async for chunk in stream.aiter_raw():
+                        received += len(chunk)
+    assert uploaded.json() == {"received": GIB}
+    assert received == GIB
+    assert memory.growth < MEMORY_BOUND, f"grew by {memory.growth / 2**20:.0f} MiB"
+
+
+async def test_relay_lease_visitors_need_the_current_worker_token(
+    hub: RunningHub, services: Services
+) -> None:
+    async with AsyncTunnelsClient(hub.url, hub.token) as client:
+        relay = await client.create_relay_lease("relay-agent", services.http_port)
+        async with connector_for(hub, client_instance_id="relay-agent"):
+            ok = await _get_until(
+                relay.public_url, 200, headers={"Authorization": f"Bearer {relay.worker_token}"}
+            )
+            assert ok.text == "hello from the app\n"
+            async with visitor() as http:
+                assert (await http.get(relay.public_url)).status_code == 401
+                rotated = await client.refresh_worker_token(relay.id)
+                old = await http.get(
+                    relay.public_url, headers={"Authorization": f"Bearer {relay.worker_token}"}
+                )
+                new = await http.get(
+                    relay.public_url, headers={"Authorization": f"Bearer {rotated.worker_token}"}
+                )
+            assert old.status_code == 401
+            assert new.status_code == 200
+
+
+async def test_only_allowed_targets_are_dialled(hub: RunningHub, services: Services) -> None:
+    async with connector_for(hub) as connector:
+        with pytest.raises(TargetNotAllowed, match="not allowed"):
+            await connector.expose(80, host="192.0.2.10")
+        tunnel = await connector.expose(services.http_port, public=True, name="moved")
+        # the owner points it elsewhere through the API: the connector still refuses
+        await connector.client.rotate(tunnel.id, "192.0.2.10:80")
+        response = await _get_until(tunnel.url, 502)
+    assert response.status_code == 502
+    assert "not allowed" in response.json()["message"]
+
+
+async def test_exposing_the_same_target_twice_returns_the_same_tunnel(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        first = await connector.expose(services.http_port, public=True)
+        second = await connector.expose(services.http_port, public=True)
+    assert first.id == second.id
