@@ -288,6 +288,9 @@ class TunnelService:
                 _, connected = await self._usable_lease(conn, owner_id, body.lease_id)
                 lease_id = values["lease_id"] = body.lease_id
                 current = TunnelStatus.CONNECTING
+                if connected:  # its connector is already attached: serve at once
+                    check_transition(current, TunnelStatus.ACTIVE)
+                    current = TunnelStatus.ACTIVE
                 values["status"] = current.value
             if body.status is not None:
                 new = TunnelStatus(body.status)
