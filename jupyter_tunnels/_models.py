@@ -10,18 +10,31 @@ a silent no-op; resource models ignore unknown fields, so an older SDK can talk 
 from __future__ import annotations
 
 import enum
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from ._status import TunnelStatus
 
 __all__ = [
     "MAX_NAME_LENGTH",
     "SLUG_PATTERN",
+    "TARGET_STRING_PATTERN",
     "Access",
     "Agent",
     "AgentConnect",
@@ -58,11 +71,22 @@ MAX_NAME_LENGTH = 100
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
 """What a slug looks like: 1 to 32 lower-case letters, digits and inner hyphens."""
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$"
+_HOST_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+HOST_PATTERN = rf"^{_HOST_NAME}$|^\[?[0-9A-Fa-f:.]+\]?$"
 MAX_ERROR_LENGTH = 1000
 MAX_TTL_SECONDS = 7 * 24 * 3600
 
-_TARGET_STRING = re.compile(r"^(?:(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\s]+):)?(?P<port>\d{1,5})$")
+# A target string is "[host:]port", the host a name or a bracketed IPv6 address. The validator
+# parses the port as up to five digits (after any leading zeros) and lets ``Port`` check the
+# range, so "99999" is an INVALID_PORT; the documented pattern spells the range out, so both
+# accept exactly the same strings (tests/test_api_fuzz.py checks it).
+_TARGET_HOST = rf"{_HOST_NAME}|\[[0-9A-Fa-f:.]{{1,253}}\]"
+_TARGET_STRING = re.compile(rf"(?:(?P<host>{_TARGET_HOST}):)?(?P<port>0*[0-9]{{1,5}})")
+_PORT_1_65535 = (
+    r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+)
+TARGET_STRING_PATTERN = rf"^(?:(?:{_TARGET_HOST}):)?{_PORT_1_65535}$"
+"""The ``"host:port"`` (or bare ``"port"``) form of a target, as documented in the schema."""
 
 
 class _Model(BaseModel):
@@ -152,12 +176,32 @@ class HeartbeatAction(str, enum.Enum):
         return self.value
 
 
+def _integral(value: Any) -> Any:
+    """Take ``8050.0`` as ``8050``: JSON has one number type; JSON Schema calls that an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _finite(value: Any) -> Any:
+    """Refuse ``NaN`` and ``Infinity`` (or ``1e400``) anywhere inside: they are not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    if isinstance(value, dict):
+        for item in value.values():
+            _finite(item)
+    elif isinstance(value, list):
+        for item in value:
+            _finite(item)
+    return value
+
+
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=32)]
 ClientInstanceId = Annotated[str, Field(pattern=CLIENT_ID_PATTERN, max_length=128)]
-TtlSeconds = Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Metadata = dict[str, Any]
+TtlSeconds = Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS), BeforeValidator(_integral)]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integral)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_finite)]
 
 
 class Target(_Model):
@@ -169,14 +213,32 @@ class Target(_Model):
     @model_validator(mode="before")
     @classmethod
     def _parse_string(cls, value: Any) -> Any:
-        """Accept ``"host:port"`` or a bare ``"port"`` as well as an object."""
+        """Accept ``"host:port"``, ``"[ipv6]:port"`` or a bare ``"port"`` as well as an object."""
         if isinstance(value, str):
-            match = _TARGET_STRING.match(value.strip())
+            match = _TARGET_STRING.fullmatch(value)
             if match is None:
                 raise ValueError(f"target {value!r} is not 'host:port' or a port number")
-            host = (match.group("host") or "127.0.0.1").strip("[]")
-            return {"host": host, "port": int(match.group("port"))}
+            host = match.group("host") or "127.0.0.1"
+            if host.startswith("["):
+                host = host[1:-1]
+            return {"host": host, "port": int(match.group("port").lstrip("0") or "0")}
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Document the string form too, in requests (responses always carry the object)."""
+        schema = handler(core_schema)
+        if handler.mode == "serialization":
+            return schema
+        as_object = dict(handler.resolve_ref_schema(schema))
+        as_string = {
+            "type": "string",
+            "pattern": TARGET_STRING_PATTERN,
+            "description": "'host:port', '[ipv6]:port' or a bare port ('8050').",
+        }
+        return {"anyOf": [as_object, as_string], "title": as_object.get("title", cls.__name__)}
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -234,8 +296,18 @@ class TunnelCreate(_Request):
     protocol: Protocol = Protocol.AUTO
     access: Literal["private", "public"] = "private"
     lease_id: str | None = None
-    hub_port: Port | None = None
+    hub_port: Port | None = Field(
+        default=None,
+        description="A raw port on the hub, for tcp and udp tunnels (with auto, makes it tcp).",
+    )
     metadata: Metadata = Field(default_factory=dict)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["hubPort"], "properties": {"hubPort": {"type": "integer"}}},
+            "then": {"properties": {"protocol": {"enum": ["auto", "tcp", "udp"]}}},
+        }
+    )
 
 
 class TunnelUpdate(_Request):
@@ -311,7 +383,10 @@ class HeartbeatRequest(_Request):
 
     connected_to_hub: bool = False
     local_ready: bool = False
-    last_error: Annotated[str, Field(max_length=MAX_ERROR_LENGTH)] | None = None
+    last_error: str | None = Field(
+        default=None,
+        description=f"Kept to its first {MAX_ERROR_LENGTH} characters; longer ones are cut.",
+    )
 
     @field_validator("last_error", mode="before")
     @classmethod

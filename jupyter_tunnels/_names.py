@@ -76,10 +76,15 @@ def default_name(port: int) -> str:
     return known.name if known else f"port-{port}"
 
 
-def resolve_protocol(requested: str, port: int) -> str:
-    """Turn ``auto`` into ``tcp`` or ``http`` from the port; other protocols stay."""
+def resolve_protocol(requested: str, port: int, *, hub_port: int | None = None) -> str:
+    """Turn ``auto`` into ``tcp`` or ``http`` from the port; other protocols stay.
+
+    Asking for a hub port asks for a raw port, so ``auto`` is then ``tcp`` whatever the port.
+    """
     if requested != "auto":
         return requested
+    if hub_port is not None:
+        return "tcp"
     known = WELL_KNOWN_PORTS.get(port)
     return known.protocol if known else "http"
 

@@ -117,13 +117,19 @@ def make_app() -> web.Application:
 class _TcpEcho(asyncio.Protocol):
     """Echoes bytes; on EOF answers ``total:<n>`` and closes (tests half-close)."""
 
-    def __init__(self) -> None:
+    def __init__(self, open_transports: set[asyncio.Transport]) -> None:
         self.transport: asyncio.Transport | None = None
         self.total = 0
+        self.open_transports = open_transports
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.open_transports.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.open_transports.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
         self.total += len(data)
@@ -159,6 +165,7 @@ class Services:
     tcp_port: int
     udp_port: int
     closers: list[Callable[[], Any]]
+    """Called on the services' loop at stop; coroutine results are awaited."""
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the services' loop."""
@@ -169,7 +176,9 @@ class Services:
 
         async def close() -> None:
             for closer in self.closers:
-                closer()
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
 
         self.call(close())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -192,7 +201,14 @@ def start_services() -> Services:
         sockets = netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
         http = httpserver.HTTPServer(make_app(), max_buffer_size=CHUNK * 4, max_body_size=1 << 40)
         http.add_sockets(sockets)
-        tcp = await loop.create_server(_TcpEcho, "127.0.0.1", 0)
+        echo_transports: set[asyncio.Transport] = set()
+        tcp = await loop.create_server(lambda: _TcpEcho(echo_transports), "127.0.0.1", 0)
+
+        def close_echo() -> None:
+            tcp.close()
+            for transport in list(echo_transports):
+                transport.abort()
+
         udp, _ = await loop.create_datagram_endpoint(_UdpEcho, ("127.0.0.1", 0))
         ready.set_result(
             Services(
@@ -201,7 +217,7 @@ def start_services() -> Services:
                 http_port=sockets[0].getsockname()[1],
                 tcp_port=tcp.sockets[0].getsockname()[1],
                 udp_port=udp.get_extra_info("sockname")[1],
-                closers=[http.stop, tcp.close, udp.close],
+                closers=[http.stop, http.close_all_connections, close_echo, udp.close],
             )
         )
 

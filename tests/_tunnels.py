@@ -35,8 +35,8 @@ async def connector_for(
 
 
 def visitor(timeout: float = WAIT, **options: Any) -> httpx.AsyncClient:
-    """An HTTP client for visitors of tunnels."""
-    return httpx.AsyncClient(timeout=timeout, **options)
+    """An HTTP client for visitors of tunnels (never through a proxy the test sets)."""
+    return httpx.AsyncClient(timeout=timeout, trust_env=False, **options)
 
 
 def hub_address(hub: RunningHub) -> tuple[str, int]:

@@ -220,7 +220,12 @@ CASES = [
         E.INVALID_PORT,
         json=tunnel_body(target="5432", hubPort=1024),
     ),
-    case("hub-port-on-http", "POST /v1/tunnels", E.INVALID_INPUT, json=tunnel_body(hubPort=20050)),
+    case(
+        "hub-port-on-http",
+        "POST /v1/tunnels",
+        E.INVALID_INPUT,
+        json=tunnel_body(protocol="http", hubPort=20050),
+    ),
     # names and slugs
     case(
         "name-too-long",

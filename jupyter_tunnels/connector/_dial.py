@@ -86,18 +86,20 @@ async def open_hub_connection(address: HubAddress, protocol: asyncio.Protocol) -
             ),
         )
         return transport
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(*address.proxy), CONNECT_TIMEOUT
+    handshake = _ProxyHandshake()
+    raw, _ = await within(
+        CONNECT_TIMEOUT, loop.create_connection(lambda: handshake, *address.proxy)
     )
     target = f"{address.host}:{address.port}"
-    writer.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_TIMEOUT)
-    status = head.split(b" ", 2)[1:2]
-    if status != [b"200"]:
-        writer.close()
+    raw.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    try:
+        head = await within(CONNECT_TIMEOUT, handshake.answered)
+    except BaseException:
+        raw.close()
+        raise
+    if head.split(b" ", 2)[1:2] != [b"200"]:
+        raw.close()
         raise ConnectionError(f"the proxy refused CONNECT {target}: {head.splitlines()[0]!r}")
-    raw = writer.transport
-    assert isinstance(raw, asyncio.Transport)
     if context is None:
         raw.set_protocol(protocol)
         protocol.connection_made(raw)
@@ -106,6 +108,26 @@ async def open_hub_connection(address: HubAddress, protocol: asyncio.Protocol) -
     assert isinstance(tls, asyncio.Transport)
     protocol.connection_made(tls)
     return tls
+
+
+class _ProxyHandshake(asyncio.Protocol):
+    """Reads the proxy's answer to ``CONNECT``; the hub says nothing before we speak."""
+
+    def __init__(self) -> None:
+        self.answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end >= 0 and not self.answered.done():
+            self.answered.set_result(bytes(self.buffer[: end + 4]))
+        elif len(self.buffer) > PROXY_HEAD_LIMIT and not self.answered.done():
+            self.answered.set_exception(ConnectionError("the proxy sent an over-long answer"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.answered.done():
+            self.answered.set_exception(exc or ConnectionError("the proxy closed the connection"))
 
 
 def check_target(host: str, allowed: Iterable[str]) -> None:

@@ -107,7 +107,7 @@ class TunnelsHandler(ApiHandler):
 
     async def get(self) -> None:
         """List the caller's tunnels."""
-        status_text = self.get_query_argument("status", None)
+        status_text = self.get_query_argument("status", None, strip=False)
         try:
             status = TunnelStatus(status_text) if status_text is not None else None
         except ValueError:

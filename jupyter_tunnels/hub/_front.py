@@ -367,6 +367,11 @@ class FrontProtocol(asyncio.Protocol):
                 self._forward(head, "api", None)
             return
         if target.route is None:
+            reason = self.hub.router.offline.get(target.slug)
+            if reason is not None:
+                message = f"tunnel {target.slug!r} is offline ({reason}); it may come back"
+                self._fail(503, ErrorCode.AGENT_UNAVAILABLE, message)
+                return
             self._fail(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {target.slug!r}")
             return
         if not target.path.startswith(b"/"):

@@ -140,13 +140,14 @@ class ApiHandler(web.RequestHandler):
             raise _validation_error(exc) from None
 
     def query_bool(self, name: str, default: bool = False) -> bool:
-        """Read a boolean query argument given as ``true``/``1``/``false``/``0``."""
-        value = self.get_query_argument(name, None)
+        """Read a boolean query argument given as ``true``/``1``/``false``/``0``, exactly as
+        documented (not ``TRUE`` or `` true``)."""
+        value = self.get_query_argument(name, None, strip=False)
         if value is None:
             return default
-        if value.lower() in _TRUE:
+        if value in _TRUE:
             return True
-        if value.lower() in _FALSE:
+        if value in _FALSE:
             return False
         raise HubError(
             ErrorCode.INVALID_INPUT,

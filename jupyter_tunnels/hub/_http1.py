@@ -153,7 +153,25 @@ def parse_request_head(head: bytes) -> RequestHead:
         raise HeadError(400, "malformed request target")
     fields = _parse_fields(lines[1:])
     length, chunked, connection = _framing(fields)
+    if target[:1] != b"/" and method != b"CONNECT":
+        target, fields = _origin_form(target, fields)
     return RequestHead(method, target, version, fields, length, chunked, connection)
+
+
+def _origin_form(
+    target: bytes, fields: list[tuple[bytes, bytes]]
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """Turn an absolute-form target (``http://host/path``, sent through proxies) into
+    ``/path``, with the authority as the ``Host`` header, as RFC 9112 asks of servers."""
+    scheme, separator, rest = target.partition(b"://")
+    if not separator or scheme.lower() not in (b"http", b"https"):
+        if target == b"*":
+            return target, fields
+        raise HeadError(400, "the request target must start with '/' or 'http://'")
+    authority, slash, path = rest.partition(b"/")
+    fields = [(name, value) for name, value in fields if name.lower() != b"host"]
+    fields.append((b"Host", authority))
+    return slash + path if slash else b"/", fields
 
 
 @dataclasses.dataclass

@@ -41,10 +41,52 @@ def _limit_hub_ports(schemas: dict[str, Any], hub_ports: tuple[int, int]) -> Non
             choice.update(minimum=first, maximum=last)
 
 
+def _id_sources() -> dict[str, type[pydantic.BaseModel]]:
+    """Each path parameter (``tunnelId``) and the resource whose ``id`` it takes."""
+    sources: dict[str, type[pydantic.BaseModel]] = {}
+    for route in ROUTES:
+        names = _PARAM.findall(route.path)
+        if names and route.path.endswith(f"{{{names[-1]}}}"):
+            for op in route.operations:
+                if op.method == "get":
+                    sources[names[-1]] = op.response
+    return sources
+
+
+def _links(op: Operation) -> dict[str, Any]:
+    """OpenAPI links from an answer to the operations taking one of its ids in their path.
+
+    A resource's ``id`` feeds its own routes; a field named like a path parameter (a relay
+    lease's ``leaseId`` and ``tunnelId``) feeds that parameter's routes.
+    """
+    if op.many:
+        return {}
+    fields = {field.alias or name: field for name, field in op.response.model_fields.items()}
+    links: dict[str, Any] = {}
+    for param, resource in _id_sources().items():
+        if issubclass(op.response, resource):
+            pointer = "/id"
+        elif param in fields and fields[param].annotation is str:
+            pointer = f"/{param}"
+        else:
+            continue
+        for route in ROUTES:
+            if f"{{{param}}}" in route.path:
+                for target in route.operations:
+                    links[target.operation_id] = {
+                        "operationId": target.operation_id,
+                        "parameters": {param: f"$response.body#{pointer}"},
+                    }
+    return links
+
+
 def _operation(op: Operation, path: str, refs: dict[Any, Any]) -> dict[str, Any]:
     schema = _ref(op.response, "serialization", refs)
     content = {"type": "array", "items": schema} if op.many else schema
     success = {"description": op.summary, "content": {"application/json": {"schema": content}}}
+    links = _links(op)
+    if links:
+        success["links"] = links
     error = {
         "description": "Error: see the code and message",
         "content": {"application/json": {"schema": _ref(ApiError, "serialization", refs)}},

@@ -30,6 +30,7 @@ __all__ = ["Route", "Router", "TunnelTarget"]
 log = logging.getLogger("jupyter_tunnels.hub")
 
 TOKEN_CACHE_SECONDS = 30.0
+MAX_OFFLINE = 10_000
 PATH_PREFIX = b"/t/"
 _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
@@ -79,6 +80,9 @@ class Router:
         self.by_id: dict[str, Route] = {}
         self.by_slug: dict[str, Route] = {}
         self.by_port: dict[int, Route] = {}
+        self.offline: dict[str, str] = {}
+        """Slugs whose tunnel ended by an error (a lease expired), with the reason: their
+        visitors get a 503 saying so rather than a 404 while the owner may come back."""
         self._listeners: list[RouteListener] = []
         self._tokens: dict[str, tuple[str | None, float]] = {}
         self._reloads: set[asyncio.Task[None]] = set()
@@ -132,6 +136,7 @@ class Router:
             t.tunnels.c.target_host,
             t.tunnels.c.target_port,
             t.relay_leases.c.worker_token_hash,
+            t.tunnels.c.last_error,
         ).select_from(
             t.tunnels.outerjoin(
                 t.relay_leases,
@@ -150,7 +155,12 @@ class Router:
             changes: dict[str, Route | None] = dict.fromkeys(wanted or (), None)
             for row in rows:
                 loaded = _route(row)
-                changes[loaded.tunnel_id] = loaded if loaded.status in LIVE_STATUSES else None
+                live = loaded.status in LIVE_STATUSES
+                changes[loaded.tunnel_id] = loaded if live else None
+                if live:
+                    self.offline.pop(loaded.slug, None)
+                elif row.last_error and len(self.offline) < MAX_OFFLINE:
+                    self.offline[loaded.slug] = row.last_error
             for tunnel_id, route in changes.items():
                 self._replace(tunnel_id, route)
             for listener in self._listeners:

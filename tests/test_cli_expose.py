@@ -1,0 +1,158 @@
+"""``jupyter-tunnels expose`` as a user runs it: a hub process, a connector process, an app.
+
+These tests also cover what only real processes can show: a hub killed with SIGKILL and
+started again, and a connector frozen with SIGSTOP (a laptop lid closed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ._apps import Services, start_services
+from ._processes import CliHub
+from .test_cli import cli_env
+
+URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
+WAIT = 20.0
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    """The HTTP app, TCP echo and UDP echo services."""
+    running = start_services()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def processes() -> Iterator[Callable[..., CliHub]]:
+    """Start ``jupyter-tunnels`` processes; all are killed when the test ends."""
+    started: list[CliHub] = []
+
+    def start(env: dict[str, str], *args: str) -> CliHub:
+        process = CliHub(env, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            os.kill(process.process.pid, signal.SIGCONT)
+        process.kill()
+
+
+def _start_hub(
+    start: Callable[..., CliHub], env: dict[str, str], db: Path, port: int = 0, *extra: str
+) -> tuple[CliHub, str, str]:
+    hub = start(env, "hub", "--port", str(port), "--db", str(db), *extra)
+    url = hub.wait_until_ready()
+    token = (db.parent / "admin-token").read_text().strip()
+    return hub, url, token
+
+
+def _get_until(url: str, status: int, **options: object) -> httpx.Response:
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            response = httpx.get(url, timeout=5, trust_env=False, **options)  # type: ignore[arg-type]
+        except httpx.TransportError:
+            response = None
+        if response is not None and response.status_code == status:
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} never answered {status}; last: {response}")
+        time.sleep(0.1)
+
+
+def _status(hub_url: str, token: str, slug: str) -> str:
+    response = httpx.get(
+        f"{hub_url}/v1/tunnels/{slug}",
+        headers={"Authorization": f"Bearer {token}"},
+        trust_env=False,
+    )
+    status: str = response.json()["status"]
+    return status
+
+
+def test_expose_prints_the_url_and_closes_cleanly(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    _, hub_url, token = _start_hub(processes, env, tmp_path / "hub" / "hub.db")
+    expose = processes(
+        env,
+        "expose",
+        str(services.http_port),
+        "--public",
+        "--name",
+        "my app",
+        "--hub",
+        hub_url,
+        "--token",
+        token,
+    )
+    url = expose.wait_for(URL_LINE)["url"]
+    assert url == f"{hub_url}/t/my-app/"
+    assert _get_until(url, 200).text == "hello from the app\n"
+    assert expose.stop(signal.SIGINT) == 0
+    assert _status(hub_url, token, "my-app") == "stopped"
+    assert "closing the tunnel" in expose.stderr
+
+
+def test_a_killed_hub_comes_back_and_the_url_works_again(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    db = tmp_path / "hub" / "hub.db"
+    hub, hub_url, token = _start_hub(processes, env, db)
+    expose = processes(
+        env, "expose", str(services.http_port), "--public", "--hub", hub_url, "--token", token
+    )
+    url = expose.wait_for(URL_LINE)["url"]
+    _get_until(url, 200)
+    hub.stop(signal.SIGKILL)
+    port = int(hub_url.rsplit(":", 1)[1])
+    _start_hub(processes, env, db, port)
+    assert _get_until(url, 200).text == "hello from the app\n"
+    assert "reconnecting to the hub" in expose.stderr
+
+
+def test_a_frozen_connector_is_noticed_and_recovers(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    # a 3 s lease: heartbeats and pings every second, a silent peer dropped after two;
+    # once the lease has expired too, visitors still get a 503 saying why
+    _, hub_url, token = _start_hub(
+        processes, env, tmp_path / "hub" / "hub.db", 0, "--lease-ttl", "3"
+    )
+    expose = processes(
+        env,
+        "expose",
+        str(services.http_port),
+        "--public",
+        "--name",
+        "lid",
+        "--hub",
+        hub_url,
+        "--token",
+        token,
+    )
+    url = expose.wait_for(URL_LINE)["url"]
+    _get_until(url, 200)
+    os.kill(expose.process.pid, signal.SIGSTOP)  # the laptop lid closes
+    try:
+        refused = _get_until(url, 503)
+        assert refused.json()["code"] == "AGENT_UNAVAILABLE"
+    finally:
+        os.kill(expose.process.pid, signal.SIGCONT)  # and opens again
+    assert _get_until(url, 200).text == "hello from the app\n"
+    assert _status(hub_url, token, "lid") == "active"
