@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jupyter_tunnels._loop import LOOP_ENV
+
 from ._apps import Services, start_services
 from ._processes import CliHub
 from .test_cli import cli_env
@@ -32,13 +34,15 @@ def services() -> Iterator[Services]:
     running.stop()
 
 
-@pytest.fixture
-def processes() -> Iterator[Callable[..., CliHub]]:
-    """Start ``jupyter-tunnels`` processes; all are killed when the test ends."""
+@pytest.fixture(params=["asyncio", "uvloop"])
+def processes(request: pytest.FixtureRequest) -> Iterator[Callable[..., CliHub]]:
+    """Start ``jupyter-tunnels`` processes on the standard loop or on uvloop (each test runs
+    with both); all are killed when the test ends."""
     started: list[CliHub] = []
+    loop: str = request.param
 
     def start(env: dict[str, str], *args: str) -> CliHub:
-        process = CliHub(env, *args)
+        process = CliHub({**env, LOOP_ENV: loop}, *args)
         started.append(process)
         return process
 

@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 
+from .._loop import run
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
 from . import _settings as settings
 from ._errors import CommandError
@@ -70,7 +71,7 @@ def expose_command(args: argparse.Namespace) -> int:
         )
     logging_setup()
     try:
-        asyncio.run(_expose(args, hub_url, token))
+        run(_expose(args, hub_url, token))
     except HubUnreachable as exc:
         raise CommandError(
             f"cannot reach the hub at {hub_url}: is it running (`jupyter-tunnels hub`)?"

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from .._loop import loop_name, run
 from .._version import __version__
 from ..client import HUB_URL_ENV, TOKEN_ENV
 from ..hub import (
@@ -159,7 +160,7 @@ def serve(hub: HubSettings, announce: Announce) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(f"cannot create the store's folder {folder}: {exc.strerror}") from exc
-    asyncio.run(_serve(hub, announce))
+    run(_serve(hub, announce))
     print("the hub has stopped", file=sys.stderr, flush=True)
 
 
@@ -255,6 +256,7 @@ def hub_banner(server: HubServer) -> list[str]:
     if listening != server.url:
         lines.append(f"  listening on: {listening}")
     lines.append(f"  store:        {store}")
+    lines.append(f"  event loop:   {loop_name()}")
     bootstrap = server.bootstrap
     if bootstrap is None:
         lines.append(

@@ -9,6 +9,7 @@ import ipaddress
 import ssl
 import urllib.request
 from collections.abc import Iterable
+from typing import cast
 from urllib.parse import urlsplit
 
 from .._timeouts import within
@@ -104,8 +105,8 @@ async def open_hub_connection(address: HubAddress, protocol: asyncio.Protocol) -
         raw.set_protocol(protocol)
         protocol.connection_made(raw)
         return raw
-    tls = await loop.start_tls(raw, protocol, context, server_hostname=address.host)
-    assert isinstance(tls, asyncio.Transport)
+    upgraded = await loop.start_tls(raw, protocol, context, server_hostname=address.host)
+    tls = cast(asyncio.Transport, upgraded)
     protocol.connection_made(tls)
     return tls
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from .._protocol import (
     DATA_PATH,
@@ -48,9 +49,9 @@ class _DataConnection(asyncio.Protocol):
         self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.used = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, hence a cast, not a check
+        self.transport = cast(asyncio.Transport, base)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

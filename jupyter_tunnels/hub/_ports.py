@@ -40,9 +40,9 @@ class _TcpVisitor(asyncio.Protocol):
         self.buffer = bytearray()
         self.eof = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, hence a cast, not a check
+        self.transport = transport = cast(asyncio.Transport, base)
         transport.pause_reading()
         self.ports.spawn(self._connect(transport))
 

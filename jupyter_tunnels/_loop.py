@@ -1,0 +1,48 @@
+"""Running the hub and the connector: on uvloop when it is installed, else on asyncio.
+
+uvloop (the ``fast`` extra: ``pip install 'jupyter-tunnels[fast]'``) implements the same
+event loop API in C over libuv; accepting, connecting and relaying cost several times less
+CPU, which roughly doubles new connections per second through a tunnel (docs/benchmarks.md).
+Everything also runs on the standard loop, which stays the default when uvloop is absent;
+``JUPYTER_TUNNELS_LOOP=asyncio`` forces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["LOOP_ENV", "loop_name", "run"]
+
+T = TypeVar("T")
+
+LOOP_ENV = "JUPYTER_TUNNELS_LOOP"
+"""``asyncio`` to use the standard loop even when uvloop is installed; ``uvloop`` (or unset)
+to use uvloop when it is."""
+
+
+def _uvloop() -> Any:
+    choice = os.environ.get(LOOP_ENV, "").strip().lower()
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def loop_name() -> str:
+    """``uvloop`` or ``asyncio``: what :func:`run` will use."""
+    return "uvloop" if _uvloop() is not None else "asyncio"
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` to completion on a new event loop (uvloop when available)."""
+    uvloop = _uvloop()
+    if uvloop is None:
+        return asyncio.run(main)
+    result: T = uvloop.run(main)
+    return result
