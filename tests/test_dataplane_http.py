@@ -228,3 +228,17 @@ async def test_malformed_request_is_400(hub: RunningHub) -> None:
     )
     assert raw.startswith(b"HTTP/1.1 400 ")
     assert b"both Content-Length and Transfer-Encoding" in raw
+
+
+async def test_malformed_chunked_body_is_400(hub: RunningHub, services: Services) -> None:
+    async with connector_for(hub) as connector:
+        await connector.expose(services.http_port, public=True, name="chunks")
+        host, port = hub_address(hub)
+        raw = await http_get_raw(
+            host,
+            port,
+            b"POST /t/chunks/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"4\r\nWiki\r\nzz\r\n",
+        )
+    assert raw.startswith(b"HTTP/1.1 400 ")
+    assert b"bad chunk size" in raw

@@ -69,6 +69,7 @@ _HOP_HEADERS = frozenset(
     }
 )
 SESSION_HEADER = b"x-tunnels-session"
+_CLIENT_ADDRESS_HEADERS = frozenset({b"x-real-ip", b"x-forwarded-for"})
 
 
 def error_response(status: int, code: str, message: str, extra: bytes = b"") -> bytes:
@@ -319,7 +320,12 @@ class FrontProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.body is not None and not self.buffer and self.upstream is not None:
-            used = self.body.feed(data)
+            try:
+                used = self.body.feed(data)
+            except HeadError as exc:  # a malformed chunked body: stop relaying it
+                self.upstream.close()
+                self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
+                return
             self.upstream.transport.write(data if used == len(data) else data[:used])
             if not self.body.done:
                 return
@@ -364,6 +370,13 @@ class FrontProtocol(asyncio.Protocol):
                 except HubError as exc:
                     self._fail(exc.status, exc.code, exc.message)
             else:
+                # the hub's own API learns the client's address from us, never from the client
+                head.fields = [
+                    (name, value)
+                    for name, value in head.fields
+                    if name.lower() not in _CLIENT_ADDRESS_HEADERS
+                ]
+                head.fields.append((b"X-Real-Ip", self.client.encode()))
                 self._forward(head, "api", None)
             return
         if target.route is None:

@@ -153,7 +153,8 @@ class HubServer:
             raise
         hub.internal_address = internal_socket.getsockname()
         app = web.Application([*hub.rules(), (r"/.*", NotFoundHandler, {"hub": hub})])
-        api_server = httpserver.HTTPServer(app)
+        # the front sets X-Real-Ip (and drops any the client sent): the API logs real clients
+        api_server = httpserver.HTTPServer(app, xheaders=True)
         api_server.add_socket(internal_socket)
         loop = asyncio.get_running_loop()
         server = cls(hub, api_server, [], internal_dir, host, bound_port, bootstrap)
