@@ -322,9 +322,8 @@ class FrontProtocol(asyncio.Protocol):
         if self.body is not None and not self.buffer and self.upstream is not None:
             try:
                 used = self.body.feed(data)
-            except HeadError as exc:  # a malformed chunked body: stop relaying it
-                self.upstream.close()
-                self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
+            except HeadError as exc:
+                self._bad_request(exc)
                 return
             self.upstream.transport.write(data if used == len(data) else data[:used])
             if not self.body.done:
@@ -356,7 +355,19 @@ class FrontProtocol(asyncio.Protocol):
                 del self.buffer[:end]
                 self._request(head)
         except HeadError as exc:
-            self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
+            self._bad_request(exc)
+
+    def _bad_request(self, exc: HeadError) -> None:
+        """Answer a malformed request head or body with 400 and close the connection.
+
+        A request whose body cannot be delimited will never get its response, so whatever
+        was in flight upstream is dropped rather than waited for.
+        """
+        if self.body is not None and self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+            self.pending.clear()
+        self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
 
     def _request(self, head: RequestHead) -> None:
         if head.method == b"CONNECT":
