@@ -42,6 +42,15 @@ class _Headers(web.RequestHandler):
     post = get
 
 
+class _Peer(web.RequestHandler):
+    """Which client connection this request came on (to see connections reused)."""
+
+    def get(self) -> None:
+        stream = self.request.connection.stream  # type: ignore[union-attr]
+        host, port = stream.socket.getpeername()[:2]
+        self.write({"peer": f"{host}:{port}", "app": self.application.settings["app_name"]})
+
+
 class _Events(web.RequestHandler):
     """Server-sent events, one every ``interval`` seconds, flushed one by one."""
 
@@ -99,11 +108,12 @@ class _Echo(websocket.WebSocketHandler):
         self.write_message(message, binary=isinstance(message, bytes))
 
 
-def make_app() -> web.Application:
+def make_app(name: str = "app") -> web.Application:
     """The HTTP test app."""
     return web.Application(
         [
             (r"/", _Index),
+            (r"/peer", _Peer),
             (r"/headers(.*)", _Headers),
             (r"/events", _Events),
             (r"/upload", _Upload),
@@ -111,6 +121,7 @@ def make_app() -> web.Application:
             (r"/ws", _Echo),
         ],
         websocket_ping_interval=0,
+        app_name=name,
     )
 
 
@@ -192,14 +203,16 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_services() -> Services:
+def start_services(name: str = "app") -> Services:
     """Start the HTTP app, a TCP echo and a UDP echo server in a new thread."""
     loop = asyncio.new_event_loop()
     ready: concurrent.futures.Future[Services] = concurrent.futures.Future()
 
     async def boot(thread: threading.Thread) -> None:
         sockets = netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
-        http = httpserver.HTTPServer(make_app(), max_buffer_size=CHUNK * 4, max_body_size=1 << 40)
+        http = httpserver.HTTPServer(
+            make_app(name), max_buffer_size=CHUNK * 4, max_body_size=1 << 40
+        )
         http.add_sockets(sockets)
         echo_transports: set[asyncio.Transport] = set()
         tcp = await loop.create_server(lambda: _TcpEcho(echo_transports), "127.0.0.1", 0)

@@ -242,3 +242,36 @@ async def test_malformed_chunked_body_is_400(hub: RunningHub, services: Services
         )
     assert raw.startswith(b"HTTP/1.1 400 ")
     assert b"bad chunk size" in raw
+
+
+async def test_visitors_share_kept_alive_connections_to_the_app(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="pooled")
+        peers = []
+        for _ in range(3):  # three visitors, each on a new connection that closes
+            async with visitor() as http:
+                response = await http.get(tunnel.url + "peer", headers={"Connection": "close"})
+            assert response.headers["connection"] == "close"
+            peers.append(response.json()["peer"])
+    # the app saw one connection: the hub kept it for the next visitor
+    assert len(set(peers)) == 1
+
+
+async def test_rotating_drops_kept_connections_to_the_old_target(
+    hub: RunningHub, services: Services
+) -> None:
+    other = start_services("other")
+    try:
+        async with connector_for(hub) as connector:
+            tunnel = await connector.expose(services.http_port, public=True, name="rotating")
+            async with visitor() as http:
+                before = await http.get(tunnel.url + "peer", headers={"Connection": "close"})
+            await connector.client.rotate(tunnel.id, other.http_port)
+            async with visitor() as http:
+                after = await http.get(tunnel.url + "peer", headers={"Connection": "close"})
+    finally:
+        other.stop()
+    assert before.json()["app"] == "app"
+    assert after.json()["app"] == "other"

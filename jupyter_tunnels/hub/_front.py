@@ -23,7 +23,6 @@ import asyncio
 import collections
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,25 +31,20 @@ from .._models import Access
 from .._protocol import (
     DATA_PATH,
     DATA_UPGRADE,
-    MAX_LINE,
-    READY_LINE,
-    StreamReady,
-    decode_line,
 )
 from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from ._agents import AgentSession
 from ._exceptions import HubError
 from ._http1 import (
-    MAX_HEAD_BYTES,
     BodyScanner,
     HeadError,
     RequestHead,
     find_head_end,
     parse_request_head,
-    parse_response_head,
 )
 from ._routing import Route
 from ._streams import open_stream
+from ._upstream import Pending, Upstream
 
 if TYPE_CHECKING:
     from ._hub import Hub
@@ -97,147 +91,6 @@ _REASONS = {
 }
 
 
-class _Pending:
-    """A request forwarded upstream whose response has not ended yet."""
-
-    __slots__ = ("method", "started")
-
-    def __init__(self, method: bytes) -> None:
-        self.method = method
-        self.started = time.monotonic()
-
-
-class _Upstream(asyncio.Protocol):
-    """The upstream side of a visitor connection: parses responses and hands bytes back."""
-
-    def __init__(
-        self, front: FrontProtocol, transport: asyncio.Transport, key: str, ready_line: bool
-    ) -> None:
-        self.front = front
-        self.transport = transport
-        self.key = key
-        self.ready_line = ready_line
-        self.buffer = bytearray()
-        self.scanner: BodyScanner | None = None
-        self.closed = False
-        self.sent_any = False
-        self.closes_after = False
-        self.untrack: Callable[[], None] | None = None
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
-        transport.set_protocol(self)
-
-    # bytes from upstream ---------------------------------------------------------------
-
-    def data_received(self, data: bytes) -> None:
-        if self.buffer:
-            self.buffer += data
-            data = bytes(self.buffer)
-            self.buffer.clear()
-        try:
-            self._consume(data)
-        except HeadError as exc:
-            self.front.fail_upstream(self, exc.status, ErrorCode.AGENT_UNAVAILABLE, exc.message)
-
-    def _consume(self, data: bytes) -> None:
-        """Find response boundaries in ``data`` and pass it on in one write.
-
-        Responses are forwarded byte for byte, so everything up to the last boundary found
-        goes to the visitor in a single write; completions are reported after that write.
-        """
-        front = self.front
-        position = 0
-        end = len(data)
-        if self.ready_line:
-            if data.startswith(READY_LINE):
-                position = len(READY_LINE)
-            else:
-                newline = data.find(b"\n")
-                if newline < 0:
-                    if end > MAX_LINE:
-                        raise HeadError(502, "the connector sent an over-long stream header")
-                    self.buffer += data
-                    return
-                ready = decode_line(data[:newline], StreamReady)
-                if not ready.ok:
-                    front.fail_upstream(self, 502, ErrorCode.AGENT_UNAVAILABLE, ready.message)
-                    return
-                position = newline + 1
-            self.ready_line = False
-        start = position
-        completed = 0
-        closes = False
-        while position < end:
-            scanner = self.scanner
-            if scanner is not None:
-                position += scanner.feed(data, position)
-                if scanner.done:
-                    self.scanner = None
-                    completed += 1
-                    closes = closes or self.closes_after
-                continue
-            head_end = data.find(b"\r\n\r\n", position)
-            if head_end < 0:
-                if end - position > MAX_HEAD_BYTES:
-                    raise HeadError(502, "the local service sent an over-long response head")
-                self.buffer += data[position:]
-                break
-            head_end += 4
-            head = parse_response_head(data[position:head_end])
-            position = head_end
-            self.sent_any = True
-            if head.status == 101:
-                front.send(data[start:position])
-                front.switch_to_raw(self, data[position:])
-                return
-            if head.informational:
-                continue
-            index = completed if completed < len(front.pending) else -1
-            method = front.pending[index].method if front.pending else b"GET"
-            self.scanner = head.body_scanner(method)
-            self.closes_after = head.closes
-            if self.scanner.done:
-                self.scanner = None
-                completed += 1
-                closes = closes or head.closes
-        if position > start:
-            front.send(data[start:position] if start or position < end else data)
-        if completed:
-            front.resume("upgrade")
-            for done in range(completed, 0, -1):
-                front.response_done(self, closes and done == 1)
-
-    def _response_done(self) -> None:
-        self.scanner = None
-        self.front.response_done(self, self.closes_after)
-
-    def eof_received(self) -> bool:
-        if self.scanner is not None and self.scanner.until_close:
-            self.scanner = None
-            self.front.response_done(self, True)
-        self.front.upstream_ended(self, None)
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed:
-            self.front.upstream_ended(self, exc)
-        self.closed = True
-        if self.untrack is not None:
-            self.untrack()
-
-    # backpressure ----------------------------------------------------------------------
-
-    def pause_writing(self) -> None:
-        self.front.pause("upstream")
-
-    def resume_writing(self) -> None:
-        self.front.resume("upstream")
-
-    def close(self) -> None:
-        """Close the upstream connection."""
-        self.closed = True
-        self.transport.close()
-
-
 class FrontProtocol(asyncio.Protocol):
     """One visitor (or connector, or API client) connection to the standalone hub."""
 
@@ -250,14 +103,16 @@ class FrontProtocol(asyncio.Protocol):
         self.client = "unknown"
         self.buffer = bytearray()
         self.body: BodyScanner | None = None
-        self.upstream: _Upstream | None = None
-        self.pending: collections.deque[_Pending] = collections.deque()
+        self.upstream: Upstream | None = None
+        self.pending: collections.deque[Pending] = collections.deque()
         self.paused: set[str] = set()
         self.waiting: asyncio.Task[None] | None = None
         self.closing = False
         self.raw = False
         self.eof = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self.close_after = False
+        """The visitor asked to close after the current response."""
 
     # connection ------------------------------------------------------------------------
 
@@ -276,14 +131,13 @@ class FrontProtocol(asyncio.Protocol):
         if self.waiting is not None:
             self.waiting.cancel()
         if self.upstream is not None and not self.raw:
-            self.upstream.close()
+            self._release_upstream()
 
     def eof_received(self) -> bool:
         self.eof = True
         idle = not self.pending and self.body is None and self.waiting is None
         if idle:
-            if self.upstream is not None:
-                self.upstream.close()
+            self._release_upstream()
             return False
         if self.upstream is not None and self.upstream.transport.can_write_eof():
             self.upstream.transport.write_eof()
@@ -461,6 +315,13 @@ class FrontProtocol(asyncio.Protocol):
             and name.lower() != b"host"
             and not (name.lower() == b"authorization" and route.access is not Access.PUBLIC)
         ]
+        if head.version == b"HTTP/1.1":
+            # keep-alive is between us and each side: the local app keeps its connection for
+            # the next visitor even when this one closes (see _upstream.py)
+            self.close_after = not head.keep_alive
+            fields = _without_persistence_tokens(fields)
+        else:
+            self.close_after = True
         original_host = head.host
         fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
         forwarded_for = head.get(b"x-forwarded-for")
@@ -484,6 +345,11 @@ class FrontProtocol(asyncio.Protocol):
             self._write_request(head)
             return
         if route is not None and not self.pending and upstream is None:
+            pooled = self.hub.upstreams.take(route.tunnel_id, self)
+            if pooled is not None:  # a kept-alive connection to the app: no dial at all
+                self.upstream = pooled
+                self._write_request(head)
+                return
             try:
                 session = self.hub.agents.session_for(route)
             except HubError as exc:
@@ -499,13 +365,14 @@ class FrontProtocol(asyncio.Protocol):
     def _attach_stream(
         self, session: AgentSession, transport: asyncio.Transport, route: Route
     ) -> None:
-        self.upstream = _Upstream(self, transport, route.tunnel_id, ready_line=True)
-        assert self.transport is not None
-        self.upstream.untrack = session.track(route.tunnel_id, transport, self.transport)
+        self.upstream = Upstream(self, transport, route.tunnel_id, ready_line=True)
+        self.upstream.untrack = session.track(route.tunnel_id, transport)
 
     def _write_request(self, head: RequestHead, prefix: bytes = b"") -> None:
         assert self.upstream is not None
-        self.pending.append(_Pending(head.method))
+        if head.upgrade or self.upstream.key == "api":
+            self.upstream.reusable = False
+        self.pending.append(Pending(head.method))
         self.upstream.transport.write(prefix + head.serialize())
         scanner = head.body_scanner()
         self.body = None if scanner.done else scanner
@@ -514,12 +381,16 @@ class FrontProtocol(asyncio.Protocol):
 
     async def _switch_upstream(self, head: RequestHead, key: str, route: Route | None) -> None:
         await self._drained()
-        if self.upstream is not None:
-            self.upstream.close()
-            self.upstream = None
+        self._release_upstream()
+        if route is not None:
+            pooled = self.hub.upstreams.take(route.tunnel_id, self)
+            if pooled is not None:
+                self.upstream = pooled
+                self._write_request(head)
+                return
         if route is None:
             transport = await self.hub.internal_connection()
-            self.upstream = _Upstream(self, transport, key, ready_line=False)
+            self.upstream = Upstream(self, transport, key, ready_line=False)
         else:
             session = self.hub.agents.session_for(route)
             transport = await session.acquire()
@@ -534,18 +405,34 @@ class FrontProtocol(asyncio.Protocol):
             self._drain_waiter = asyncio.get_running_loop().create_future()
             await self._drain_waiter
 
-    def response_done(self, upstream: _Upstream, closes: bool) -> None:
+    def response_done(self, upstream: Upstream, closes: bool) -> None:
         """An upstream finished a response."""
         if self.pending:
             self.pending.popleft()
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done() and not self.pending:
             waiter.set_result(None)
-        if closes and self.transport is not None:
+        if self.transport is None:
+            return
+        if closes:
             self.closing = True
             self.transport.close()
+        elif self.close_after and not self.pending and self.body is None:
+            self.closing = True
+            self._release_upstream()
+            self.transport.close()
 
-    def upstream_ended(self, upstream: _Upstream, exc: Exception | None) -> None:
+    def _release_upstream(self) -> None:
+        """Give the upstream back to the pool if it can serve another visitor, else close it."""
+        upstream, self.upstream = self.upstream, None
+        if upstream is None:
+            return
+        if self.pending or self.body is not None:
+            upstream.close()
+            return
+        self.hub.upstreams.put(upstream)
+
+    def upstream_ended(self, upstream: Upstream, exc: Exception | None) -> None:
         """The upstream closed; answer or close what depended on it."""
         if upstream is not self.upstream:
             return
@@ -565,9 +452,7 @@ class FrontProtocol(asyncio.Protocol):
         elif self.eof and self.transport is not None:
             self.transport.close()
 
-    def fail_upstream(
-        self, upstream: _Upstream, status: int, code: ErrorCode, message: str
-    ) -> None:
+    def fail_upstream(self, upstream: Upstream, status: int, code: ErrorCode, message: str) -> None:
         """The upstream cannot answer (connector refused the stream, bad response)."""
         if upstream.sent_any:
             if self.transport is not None:
@@ -578,7 +463,7 @@ class FrontProtocol(asyncio.Protocol):
         self.pending.clear()
         self._local_answer(error_response(status, code.value, message))
 
-    def switch_to_raw(self, upstream: _Upstream, leftover: bytes) -> None:
+    def switch_to_raw(self, upstream: Upstream, leftover: bytes) -> None:
         """After ``101 Switching Protocols``: relay raw bytes both ways from now on."""
         assert self.transport is not None
         self.raw = True
@@ -704,6 +589,24 @@ class FrontProtocol(asyncio.Protocol):
         self.transport = None
         transport.resume_reading()
         session.offer(transport)
+
+
+def _without_persistence_tokens(
+    fields: list[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """Drop ``close``/``keep-alive`` from ``Connection`` (hop-by-hop); keep ``upgrade``."""
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in fields:
+        if name.lower() == b"connection":
+            tokens = [t.strip() for t in value.split(b",")]
+            tokens = [t for t in tokens if t and t.lower() not in (b"close", b"keep-alive")]
+            if not tokens:
+                continue
+            value = b", ".join(tokens)
+        elif name.lower() == b"keep-alive":
+            continue
+        kept.append((name, value))
+    return kept
 
 
 def _bearer(head: RequestHead) -> str | None:

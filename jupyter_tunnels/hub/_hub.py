@@ -37,6 +37,7 @@ from ._relay import RelayService
 from ._routing import Router
 from ._store import Store
 from ._tunnels import TunnelService
+from ._upstream import UpstreamPool
 
 __all__ = ["Hub"]
 
@@ -72,9 +73,11 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._openapi: str | None = None
         self.store.on_change(self.router.reload)
+        self.upstreams = UpstreamPool()
         self.router.on_change(
             lambda changes: self.agents.routes_changed(changes, self.router.by_id)
         )
+        self.router.on_change(lambda changes: self.upstreams.drop(changes))
 
     async def start(self) -> None:
         """Open the store, load the routes and start the reaper."""
@@ -94,6 +97,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
             self._reaper = None
+        self.upstreams.close()
         await self.agents.close()
         await self.router.settle()
         for task in list(self._tasks):

@@ -1,0 +1,296 @@
+"""The upstream side of the ingress: responses from a tunnel (or the API), and a keep-alive
+pool of idle upstream connections shared by visitors.
+
+An :class:`Upstream` is one connection towards a tunnel's local app (a data connection
+spliced by the connector to a local connection) or towards the hub's own API. It finds
+response boundaries without copying bodies and hands the bytes to the visitor connection it
+currently serves (its :class:`Downstream`). When a visitor leaves while its upstream is idle
+and reusable, the upstream goes to the :class:`UpstreamPool` and serves the next visitor of
+the same tunnel, as a reverse proxy keeps its upstream connections alive: a new visitor
+connection then costs the hub one accepted socket and nothing more, and the connector no
+dial at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from .._errors import ErrorCode
+from .._protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
+from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
+from ._http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
+
+__all__ = [
+    "POOL_IDLE_SECONDS",
+    "POOL_PER_TUNNEL",
+    "Downstream",
+    "Pending",
+    "Upstream",
+    "UpstreamPool",
+]
+
+POOL_PER_TUNNEL = 32
+"""Idle upstream connections kept per tunnel."""
+POOL_IDLE_SECONDS = 30.0
+"""An idle pooled upstream is closed after this long."""
+
+
+class Pending:
+    """A request forwarded upstream whose response has not ended yet."""
+
+    __slots__ = ("method", "started")
+
+    def __init__(self, method: bytes) -> None:
+        self.method = method
+        self.started = time.monotonic()
+
+
+class Downstream(Protocol):
+    """What an upstream needs from the visitor connection it serves."""
+
+    pending: collections.deque[Pending]
+    close_after: bool
+
+    def send(self, data: bytes) -> None: ...
+    def pause(self, reason: str) -> None: ...
+    def resume(self, reason: str) -> None: ...
+    def response_done(self, upstream: Upstream, closes: bool) -> None: ...
+    def upstream_ended(self, upstream: Upstream, exc: Exception | None) -> None: ...
+    def fail_upstream(
+        self, upstream: Upstream, status: int, code: ErrorCode, message: str
+    ) -> None: ...
+    def switch_to_raw(self, upstream: Upstream, leftover: bytes) -> None: ...
+
+
+class Upstream(asyncio.Protocol):
+    """One upstream connection: parses responses and hands their bytes to the visitor."""
+
+    def __init__(
+        self, front: Downstream, transport: asyncio.Transport, key: str, ready_line: bool
+    ) -> None:
+        self.front: Downstream | None = front
+        self.transport = transport
+        self.key = key
+        """``api``, or the id of the tunnel this connection reaches."""
+        self.ready_line = ready_line
+        self.buffer = bytearray()
+        self.scanner: BodyScanner | None = None
+        self.closed = False
+        self.sent_any = False
+        self.closes_after = False
+        self.reusable = key != "api"
+        """False once anything makes the connection unfit for another visitor."""
+        self.untrack: Callable[[], None] | None = None
+        self.pool: UpstreamPool | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        transport.set_protocol(self)
+
+    @property
+    def idle(self) -> bool:
+        """Between responses, with nothing half-read."""
+        return not self.closed and self.scanner is None and not self.buffer
+
+    # bytes from upstream ---------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.front is None:  # pooled: an idle server has nothing to say
+            self.close()
+            return
+        if self.buffer:
+            self.buffer += data
+            data = bytes(self.buffer)
+            self.buffer.clear()
+        try:
+            self._consume(self.front, data)
+        except HeadError as exc:
+            self.reusable = False
+            self.front.fail_upstream(self, exc.status, ErrorCode.AGENT_UNAVAILABLE, exc.message)
+
+    def _consume(self, front: Downstream, data: bytes) -> None:
+        """Find response boundaries in ``data`` and pass it on in one write.
+
+        Responses are forwarded byte for byte, so everything up to the last boundary found
+        goes to the visitor in a single write; completions are reported after that write.
+        """
+        position = 0
+        end = len(data)
+        if self.ready_line:
+            if data.startswith(READY_LINE):
+                position = len(READY_LINE)
+            else:
+                newline = data.find(b"\n")
+                if newline < 0:
+                    if end > MAX_LINE:
+                        raise HeadError(502, "the connector sent an over-long stream header")
+                    self.buffer += data
+                    return
+                ready = decode_line(data[:newline], StreamReady)
+                if not ready.ok:
+                    self.reusable = False
+                    front.fail_upstream(self, 502, ErrorCode.AGENT_UNAVAILABLE, ready.message)
+                    return
+                position = newline + 1
+            self.ready_line = False
+        start = position
+        completed = 0
+        closes = False
+        while position < end:
+            scanner = self.scanner
+            if scanner is not None:
+                position += scanner.feed(data, position)
+                if scanner.done:
+                    self.scanner = None
+                    completed += 1
+                    closes = closes or self.closes_after
+                continue
+            head_end = data.find(b"\r\n\r\n", position)
+            if head_end < 0:
+                if end - position > MAX_HEAD_BYTES:
+                    raise HeadError(502, "the local service sent an over-long response head")
+                self.buffer += data[position:]
+                break
+            head_end += 4
+            head_start = position
+            head = parse_response_head(data[head_start:head_end])
+            position = head_end
+            self.sent_any = True
+            if head.status == 101:
+                self.reusable = False
+                front.send(data[start:position])
+                front.switch_to_raw(self, data[position:])
+                return
+            if head.informational:
+                continue
+            index = completed if completed < len(front.pending) else -1
+            method = front.pending[index].method if front.pending else b"GET"
+            if front.close_after and completed + 1 >= len(front.pending):
+                # the visitor asked to close after this response: say so in it (the app,
+                # which keeps its connection for the next visitor, said keep-alive)
+                front.send(data[start:head_start] + _closing_head(data[head_start:head_end]))
+                start = head_end
+            self.scanner = head.body_scanner(method)
+            self.closes_after = head.closes
+            if head.closes or self.scanner.until_close:
+                self.reusable = False
+            if self.scanner.done:
+                self.scanner = None
+                completed += 1
+                closes = closes or head.closes
+        if position > start:
+            front.send(data[start:position] if start or position < end else data)
+        if completed:
+            front.resume("upgrade")
+            for done in range(completed, 0, -1):
+                front.response_done(self, closes and done == 1)
+
+    def eof_received(self) -> bool:
+        self.reusable = False
+        front = self.front
+        if front is None:
+            self.close()
+            return False
+        if self.scanner is not None and self.scanner.until_close:
+            self.scanner = None
+            front.response_done(self, True)
+        front.upstream_ended(self, None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        front = self.front
+        if not self.closed and front is not None:
+            front.upstream_ended(self, exc)
+        self.closed = True
+        self.reusable = False
+        if self.pool is not None:
+            self.pool.forget(self)
+        if self.untrack is not None:
+            self.untrack()
+
+    # backpressure ----------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        if self.front is not None:
+            self.front.pause("upstream")
+
+    def resume_writing(self) -> None:
+        if self.front is not None:
+            self.front.resume("upstream")
+
+    def close(self) -> None:
+        """Close the upstream connection."""
+        self.closed = True
+        self.reusable = False
+        self.transport.close()
+
+
+def _closing_head(head: bytes) -> bytes:
+    """A response head with ``Connection: close`` in place of any persistence headers."""
+    lines = head[:-4].split(b"\r\n")
+    kept = [
+        line
+        for line in lines[1:]
+        if line.split(b":", 1)[0].strip().lower() not in (b"connection", b"keep-alive")
+    ]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
+
+
+class UpstreamPool:
+    """Idle upstream connections by tunnel, handed to the next visitor of that tunnel."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, collections.deque[Upstream]] = {}
+
+    def put(self, upstream: Upstream) -> bool:
+        """Keep an idle, reusable upstream for later; False (and closed) when it cannot be."""
+        if not (upstream.reusable and upstream.idle):
+            upstream.close()
+            return False
+        idle = self._idle.setdefault(upstream.key, collections.deque())
+        if len(idle) >= POOL_PER_TUNNEL:
+            idle.popleft().close()
+        upstream.front = None
+        upstream.pool = self
+        upstream.transport.resume_reading()
+        upstream.idle_timer = asyncio.get_running_loop().call_later(
+            POOL_IDLE_SECONDS, upstream.close
+        )
+        idle.append(upstream)
+        return True
+
+    def take(self, tunnel_id: str, front: Downstream) -> Upstream | None:
+        """An idle upstream to ``tunnel_id`` now serving ``front``, or None."""
+        idle = self._idle.get(tunnel_id)
+        while idle:
+            upstream = idle.pop()  # the most recent: the least likely to have timed out
+            if upstream.closed or upstream.transport.is_closing():
+                continue
+            if upstream.idle_timer is not None:
+                upstream.idle_timer.cancel()
+                upstream.idle_timer = None
+            upstream.pool = None
+            upstream.front = front
+            return upstream
+        return None
+
+    def forget(self, upstream: Upstream) -> None:
+        """Drop a pooled upstream that closed."""
+        idle = self._idle.get(upstream.key)
+        if idle is not None and upstream in idle:
+            idle.remove(upstream)
+        if upstream.idle_timer is not None:
+            upstream.idle_timer.cancel()
+
+    def drop(self, tunnel_ids: Iterable[str]) -> None:
+        """Close the pooled upstreams of these tunnels (changed: rotated, paused, closed)."""
+        for tunnel_id in tunnel_ids:
+            for upstream in self._idle.pop(tunnel_id, ()):
+                upstream.close()
+
+    def close(self) -> None:
+        """Close every pooled upstream."""
+        self.drop(list(self._idle))
