@@ -7,13 +7,18 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$VENV"  # missing or half-made (python3-venv absent the first time): start over
+  "$PYTHON" -m venv "$VENV" || {
+    echo "cannot create $VENV: on Debian, apt-get install -y python3-venv" >&2
+    exit 1
+  }
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 
-export PATH="$PWD/$VENV/bin:$PATH"
+VENV_BIN=$(cd "$VENV/bin" && pwd)
+export PATH="$VENV_BIN:$PATH"
 
 echo "== ruff check"
 ruff check jupyter_tunnels tests

@@ -120,6 +120,11 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
             raise CommandError(str(exc)) from exc
         print(tunnel.url, flush=True)
         say(f"{tunnel.name}: {tunnel.url} → {args.host}:{args.port} ({tunnel.access.value})")
+        if tunnel.protocol.value in ("tcp", "udp") and tunnel.access.value == "private":
+            say(
+                "a private TCP/UDP tunnel opens no port on the hub: reach it with an "
+                "authenticated CONNECT to the hub (docs/api.md), or expose it with --public"
+            )
         if args.protocol != "udp" and not await _listening(args.host, args.port):
             say(f"nothing answers on {args.host}:{args.port} yet: start your app there")
         say("press Ctrl-C to close the tunnel")

@@ -205,6 +205,8 @@ async def start_server(hub: HubSettings) -> HubServer:
         raise CommandError(_cannot_listen(exc, hub.host, hub.port)) from exc
     except SQLAlchemyError as exc:
         raise CommandError(f"cannot open the store {hub.db_path}: {_database_reason(exc)}") from exc
+    except ValueError as exc:  # e.g. JUPYTER_TUNNELS_TOKEN too short for an admin token
+        raise CommandError(f"cannot start the hub: {exc}") from exc
 
 
 def _cannot_listen(error: OSError, host: str, port: int) -> str:
@@ -338,8 +340,9 @@ def demo_banner(server: HubServer, token: str) -> list[str]:
         f'  print(TunnelsClient("{server.url}", token="{token}")'
         f'.create({DEMO_EXAMPLE_PORT}, name="dashboard").url)',
         "",
-        "Nothing is exposed yet: a tunnel made here waits in status 'creating' until a",
-        "connector serves it (the Jupyter integration brings one).",
+        "A tunnel made with the API waits in status 'creating' until a connector serves it;",
+        "to serve a local port through this hub, in another terminal:",
+        f"  jupyter-tunnels expose {DEMO_EXAMPLE_PORT} --hub {server.url} --token {token}",
         "Stop with Ctrl-C.",
     ]
 

@@ -69,7 +69,7 @@ EXPOSE_EPILOG = """\
 examples:
   jupyter-tunnels expose 8050                      a private tunnel to 127.0.0.1:8050
   jupyter-tunnels expose 8050 --public --name demo
-  jupyter-tunnels expose 5432                      PostgreSQL: a TCP tunnel on a hub port
+  jupyter-tunnels expose 5432 --public             PostgreSQL: a TCP tunnel on a hub port
   URL=$(jupyter-tunnels expose 8050 | head -1)    the URL is stdout's first line
 
 The URL is printed as soon as the tunnel is active; Ctrl-C closes it. The hub is --hub, else

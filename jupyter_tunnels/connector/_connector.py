@@ -40,7 +40,7 @@ from .._protocol import (
     encode_control,
 )
 from ..client import AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
-from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, check_target
+from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, TargetNotAllowed, check_target
 from ._streams import DataPool
 
 __all__ = ["Backoff", "Connector", "ConnectorState"]
@@ -391,6 +391,11 @@ class Connector:
         self.local_error = None
         for spec in list(self.specs.values()):
             if spec.protocol == "udp":
+                continue
+            try:  # never probe a host the allow-list refuses
+                check_target(spec.host, self.allowed_hosts)
+            except TargetNotAllowed as exc:
+                self.local_error = str(exc)
                 continue
             try:
                 _, writer = await asyncio.wait_for(

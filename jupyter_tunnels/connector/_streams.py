@@ -205,6 +205,7 @@ class DataPool:
             self.last_error = message
             self._refuse(hub, "LOCAL_CONNECT_FAILED", message)
             return
+        self.last_error = None
         if leftover:  # the hub sent its request already: answer "ready" with the response
             await splice(hub, local, to_b=leftover, before_b_to_a=READY_LINE)
         else:

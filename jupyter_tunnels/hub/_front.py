@@ -63,6 +63,12 @@ _HOP_HEADERS = frozenset(
     }
 )
 SESSION_HEADER = b"x-tunnels-session"
+_HEAD_ERROR_CODES = {
+    400: ErrorCode.INVALID_INPUT,
+    431: ErrorCode.REQUEST_HEAD_TOO_LARGE,
+    502: ErrorCode.LOCAL_UNAVAILABLE,
+    505: ErrorCode.UNSUPPORTED_HTTP_VERSION,
+}
 _CLIENT_ADDRESS_HEADERS = frozenset({b"x-real-ip", b"x-forwarded-for"})
 
 
@@ -77,14 +83,13 @@ def error_response(status: int, code: str, message: str, extra: bytes = b"") -> 
 
 
 _REASONS = {
-    301: b"Moved Permanently",
-    308: b"Permanent Redirect",
     400: b"Bad Request",
     401: b"Unauthorized",
     403: b"Forbidden",
     404: b"Not Found",
     409: b"Conflict",
     431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
     502: b"Bad Gateway",
     503: b"Service Unavailable",
     505: b"HTTP Version Not Supported",
@@ -221,7 +226,8 @@ class FrontProtocol(asyncio.Protocol):
             self.upstream.close()
             self.upstream = None
             self.pending.clear()
-        self._local_answer(error_response(exc.status, "BAD_REQUEST", exc.message))
+        code = _HEAD_ERROR_CODES.get(exc.status, ErrorCode.INVALID_INPUT)
+        self._local_answer(error_response(exc.status, code.value, exc.message))
 
     def _request(self, head: RequestHead) -> None:
         if head.method == b"CONNECT":
@@ -255,7 +261,9 @@ class FrontProtocol(asyncio.Protocol):
         if not target.path.startswith(b"/"):
             location = self.hub.router.redirect_location(head.target)
             self._local_answer(
-                error_response(308, "REDIRECT", "add a slash", b"Location: " + location + b"\r\n")
+                b"HTTP/1.1 308 Permanent Redirect\r\nLocation: "
+                + location
+                + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             )
             return
         route = target.route
@@ -447,7 +455,11 @@ class FrontProtocol(asyncio.Protocol):
             else:
                 self.pending.clear()
                 self._local_answer(
-                    error_response(502, "LOCAL_CLOSED", "the local service closed the connection")
+                    error_response(
+                        502,
+                        ErrorCode.LOCAL_UNAVAILABLE.value,
+                        "the local service closed the connection without answering",
+                    )
                 )
         elif self.eof and self.transport is not None:
             self.transport.close()
@@ -510,7 +522,9 @@ class FrontProtocol(asyncio.Protocol):
             return
         if exc is not None:
             log.error("ingress request failed", exc_info=exc)
-            self._local_answer(error_response(502, "INTERNAL_ERROR", "the hub failed: see its log"))
+            self._local_answer(
+                error_response(500, ErrorCode.INTERNAL_ERROR.value, "the hub failed: see its log")
+            )
             return
         if self.eof and not self.pending and self.transport is not None:
             self.transport.close()

@@ -46,11 +46,9 @@ class HeadError(Exception):
 def find_head_end(buffer: bytes | bytearray) -> int:
     """Return the index just past the head's blank line, or -1 if the head is incomplete."""
     index = buffer.find(HEAD_END)
-    if index < 0:
-        if len(buffer) > MAX_HEAD_BYTES:
-            raise HeadError(431, f"the message head is larger than {MAX_HEAD_BYTES} bytes")
-        return -1
-    return index + len(HEAD_END)
+    if index > MAX_HEAD_BYTES or (index < 0 and len(buffer) > MAX_HEAD_BYTES):
+        raise HeadError(431, f"the message head is larger than {MAX_HEAD_BYTES} bytes")
+    return -1 if index < 0 else index + len(HEAD_END)
 
 
 def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:

@@ -206,6 +206,8 @@ class LeaseService:
             ).first()
         token = new_token(AGENT_TOKEN_PREFIX)
         if existing is not None:
+            if not body.ttl_seconds:  # attaching keeps the lease's own TTL
+                ttl = float(existing.ttl_seconds)
             values: dict[str, Any] = {
                 "agent_token_hash": hash_token(token),
                 "ttl_seconds": ttl,

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from .._models import Access, RelayLeaseStatus, TunnelStatus
 from .._status import LIVE_STATUSES
 from . import _tables as t
-from ._auth import hash_token, owner_for_token
+from ._auth import owner_for_token, tokens_equal
 from ._config import HubConfig
 from ._store import Store
 
@@ -89,6 +89,7 @@ class Router:
         self._reload_lock = asyncio.Lock()
         """Reloads read and apply one at a time, in order, so an older view never wins."""
         self._domain_suffix = f".{config.domain}".encode() if config.domain else None
+        self._hub_name = config.public_host.lower().encode()
 
     def on_change(self, listener: RouteListener) -> None:
         """Call ``listener({tunnel_id: route or None})`` after routes change."""
@@ -185,7 +186,8 @@ class Router:
         """The tunnel an HTTP request is for, or None when it is for the hub itself."""
         if self._domain_suffix is not None:
             name = host.rsplit(b":", 1)[0] if not host.endswith(b"]") else host
-            if name.lower().endswith(self._domain_suffix):
+            # the hub's own name is never a tunnel, even when it sits under the domain
+            if name.lower().endswith(self._domain_suffix) and name.lower() != self._hub_name:
                 slug = name[: -len(self._domain_suffix)].lower().decode("ascii", "replace")
                 if slug and "." not in slug:
                     return TunnelTarget(self.by_slug.get(slug), slug, target, b"")
@@ -226,7 +228,7 @@ class Router:
     @staticmethod
     def worker_token_matches(route: Route, token: str) -> bool:
         """Whether ``token`` is the route's current worker token."""
-        return route.worker_token_hash is not None and hash_token(token) == route.worker_token_hash
+        return route.worker_token_hash is not None and tokens_equal(token, route.worker_token_hash)
 
     def public_prefix(self, prefix: bytes) -> bytes:
         """The path prefix as the app should see it in ``X-Forwarded-Prefix``."""

@@ -33,6 +33,17 @@ ChangeListener = Callable[[frozenset[str]], Awaitable[None]]
 """Called with the ids of the tunnels a committed write changed."""
 
 
+STORE_DIR_MODE = 0o700
+STORE_FILE_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (SQLite's -wal and -shm files
+    take the same mode)."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, STORE_FILE_MODE))
+
+
 def sqlite_url(path: str | Path) -> str:
     """Return the SQLAlchemy URL of the SQLite file at ``path``."""
     return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
@@ -70,7 +81,9 @@ class Store:
     async def open(self) -> None:
         """Create the database file and the tables that are missing."""
         if self.path is not None:
-            os.makedirs(self.path.parent, exist_ok=True)
+            # tokens are hashed, but names, targets and metadata are nobody else's business
+            os.makedirs(self.path.parent, mode=STORE_DIR_MODE, exist_ok=True)
+            _create_private(self.path)
         async with self._engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
 

@@ -284,14 +284,16 @@ class TunnelService:
                 values["metadata"] = body.metadata
             lease_id, connected = row.lease_id, bool(row.connected_to_hub)
             if body.lease_id is not None and body.lease_id != row.lease_id:
-                check_transition(current, TunnelStatus.CONNECTING)
+                if current not in LIVE_STATUSES or current is TunnelStatus.STOPPING:
+                    check_transition(current, TunnelStatus.CONNECTING)
                 _, connected = await self._usable_lease(conn, owner_id, body.lease_id)
                 lease_id = values["lease_id"] = body.lease_id
-                current = TunnelStatus.CONNECTING
-                if connected:  # its connector is already attached: serve at once
-                    check_transition(current, TunnelStatus.ACTIVE)
-                    current = TunnelStatus.ACTIVE
-                values["status"] = current.value
+                if current is not TunnelStatus.PAUSED:  # a pause survives moving agents
+                    moved = TunnelStatus.ACTIVE if connected else TunnelStatus.CONNECTING
+                    if current is TunnelStatus.CREATING:
+                        check_transition(current, TunnelStatus.CONNECTING)
+                    current = moved
+                    values["status"] = current.value
             if body.status is not None:
                 new = TunnelStatus(body.status)
                 if new is TunnelStatus.ACTIVE and lease_id is not None and not connected:

@@ -109,7 +109,7 @@ class Upstream(asyncio.Protocol):
             self._consume(self.front, data)
         except HeadError as exc:
             self.reusable = False
-            self.front.fail_upstream(self, exc.status, ErrorCode.AGENT_UNAVAILABLE, exc.message)
+            self.front.fail_upstream(self, exc.status, ErrorCode.LOCAL_UNAVAILABLE, exc.message)
 
     def _consume(self, front: Downstream, data: bytes) -> None:
         """Find response boundaries in ``data`` and pass it on in one write.
@@ -132,7 +132,7 @@ class Upstream(asyncio.Protocol):
                 ready = decode_line(data[:newline], StreamReady)
                 if not ready.ok:
                     self.reusable = False
-                    front.fail_upstream(self, 502, ErrorCode.AGENT_UNAVAILABLE, ready.message)
+                    front.fail_upstream(self, 502, ErrorCode.LOCAL_UNAVAILABLE, ready.message)
                     return
                 position = newline + 1
             self.ready_line = False
