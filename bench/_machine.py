@@ -57,8 +57,8 @@ def describe(tools: dict[str, str], python: str, jsp: str | None) -> list[tuple[
         ("Python (hub, connector)", hub_python),
         ("nginx", _first_line([tools["nginx"], "-v"])),
         ("OpenSSH", _first_line([tools["ssh"], "-V"])),
-        ("wrk", _first_line([tools["wrk"], "-v"])),
-        ("curl", _first_line([tools["curl"], "--version"])),
+        ("wrk", _first_line([tools["wrk"], "-v"]).split(" Copyright")[0]),
+        ("curl", " ".join(_first_line([tools["curl"], "--version"]).split()[:2])),
     ]
     if jsp:
         found.append(("jupyter-server-proxy", jsp))
