@@ -1,8 +1,8 @@
 """Running the hub and the connector: on uvloop when it is installed, else on asyncio.
 
 uvloop (the ``fast`` extra: ``pip install 'jupyter-tunnels[fast]'``) implements the same
-event loop API in C over libuv; accepting, connecting and relaying cost several times less
-CPU, which roughly doubles new connections per second through a tunnel (docs/benchmarks.md).
+event loop API in C over libuv, so accepting, connecting and relaying cost less CPU; how much
+that changes each figure is measured side by side in docs/benchmarks.md.
 Everything also runs on the standard loop, which stays the default when uvloop is absent;
 ``JUPYTER_TUNNELS_LOOP=asyncio`` forces it.
 """

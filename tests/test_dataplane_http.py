@@ -275,3 +275,20 @@ async def test_rotating_drops_kept_connections_to_the_old_target(
         other.stop()
     assert before.json()["app"] == "app"
     assert after.json()["app"] == "other"
+
+
+async def test_a_half_closed_visitor_leaves_no_broken_connection_behind(
+    hub: RunningHub, services: Services
+) -> None:
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="halfclose")
+        host, port = hub_address(hub)
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(b"GET /t/halfclose/peer HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write_eof()  # done sending: the answer must still come
+            answer = await asyncio.wait_for(reader.read(), 15)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 200 ")
+        async with visitor() as http:
+            assert (await http.get(tunnel.url + "peer")).status_code == 200

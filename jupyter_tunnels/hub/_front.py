@@ -145,6 +145,7 @@ class FrontProtocol(asyncio.Protocol):
             self._release_upstream()
             return False
         if self.upstream is not None and self.upstream.transport.can_write_eof():
+            self.upstream.reusable = False  # half-closed: it can serve nobody after this
             self.upstream.transport.write_eof()
         return True
 
