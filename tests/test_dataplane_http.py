@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -277,18 +278,48 @@ async def test_rotating_drops_kept_connections_to_the_old_target(
     assert after.json()["app"] == "other"
 
 
-async def test_a_half_closed_visitor_leaves_no_broken_connection_behind(
-    hub: RunningHub, services: Services
-) -> None:
-    async with connector_for(hub) as connector:
-        tunnel = await connector.expose(services.http_port, public=True, name="halfclose")
-        host, port = hub_address(hub)
-        for _ in range(3):
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(b"GET /t/halfclose/peer HTTP/1.1\r\nHost: x\r\n\r\n")
-            writer.write_eof()  # done sending: the answer must still come
-            answer = await asyncio.wait_for(reader.read(), 15)
-            writer.close()
-            assert answer.startswith(b"HTTP/1.1 200 ")
-        async with visitor() as http:
-            assert (await http.get(tunnel.url + "peer")).status_code == 200
+class _KeepOpenApp(asyncio.Protocol):
+    """Answers every request head with ``ok`` and stays open even after the client's EOF."""
+
+    opened: ClassVar[list[asyncio.BaseTransport]] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
+        self.opened.append(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool:
+        return True
+
+
+async def test_a_half_closed_visitor_leaves_no_broken_connection_behind(hub: RunningHub) -> None:
+    app = await asyncio.get_running_loop().create_server(_KeepOpenApp, "127.0.0.1", 0)
+    app_port = app.sockets[0].getsockname()[1]
+    try:
+        async with connector_for(hub) as connector:
+            tunnel = await connector.expose(app_port, public=True, name="halfclose")
+            host, port = hub_address(hub)
+            for _ in range(3):
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(b"GET /t/halfclose/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                writer.write_eof()  # done sending: the answer must still come
+                answer = await asyncio.wait_for(reader.readuntil(b"ok"), 15)
+                writer.close()
+                assert answer.startswith(b"HTTP/1.1 200 ")
+                # the half-closed connection to the app must not serve the next visitor
+                async with visitor() as http:
+                    response = await http.get(tunnel.url, headers={"Connection": "close"})
+                assert response.status_code == 200
+                assert response.text == "ok"
+    finally:
+        app.close()
+        for transport in _KeepOpenApp.opened:
+            transport.close()
+        _KeepOpenApp.opened.clear()
+        await asyncio.sleep(0)
