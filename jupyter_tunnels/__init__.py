@@ -89,3 +89,10 @@ __all__ = [
     "WorkerToken",
     "__version__",
 ]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """Where jupyter-server finds the extension (imported only when the server asks)."""
+    from .jupyter import TunnelsApp
+
+    return [{"module": "jupyter_tunnels", "app": TunnelsApp}]

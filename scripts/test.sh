@@ -27,4 +27,6 @@ ruff format --check jupyter_tunnels tests
 echo "== mypy --strict"
 mypy
 echo "== pytest"
-pytest "$@"
+pytest --ignore=tests/jupyter "$@"
+echo "== pytest: the server extension (pytest-jupyter runs every async test of its session)"
+pytest -p pytest_jupyter.jupyter_server tests/jupyter "$@"

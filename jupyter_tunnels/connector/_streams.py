@@ -54,6 +54,8 @@ class _DataConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, base)
 
     def data_received(self, data: bytes) -> None:
+        if self.upgraded.done() and self.upgraded.exception() is not None:
+            return  # refused: what follows is the refusal's body
         self.buffer += data
         if not self.upgraded.done():
             end = self.buffer.find(b"\r\n\r\n")
@@ -65,6 +67,10 @@ class _DataConnection(asyncio.Protocol):
                 self.upgraded.set_exception(
                     ConnectionError(f"the hub refused a data connection: {status_line!r}")
                 )
+                # the refusal's body is no stream: read no more of it
+                self.buffer.clear()
+                if self.transport is not None:
+                    self.transport.close()
                 return
             self.upgraded.set_result(None)
         newline = self.buffer.find(b"\n")

@@ -15,7 +15,9 @@ from ._config import (
     HubConfig,
     parse_port_range,
 )
+from ._http import ApiHandler
 from ._hub import Hub
+from ._ingress import IngressHandler
 from ._server import (
     ADMIN_TOKEN_FILE,
     AdminBootstrap,
@@ -32,9 +34,11 @@ __all__ = [
     "DEFAULT_SLUG_GRACE",
     "DEFAULT_TCP_PORTS",
     "AdminBootstrap",
+    "ApiHandler",
     "Hub",
     "HubConfig",
     "HubServer",
+    "IngressHandler",
     "Store",
     "bootstrap_admin",
     "create_owner",

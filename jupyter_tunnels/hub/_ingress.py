@@ -60,12 +60,19 @@ class IngressHandler(web.RequestHandler):
                 tunnel_id, token
             )
         else:
-            owner = await self.hub.owner_for_token(token) if token else None
-            allowed = owner is not None and owner == await self.hub.tunnels.owner_of(tunnel_id)
+            allowed = await self.authorize_private(tunnel_id, token)
         if not allowed:
             self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
             code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
             raise HubError(code, f"this tunnel is {access.value}: send its token as a bearer")
+
+    async def authorize_private(self, tunnel_id: str, token: str) -> bool:
+        """Whether this request may reach a private tunnel: its owner's API token as a bearer.
+
+        The Jupyter mount overrides this to accept Jupyter's own authentication too.
+        """
+        owner = await self.hub.owner_for_token(token) if token else None
+        return owner is not None and owner == await self.hub.tunnels.owner_of(tunnel_id)
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, HubError) and not self._finished:

@@ -1,0 +1,76 @@
+"""Names, defaults and URL arithmetic of the server extension (no Jupyter imports here)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+__all__ = [
+    "EXTENSION_NAME",
+    "HUB_ENV",
+    "LOCAL_OWNER",
+    "LOCAL_TOKEN_FILE",
+    "MOUNT",
+    "TOKEN_ENV",
+    "local_server_url",
+    "new_owner_suffix",
+    "read_secret",
+    "write_secret",
+]
+
+EXTENSION_NAME = "jupyter_tunnels"
+MOUNT = "tunnels"
+"""Everything of the extension lives under ``{base_url}tunnels/``."""
+HUB_ENV = "JUPYTER_TUNNELS_HUB"
+TOKEN_ENV = "JUPYTER_TUNNELS_TOKEN"
+LOCAL_OWNER = "jupyter"
+"""Name of the hub owner that Jupyter-authenticated users act as in embedded mode."""
+LOCAL_TOKEN_FILE = "local-token"
+"""The local owner's API token, beside the store (mode 0600); only the extension uses it."""
+_ANY_OR_LOCAL = frozenset({"", "0.0.0.0", "::", "localhost"})
+"""Binds reached on loopback."""
+
+
+def local_server_url(ip: str, port: int, base_url: str, *, tls: bool) -> str:
+    """The URL at which this process reaches its own Jupyter server (``.../`` = base_url).
+
+    Wildcard and loopback binds are reached on loopback; a specific address on itself.
+    """
+    host = ip.strip("[]")
+    if host in _ANY_OR_LOCAL:
+        host = "::1" if host == "::" else "127.0.0.1"
+    else:
+        try:
+            if ipaddress.ip_address(host).is_unspecified:
+                host = "127.0.0.1"
+        except ValueError:
+            pass  # a host name: use it as it is
+    url_host = f"[{host}]" if ":" in host else host
+    scheme = "https" if tls else "http"
+    path = base_url.strip("/")
+    return f"{scheme}://{url_host}:{port}/" + (f"{path}/" if path else "")
+
+
+def read_secret(path: Path) -> str | None:
+    """The secret stored in ``path``, or None when the file is missing or empty."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write a secret to a file only its owner can read (0600 from the start)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+
+
+def new_owner_suffix() -> str:
+    """A short random suffix for a second local owner (when the first one's token is lost)."""
+    return secrets.token_hex(4)

@@ -1,0 +1,181 @@
+"""The extension's own endpoints: ``info``, ``expose``, and the API proxy to a remote hub.
+
+All of them are Jupyter ``APIHandler``s: Jupyter's token, cookie and XSRF rules apply, and
+answers are JSON (errors as ``{code, message, details}``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pydantic
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .._errors import ErrorCode
+from ..client import APIError, TunnelError
+from ..connector import TargetNotAllowed
+
+if TYPE_CHECKING:
+    from ._app import TunnelsApp
+
+__all__ = ["ExposeHandler", "ExposeRequest", "InfoHandler", "RemoteApiHandler"]
+
+MAX_PROXY_BODY = 256 * 1024
+"""The hub's own limit on API bodies; larger ones are refused before they are forwarded."""
+_HOP_HEADERS = ("Content-Type", "Allow")
+
+
+class ExposeRequest(pydantic.BaseModel):
+    """Body of ``POST tunnels/expose``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    port: int = pydantic.Field(ge=1, le=65535)
+    host: str = "127.0.0.1"
+    name: str | None = None
+    protocol: str = "auto"
+    public: bool = False
+
+
+class _ExtensionHandler(APIHandler):
+    """Base of the extension's handlers: the app, and errors in the API's envelope."""
+
+    tunnels: TunnelsApp
+
+    def initialize(self, tunnels: TunnelsApp) -> None:
+        """Receive the extension app (tornado calls this per request)."""
+        self.tunnels = tunnels
+
+    def send_error_envelope(
+        self, status: int, code: str, message: str, details: Any = None
+    ) -> None:
+        """Finish with ``{code, message, details}``."""
+        self.set_status(status)
+        self.finish({"code": code, "message": message, "details": details})
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Jupyter's refusals in the API's envelope."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(error, "log_message", None) or self._reason
+        if status_code in (401, 403):
+            code = ErrorCode.MISSING_AUTH if self.current_user is None else ErrorCode.INVALID_TOKEN
+        elif status_code >= 500:
+            code, message = ErrorCode.INTERNAL_ERROR, "internal error: see the server's log"
+        else:
+            code = ErrorCode.INVALID_INPUT
+        self.send_error_envelope(status_code, code.value, message)
+
+
+class InfoHandler(_ExtensionHandler):
+    """``GET {base_url}tunnels/info``: which hub serves this server's tunnels."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        """Send ``{mode, hubUrl, apiBase}``."""
+        self.finish(self.tunnels.info())
+
+
+class ExposeHandler(_ExtensionHandler):
+    """``POST {base_url}tunnels/expose``: the server's connector exposes a local port."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        """Expose ``{port, host?, name?, protocol?, public?}``; send the Tunnel.
+
+        Posting the same port again answers with the same tunnel.
+        """
+        try:
+            wanted = ExposeRequest.model_validate_json(self.request.body or b"{}")
+        except pydantic.ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            field = ".".join(str(part) for part in first["loc"])
+            code = ErrorCode.INVALID_PORT if field == "port" else ErrorCode.INVALID_INPUT
+            message = f"{field}: {first['msg']}" if field else first["msg"]
+            self.send_error_envelope(400, code.value, message, {"field": field})
+            return
+        try:
+            connector = await self.tunnels.ready_connector()
+            tunnel = await connector.expose(
+                wanted.port,
+                host=wanted.host,
+                name=wanted.name,
+                protocol=wanted.protocol,
+                public=wanted.public,
+            )
+        except TargetNotAllowed as exc:
+            self.send_error_envelope(400, ErrorCode.INVALID_INPUT.value, str(exc))
+            return
+        except APIError as exc:
+            self.send_error_envelope(exc.status_code, exc.code or "", exc.message, exc.details)
+            return
+        except TunnelError as exc:  # hub unreachable, connector failed to start
+            self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
+            return
+        self.finish(tunnel.model_dump_json(by_alias=True))
+
+
+class RemoteApiHandler(_ExtensionHandler):
+    """``{base_url}tunnels/v1/...`` in remote mode: forwards JSON calls to the remote hub.
+
+    The caller authenticates to Jupyter; the hub sees the configured token. Only the API's
+    JSON is forwarded: no cookies, no Jupyter headers.
+    """
+
+    @web.authenticated
+    async def get(self, path: str) -> None:
+        """Forward a GET."""
+        await self._forward(path)
+
+    @web.authenticated
+    async def post(self, path: str) -> None:
+        """Forward a POST."""
+        await self._forward(path)
+
+    @web.authenticated
+    async def patch(self, path: str) -> None:
+        """Forward a PATCH."""
+        await self._forward(path)
+
+    @web.authenticated
+    async def put(self, path: str) -> None:
+        """Forward a PUT."""
+        await self._forward(path)
+
+    @web.authenticated
+    async def delete(self, path: str) -> None:
+        """Forward a DELETE."""
+        await self._forward(path)
+
+    async def _forward(self, path: str) -> None:
+        body = self.request.body
+        if len(body) > MAX_PROXY_BODY:
+            message = f"the body has {len(body)} bytes; the limit is {MAX_PROXY_BODY}"
+            self.send_error_envelope(413, ErrorCode.PAYLOAD_TOO_LARGE.value, message)
+            return
+        client, hub_url, token = self.tunnels.remote_client()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body:
+            headers["Content-Type"] = self.request.headers.get("Content-Type", "application/json")
+        try:
+            answer = await client.request(
+                self.request.method or "GET",
+                f"{hub_url}/v1/{path}",
+                params=self.request.query,
+                content=body or None,
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            message = f"the tunnels hub at {hub_url} did not answer: {exc!r}"
+            self.send_error_envelope(502, ErrorCode.AGENT_UNAVAILABLE.value, message)
+            return
+        if "json" not in answer.headers.get("Content-Type", ""):
+            message = f"the tunnels hub at {hub_url} answered {answer.status_code} without JSON"
+            self.send_error_envelope(502, ErrorCode.INTERNAL_ERROR.value, message)
+            return
+        self.set_status(answer.status_code)
+        for name in _HOP_HEADERS:
+            if name in answer.headers:
+                self.set_header(name, answer.headers[name])
+        self.finish(answer.content)
