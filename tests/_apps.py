@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 from tornado import httpserver, iostream, netutil, web, websocket
+from tornado.http1connection import HTTP1Connection
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ class _Peer(web.RequestHandler):
     """Which client connection this request came on (to see connections reused)."""
 
     def get(self) -> None:
-        stream = self.request.connection.stream  # type: ignore[union-attr]
+        stream = cast(HTTP1Connection, self.request.connection).stream
         host, port = stream.socket.getpeername()[:2]
         self.write({"peer": f"{host}:{port}", "app": self.application.settings["app_name"]})
 

@@ -9,10 +9,9 @@ pool at once, so the next visitor does not wait for a dial.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 from .._protocol import (
     DATA_PATH,
@@ -27,6 +26,7 @@ from .._protocol import (
     encode_line,
 )
 from .._splice import splice
+from .._tasks import TaskSet
 from .._timeouts import within
 from ._dial import HubAddress, TargetNotAllowed, open_hub_connection
 from ._udp import serve_udp_stream
@@ -122,19 +122,11 @@ class DataPool:
         self.last_error: str | None = None
         self._idle: set[_DataConnection] = set()
         self._opening = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log, "data connection task")
 
-    def spawn(self, work: object) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a task owned by the pool (cancelled on close, failures logged)."""
-        assert asyncio.iscoroutine(work)
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("data connection task failed: %s", task.exception())
+        self._tasks.spawn(work)
 
     def fill(self, extra: int = 0) -> None:
         """Open connections until ``size`` (plus ``extra``) are idle or on their way."""
@@ -232,7 +224,4 @@ class DataPool:
             if connection.transport is not None:
                 connection.transport.close()
         self._idle.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
 from .._protocol import CONTROL_PATH
 from .._status import LIVE_STATUSES
+from .._tasks import TaskSet
 from .._version import __version__
 from . import _tables as t
 from ._agents import AgentRegistry
@@ -70,7 +71,7 @@ class Hub:
         self.internal_address: str | None = None
         """Unix socket of the tornado application, when a front server sits before it."""
         self._reaper: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "hub background task")
         self._openapi: str | None = None
         self.store.on_change(self.router.reload)
         self.upstreams = UpstreamPool()
@@ -100,22 +101,12 @@ class Hub:
         self.upstreams.close()
         await self.agents.close()
         await self.router.settle()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         await self.store.close()
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run background work owned by the hub (cancelled on stop; failures logged)."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("hub background task failed", exc_info=task.exception())
+        self._tasks.spawn(work)
 
     async def internal_connection(self) -> asyncio.Transport:
         """A new connection to the hub's own tornado application (API, control channel)."""

@@ -10,15 +10,15 @@ carrying length-prefixed datagrams, closed after :data:`UDP_IDLE_SECONDS` of sil
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 from .._datagrams import MAX_DATAGRAM, DatagramReader, frame
 from .._models import Access
 from .._splice import splice
+from .._tasks import TaskSet
 from ._agents import AgentRegistry
 from ._exceptions import HubError
 from ._routing import Route, Router
@@ -157,14 +157,11 @@ class PortListeners:
         self.host = host
         self.tcp: dict[int, asyncio.Server] = {}
         self.udp: dict[int, _UdpPort] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log, "opening a stream for a TCP/UDP visitor")
 
-    def spawn(self, work: object) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a task owned by the listeners."""
-        assert asyncio.iscoroutine(work)
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work)
 
     def wanted(self) -> dict[int, str]:
         """The ports that should be open now, with their protocol."""
@@ -213,7 +210,4 @@ class PortListeners:
             udp.close()
         self.tcp.clear()
         self.udp.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

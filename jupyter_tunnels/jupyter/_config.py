@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -42,11 +43,9 @@ def local_server_url(ip: str, port: int, base_url: str, *, tls: bool) -> str:
     if host in _ANY_OR_LOCAL:
         host = "::1" if host == "::" else "127.0.0.1"
     else:
-        try:
+        with contextlib.suppress(ValueError):  # a host name is used as it is
             if ipaddress.ip_address(host).is_unspecified:
                 host = "127.0.0.1"
-        except ValueError:
-            pass  # a host name: use it as it is
     url_host = f"[{host}]" if ":" in host else host
     scheme = "https" if tls else "http"
     path = base_url.strip("/")

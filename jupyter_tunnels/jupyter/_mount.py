@@ -65,6 +65,7 @@ class JupyterApiMixin(ApiHandler):
     _by_jupyter: bool
     _by_hub_token: bool
 
+    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
     def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
         """Receive the embedded state (tornado calls this per request); serve its hub."""
         super().initialize(embedded.hub)
@@ -132,6 +133,7 @@ class JupyterIngressMixin(IngressHandler):
 
     embedded: EmbeddedHub
 
+    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
     def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
         """Receive the embedded state (tornado calls this per request); serve its hub."""
         super().initialize(embedded.hub)
@@ -155,6 +157,7 @@ class _CurrentHub:
 
     def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:
         """Pass the embedded hub on to the wrapped handler."""
+        # a mixin: the handler class it is combined with (``type(...)`` at mount time) has it
         super().initialize(embedded.hub)  # type: ignore[misc]
 
 
