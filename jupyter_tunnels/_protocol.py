@@ -28,6 +28,7 @@ __all__ = [
     "DATA_PATH",
     "DATA_UPGRADE",
     "PROTOCOL_VERSION",
+    "SESSION_HEADER",
     "UDP_LENGTH_BYTES",
     "ControlMessage",
     "Dial",
@@ -51,6 +52,8 @@ DATA_PATH = "/v1/agent/data"
 """Path a connector requests to open a data connection."""
 DATA_UPGRADE = "jupyter-tunnels-data/1"
 """The ``Upgrade`` token of data connections."""
+SESSION_HEADER = "X-Tunnels-Session"
+"""Request field of a data connection naming the control session it joins."""
 MAX_LINE = 16 * 1024
 """Longest stream header line accepted, in bytes."""
 UDP_LENGTH_BYTES = 2

@@ -324,7 +324,7 @@ class Connector:
                 self.address,
                 self.agent_token,
                 welcome.session_id,
-                self.pool_size or welcome.pool_size,
+                welcome.pool_size if self.pool_size is None else self.pool_size,
                 lambda tunnel_id: self.specs.get(tunnel_id),
                 lambda host: check_target(host, self.allowed_hosts),
             )

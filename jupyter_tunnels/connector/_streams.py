@@ -18,6 +18,7 @@ from .._protocol import (
     DATA_UPGRADE,
     MAX_LINE,
     READY_LINE,
+    SESSION_HEADER,
     ProtocolError,
     StreamOpen,
     StreamReady,
@@ -146,7 +147,7 @@ class DataPool:
                     f"GET {self.address.base_path}{DATA_PATH} HTTP/1.1\r\n"
                     f"Host: {self.address.host_header}\r\n"
                     f"Authorization: Bearer {self.agent_token}\r\n"
-                    f"X-Tunnels-Session: {self.session_id}\r\n"
+                    f"{SESSION_HEADER}: {self.session_id}\r\n"
                     f"Connection: Upgrade\r\nUpgrade: {DATA_UPGRADE}\r\n\r\n"
                 ).encode()
             )

@@ -28,10 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import HTTP_STATUS, ErrorCode
 from .._models import Access
-from .._protocol import (
-    DATA_PATH,
-    DATA_UPGRADE,
-)
+from .._protocol import DATA_PATH, DATA_UPGRADE, SESSION_HEADER
 from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from ._agents import AgentSession
 from ._exceptions import HubError
@@ -62,7 +59,7 @@ _HOP_HEADERS = frozenset(
         b"forwarded",
     }
 )
-SESSION_HEADER = b"x-tunnels-session"
+_SESSION_FIELD = SESSION_HEADER.lower().encode()
 _HEAD_ERROR_CODES = {
     400: ErrorCode.INVALID_INPUT,
     431: ErrorCode.REQUEST_HEAD_TOO_LARGE,
@@ -584,7 +581,7 @@ class FrontProtocol(asyncio.Protocol):
         if (head.get(b"upgrade") or b"").lower() != DATA_UPGRADE.encode():
             raise HubError(ErrorCode.INVALID_INPUT, f"data connections upgrade to {DATA_UPGRADE}")
         token = _bearer(head) or ""
-        session_id = (head.get(SESSION_HEADER) or b"").decode("ascii", "replace")
+        session_id = (head.get(_SESSION_FIELD) or b"").decode("ascii", "replace")
         session = self.hub.agents.for_data_connection(session_id, token)
         if session is None:
             raise HubError(

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
-from .._protocol import CONTROL_PATH
+from .._protocol import CONTROL_PATH, DATA_PATH
 from .._status import LIVE_STATUSES
 from .._tasks import TaskSet
 from .._version import __version__
@@ -31,7 +31,7 @@ from ._clock import now
 from ._config import HubConfig
 from ._control import ControlHandler
 from ._http import NotFoundHandler
-from ._ingress import IngressHandler
+from ._ingress import DataConnectionHandler, IngressHandler
 from ._leases import LeaseService
 from ._openapi import build_openapi
 from ._relay import RelayService
@@ -73,6 +73,8 @@ class Hub:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks = TaskSet(log, "hub background task")
         self._openapi: str | None = None
+        self.open_visitors = 0
+        """Visitor connections the tornado ingress (inside Jupyter) is relaying now."""
         self.store.on_change(self.router.reload)
         self.upstreams = UpstreamPool()
         self.router.on_change(
@@ -137,6 +139,7 @@ class Hub:
         ]
         rules.append((prefix + OPENAPI_PATH, OPENAPI_HANDLER, kwargs))
         rules.append((prefix + CONTROL_PATH, ControlHandler, kwargs))
+        rules.append((prefix + DATA_PATH, DataConnectionHandler, kwargs))
         rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
         rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))
         return rules

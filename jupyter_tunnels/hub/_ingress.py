@@ -1,30 +1,73 @@
-"""The visitor side of the hub: ``/t/{slug}/...`` requests, checked before anything is relayed.
+"""The hub's visitor side as tornado handlers: ``/t/{slug}/...`` and connectors' data connections.
 
-Access rules are applied to every request on its own: ``private`` tunnels need their owner's
-API token, ``token`` tunnels (relay leases) their current worker token, ``public`` ones
-nothing; a paused tunnel refuses visitors. Only then is the request handed to the tunnel's
-connector; until a connector is attached the visitor gets a clear 503 at once.
+The standalone hub answers visitors in its own front (``_front.py``); these handlers serve the
+same paths where the hub is mounted in a tornado application, as inside Jupyter.
+
+Each visitor request is judged on its own: the tunnel must be live, its access rule met
+(``private``: the owner's API token as a bearer; ``token``: the relay lease's current worker
+token; ``public``: nothing), and it must not be paused. Only then is a connection to the app
+opened (through the tunnel's connector) and the visitor's connection handed to
+:func:`~jupyter_tunnels.hub._visitor_relay.relay_visitor`, which streams both ways.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tornado import web
+from tornado import httputil, web
 
 from .._errors import HTTP_STATUS, ErrorCode
-from .._models import Access, TunnelStatus
+from .._models import Access
+from .._protocol import DATA_UPGRADE, SESSION_HEADER
 from ._exceptions import HubError
+from ._routing import Route
+from ._streams import open_stream
+from ._visitor_relay import relay_visitor, stream_pair
 
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["IngressHandler"]
+__all__ = ["DataConnectionHandler", "IngressHandler"]
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+_HOP_FIELDS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "host",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-prefix",
+    }
+)
+"""Request fields the hub sets itself (or that belong to the visitor's hop only)."""
 
 
-class IngressHandler(web.RequestHandler):
-    """Serves ``/t/{slug}`` and everything under it, for any method."""
+class _HubErrors(web.RequestHandler):
+    """Hub errors answered in the API's ``{code, message, details}`` envelope."""
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, HubError) and not self._finished:
+            self.set_status(HTTP_STATUS[e.code])
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            body: dict[str, Any] = {"code": e.code.value, "message": e.message}
+            self.finish(json.dumps({**body, "details": e.details}))
+            return
+        super()._handle_request_exception(e)
+
+
+@web.stream_request_body
+class IngressHandler(_HubErrors):
+    """Serves ``/t/{slug}`` and everything under it, for any method, streaming both ways."""
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
 
@@ -35,54 +78,158 @@ class IngressHandler(web.RequestHandler):
         self.hub = hub
 
     async def prepare(self) -> None:
-        """Find the tunnel, apply its access rules, then hand the request on."""
-        slug = self.path_kwargs["slug"]
-        tunnel = await self.hub.tunnels.live_by_slug(slug)
-        if tunnel is None:
-            raise HubError(ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {slug!r}")
-        await self._check_access(tunnel.id, tunnel.access)
-        if tunnel.status is TunnelStatus.PAUSED:
-            raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is paused by its owner")
-        raise HubError(
-            ErrorCode.AGENT_UNAVAILABLE,
-            f"tunnel {slug!r} has no connector attached: start it with "
-            "'jupyter-tunnels expose' or check the agent",
-            {"status": tunnel.status.value, "lastError": tunnel.readiness.last_error},
-        )
+        """Judge the request, open the app's side, then hand the connection to the relay.
 
-    async def _check_access(self, tunnel_id: str, access: Access) -> None:
-        if access is Access.PUBLIC:
+        This runs before tornado reads the body, which then flows to the app untouched.
+        """
+        slug = self.path_kwargs["slug"]
+        route = self.hub.router.by_slug.get(slug)
+        if route is None:
+            reason = self.hub.router.offline.get(slug)
+            if reason is not None:
+                message = f"tunnel {slug!r} is offline ({reason}); it may come back"
+                raise HubError(ErrorCode.AGENT_UNAVAILABLE, message)
+            raise HubError(ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {slug!r}")
+        prefix, _, rest = self.request.path.partition(f"/t/{slug}")
+        prefix += f"/t/{slug}"
+        if not rest.startswith("/"):
+            query = f"?{self.request.query}" if self.request.query else ""
+            self.redirect(f"{prefix}/{query}", status=308)  # 308 keeps the method and body
             return
-        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else ""
-        if access is Access.TOKEN:
-            allowed = bool(token) and await self.hub.relay.tunnel_accepts_worker_token(
-                tunnel_id, token
-            )
-        else:
-            allowed = await self.authorize_private(tunnel_id, token)
-        if not allowed:
-            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
-            code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
-            raise HubError(code, f"this tunnel is {access.value}: send its token as a bearer")
+        await self._check_access(route)
+        if not route.accepting:
+            raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is {route.status.value}")
+        reader, writer = await self.open_upstream(route)
+        upgrade = self._wants_upgrade()
+        head = self._request_head(route, rest, prefix, upgrade)
+        self.visitor_arrived()
+        visitor = self.detach()
+        relay = relay_visitor(visitor, reader, writer, head, upgrade=upgrade)
+        self.hub.spawn(_counted(self.hub, relay))
+
+    def data_received(self, chunk: bytes) -> None:
+        """The body of a refused request is read and dropped (a relayed one never gets here)."""
+
+    # --- hooks for the Jupyter mount ---------------------------------------------------
 
     async def authorize_private(self, tunnel_id: str, token: str) -> bool:
         """Whether this request may reach a private tunnel: its owner's API token as a bearer.
 
         The Jupyter mount overrides this to accept Jupyter's own authentication too.
         """
-        owner = await self.hub.owner_for_token(token) if token else None
+        owner = await self.hub.router.owner_for_token(token) if token else None
         return owner is not None and owner == await self.hub.tunnels.owner_of(tunnel_id)
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, HubError) and not self._finished:
-            self.set_status(HTTP_STATUS[e.code])
-            self.set_header("Content-Type", "application/json; charset=utf-8")
-            body: dict[str, Any] = {
-                "code": e.code.value,
-                "message": e.message,
-                "details": e.details,
-            }
-            self.finish(json.dumps(body))
+    async def open_upstream(self, route: Route) -> Streams:
+        """A connection to the tunnel's app, through its connector's data connections."""
+        transport, leftover = await open_stream(self.hub.agents, route, "tcp")
+        return stream_pair(transport, leftover)
+
+    def forwarded_fields(self) -> list[tuple[str, str]]:
+        """The visitor's request fields the app may see (the mount drops its own credentials)."""
+        return [
+            (name, value)
+            for name, value in self.request.headers.get_all()
+            if name.lower() not in _HOP_FIELDS
+        ]
+
+    def forwarded_query(self) -> str:
+        """The query string the app sees."""
+        return self.request.query
+
+    def visitor_arrived(self) -> None:
+        """Called for each request let through (the Jupyter mount counts it as activity)."""
+
+    # --- the request -------------------------------------------------------------------
+
+    async def _check_access(self, route: Route) -> None:
+        if route.access is Access.PUBLIC:
             return
-        super()._handle_request_exception(e)
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        if route.access is Access.TOKEN:
+            allowed = bool(token) and self.hub.router.worker_token_matches(route, token)
+        else:
+            allowed = await self.authorize_private(route.tunnel_id, token)
+        if not allowed:
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+            code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
+            message = f"this tunnel is {route.access.value}: send its token as a bearer"
+            raise HubError(code, message)
+
+    def _wants_upgrade(self) -> bool:
+        connection = self.request.headers.get("Connection", "")
+        tokens = {token.strip().lower() for token in connection.split(",")}
+        return "upgrade" in tokens and "Upgrade" in self.request.headers
+
+    def _request_head(self, route: Route, path: str, prefix: str, upgrade: bool) -> bytes:
+        request = self.request
+        query = self.forwarded_query()
+        target = path + (f"?{query}" if query else "")
+        fields = [
+            (name, value)
+            for name, value in self.forwarded_fields()
+            if upgrade or name.lower() != "upgrade"
+        ]
+        if route.access is not Access.PUBLIC:
+            fields = [(name, value) for name, value in fields if name.lower() != "authorization"]
+        forwarded_for = request.headers.get("X-Forwarded-For")
+        client = request.remote_ip or ""
+        fields += [
+            ("Host", f"{route.target_host}:{route.target_port}"),
+            ("X-Forwarded-For", f"{forwarded_for}, {client}" if forwarded_for else client),
+            ("X-Forwarded-Proto", request.protocol),
+            ("X-Forwarded-Prefix", prefix),
+            ("Connection", "Upgrade" if upgrade else "close"),
+        ]
+        if request.host:
+            fields.append(("X-Forwarded-Host", request.host))
+        lines = [f"{request.method} {target} {request.version}"]
+        lines += [f"{name}: {value}" for name, value in fields]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _counted(hub: Hub, relay: Coroutine[Any, Any, None]) -> None:
+    hub.open_visitors += 1
+    try:
+        await relay
+    finally:
+        hub.open_visitors -= 1
+
+
+class DataConnectionHandler(_HubErrors):
+    """``GET /v1/agent/data`` upgraded: a connector's data connection joins its session's pool.
+
+    The agent token (bearer) and the session id header are the credentials; nothing may
+    arrive before the ``101``.
+    """
+
+    hub: Hub
+
+    def initialize(self, hub: Hub) -> None:
+        """Receive the hub (tornado calls this per request)."""
+        self.hub = hub
+
+    async def get(self) -> None:
+        """Check the credentials, answer ``101``, and give the connection to the session."""
+        headers: httputil.HTTPHeaders = self.request.headers
+        if headers.get("Upgrade", "").lower() != DATA_UPGRADE:
+            raise HubError(ErrorCode.INVALID_INPUT, f"data connections upgrade to {DATA_UPGRADE}")
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        session = self.hub.agents.for_data_connection(headers.get(SESSION_HEADER, ""), token)
+        if session is None:
+            raise HubError(
+                ErrorCode.INVALID_TOKEN, "unknown session or agent token for a data connection"
+            )
+        stream = self.detach()
+        await stream.write(
+            f"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+            f"Upgrade: {DATA_UPGRADE}\r\n\r\n".encode()
+        )
+        # asyncio takes the socket over from tornado: a duplicate survives tornado's close
+        sock: socket.socket = stream.socket.dup()
+        stream.close()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, sock)
+        session.offer(transport)

@@ -216,6 +216,12 @@ class TunnelsApp(ExtensionApp):
         if self.embedded is not None:
             await self.embedded.stop()
 
+    def current_activity(self) -> bool:
+        """Busy while visitors are connected through the embedded ingress (an open WebSocket
+        or download keeps an idle-culled server alive; each visitor request also counts as
+        API activity)."""
+        return self.embedded is not None and self.embedded.hub.open_visitors > 0
+
     # --- the connector -------------------------------------------------------------------
 
     async def ready_connector(self) -> Connector:
@@ -243,8 +249,12 @@ class TunnelsApp(ExtensionApp):
             token,
             client_instance_id=self.client_instance_id or self._default_instance_id(),
             allowed_hosts=self.allowed_hosts,
+            # embedded: the ingress dials this connector's targets itself, no data connections
+            pool_size=None if self.remote else 0,
             on_event=lambda message: self.log.info("jupyter-tunnels: %s", message),
         )
+        if self.embedded is not None:
+            self.embedded.local_connector = connector
         await connector.start()
         return connector
 

@@ -6,20 +6,33 @@ API token. The token is made on the first start and kept in ``local-token`` besi
 (mode 0600), like the standalone hub's ``admin-token``; it never leaves the server process
 otherwise. If that file is lost, a new local owner is made (the old tunnels stay with the old
 one and its slugs are released after their grace period).
+
+The server's own connector holds a lease on this hub like any other, but its tunnels' targets
+are reached in-process: the ingress opens the connection to the target itself (checked against
+the connector's allow-list) instead of asking the connector for a data connection, which would
+be a second hop through the server's own port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
 from pathlib import Path
 
+from .._errors import ErrorCode
+from ..connector import Connector, TargetNotAllowed, check_target
 from ..hub import Hub, HubConfig, create_owner, sqlite_url
 from ..hub._exceptions import HubError
+from ..hub._routing import Route
 from ._config import LOCAL_OWNER, LOCAL_TOKEN_FILE, new_owner_suffix, read_secret, write_secret
 
-__all__ = ["EmbeddedHub"]
+__all__ = ["LOCAL_CONNECT_TIMEOUT", "EmbeddedHub", "Streams"]
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+LOCAL_CONNECT_TIMEOUT = 5.0
+"""Seconds the ingress waits for a tunnel's target to accept a connection."""
 
 log = logging.getLogger("jupyter_tunnels.jupyter")
 
@@ -42,6 +55,8 @@ class EmbeddedHub:
         """The local owner's id, once started (requests before that get a 503)."""
         self.token: str | None = None
         """The local owner's API token, once started (the connector's credential)."""
+        self.local_connector: Connector | None = None
+        """The server's own connector, whose tunnels the ingress dials in-process."""
         self._started = False
 
     async def start(self, public_url: str | None = None) -> None:
@@ -64,6 +79,30 @@ class EmbeddedHub:
         with contextlib.suppress(HubError):  # already gone: nothing left to stop
             await self.hub.leases.delete(self.owner_id, lease_id)
 
+    def dials(self, route: Route) -> bool:
+        """Whether the ingress reaches this tunnel's target itself (the server's connector)."""
+        connector = self.local_connector
+        if connector is None or connector.lease_id is None:
+            return False
+        return route.lease_id == connector.lease_id
+
+    async def dial(self, route: Route) -> Streams:
+        """Connect to the tunnel's target in-process; :class:`HubError` (502) when it fails."""
+        assert self.local_connector is not None, "only called when dials(route)"
+        host, port = route.target_host, route.target_port
+        try:
+            check_target(host, self.local_connector.allowed_hosts)
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), LOCAL_CONNECT_TIMEOUT
+            )
+        except TargetNotAllowed as exc:
+            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, str(exc)) from None
+        except (OSError, asyncio.TimeoutError) as exc:
+            reason = exc.__class__.__name__
+            message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
+            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
+        return reader, writer
+
     async def stop(self) -> None:
         """Stop the hub and close the store; idempotent, and safe when never started."""
         if not self._started:
@@ -71,6 +110,7 @@ class EmbeddedHub:
         self._started = False
         self.owner_id = None
         self.token = None
+        self.local_connector = None
         await self.hub.stop()
 
     async def _local_owner(self) -> tuple[str, str]:

@@ -19,7 +19,11 @@ API requests are judged in this order:
 
 The ingress (``/t/{slug}``) lets public tunnels through with no credential; a private tunnel of
 the local owner needs a Jupyter-authenticated request (or the owner's bearer token). Jupyter's
-XSRF check is not applied there: a tunnel's app has its own forms and its own defences.
+XSRF check is not applied there: a tunnel's app has its own forms and its own defences. What
+the app receives never carries Jupyter's credentials: no ``Authorization``, no ``X-XSRFToken``,
+no ``_xsrf`` or login cookies (Jupyter's ``username-*``, JupyterHub's ``jupyterhub-*``), and no
+``_xsrf`` or Jupyter ``token`` in the query. The server's own connector's targets are dialled
+in-process; other connectors attached to the embedded hub serve through data connections.
 The control channel (a WebSocket authenticated by the lease's agent token) is mounted as is.
 """
 
@@ -27,7 +31,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.auth import User
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -36,12 +42,17 @@ from tornado import web
 
 from .._errors import ErrorCode
 from ..hub import ApiHandler, Hub, IngressHandler
-from ._embedded import EmbeddedHub
+from ..hub._routing import Route
+from ._embedded import EmbeddedHub, Streams
 
 __all__ = ["jupyter_rules"]
 
 Rule = tuple[str, Any, dict[str, Any]]
 _STARTING = "the tunnels extension is still starting: try again in a moment"
+_JUPYTER_FIELDS = frozenset({"authorization", "x-xsrftoken", "x-csrftoken"})
+"""Request fields that carry Jupyter credentials (the tunnel's app never sees them)."""
+_JUPYTER_COOKIE_PREFIXES = ("username-", "jupyterhub-")
+"""Login cookies of Jupyter servers and JupyterHub."""
 HUB_TOKEN_USER = User(username="jupyter-tunnels-hub-token")
 """Who a request authenticated by a hub bearer token is, for Jupyter's ``@web.authenticated``."""
 
@@ -129,7 +140,9 @@ class JupyterApiMixin(ApiHandler):
 
 
 class JupyterIngressMixin(IngressHandler):
-    """Hub ingress that also admits Jupyter-authenticated users to the local owner's tunnels."""
+    """Hub ingress inside Jupyter: Jupyter users reach the local owner's private tunnels, the
+    server's own connector's tunnels are dialled in-process, and Jupyter's credentials stay
+    behind."""
 
     embedded: EmbeddedHub
 
@@ -150,6 +163,51 @@ class JupyterIngressMixin(IngressHandler):
         if owner is None or owner != await self.hub.tunnels.owner_of(tunnel_id):
             return False
         return await jupyter_user(cast(JupyterHandler, self)) is not None
+
+    async def open_upstream(self, route: Route) -> Streams:
+        """The server's own tunnels: a direct connection to the target, no hop through a
+        connector; other connectors' tunnels: through their data connections."""
+        if not self.embedded.dials(route):
+            return await super().open_upstream(route)
+        return await self.embedded.dial(route)
+
+    def forwarded_fields(self) -> list[tuple[str, str]]:
+        """The visitor's fields without Jupyter's: no Authorization, XSRF or login cookies."""
+        fields: list[tuple[str, str]] = []
+        for name, value in super().forwarded_fields():
+            lowered = name.lower()
+            if lowered in _JUPYTER_FIELDS:
+                continue
+            if lowered == "cookie":
+                value = "; ".join(
+                    part for part in value.split(";") if not self._is_jupyter_cookie(part)
+                ).strip()
+                if not value:
+                    continue
+            fields.append((name, value))
+        return fields
+
+    def forwarded_query(self) -> str:
+        """The query without ``_xsrf`` and without Jupyter's own ``token``."""
+        query = super().forwarded_query()
+        if not query:
+            return query
+        jupyter_token = cast(JupyterHandler, self).token
+        kept = [
+            (name, value)
+            for name, value in parse_qsl(query, keep_blank_values=True)
+            if name != "_xsrf" and not (name == "token" and value == jupyter_token)
+        ]
+        return urlencode(kept)
+
+    def visitor_arrived(self) -> None:
+        """A visitor's request is activity of the server (its idle culler sees it)."""
+        self.settings["api_last_activity"] = datetime.now(timezone.utc)
+
+    def _is_jupyter_cookie(self, part: str) -> bool:
+        name = part.split("=", 1)[0].strip()
+        login = cast(JupyterHandler, self).identity_provider.get_cookie_name(self)
+        return name in ("_xsrf", login) or name.startswith(_JUPYTER_COOKIE_PREFIXES)
 
 
 class _CurrentHub:

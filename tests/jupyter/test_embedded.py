@@ -106,13 +106,9 @@ async def test_expose_makes_one_active_tunnel_per_port(
     again = body(await expose(jp_fetch, port=services.http_port, name="app", public=True))
     assert again["id"] == tunnel["id"]
 
-    # the ingress admits anyone to a public tunnel; the byte forwarding inside Jupyter is the
-    # next increment of issue 4, until then the hub's ingress answers a clear 503
-    visit = await jp_fetch(
-        "tunnels", "t", tunnel["slug"], "", headers=dict(NO_AUTH), raise_error=False
-    )
-    assert visit.code == 503
-    assert body(visit)["code"] == "AGENT_UNAVAILABLE"
+    # the ingress admits anyone to a public tunnel
+    visit = await jp_fetch("tunnels", "t", tunnel["slug"] + "/", headers=dict(NO_AUTH))
+    assert visit.body == b"hello from the app\n"
 
 
 async def test_private_tunnel_ingress_needs_jupyter_auth(
@@ -122,12 +118,12 @@ async def test_private_tunnel_ingress_needs_jupyter_auth(
     tunnel = body(await expose(jp_fetch, port=services.http_port))
     assert tunnel["access"] == "private"
     stranger = await jp_fetch(
-        "tunnels", "t", tunnel["slug"], headers=dict(NO_AUTH), raise_error=False
+        "tunnels", "t", tunnel["slug"] + "/", headers=dict(NO_AUTH), raise_error=False
     )
     assert stranger.code == 401
     assert body(stranger)["code"] == "MISSING_AUTH"
-    user = await jp_fetch("tunnels", "t", tunnel["slug"], raise_error=False)
-    assert user.code == 503  # admitted; forwarding comes with the next increment
+    user = await jp_fetch("tunnels", "t", tunnel["slug"] + "/")
+    assert user.body == b"hello from the app\n"
 
 
 async def test_expose_refuses_bad_input_and_disallowed_hosts(

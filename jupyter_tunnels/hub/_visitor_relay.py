@@ -1,0 +1,163 @@
+"""Relaying one visitor request, taken over from tornado, to a tunnel's app.
+
+Inside Jupyter the ingress is a tornado handler. Once it has judged a request (tunnel, access,
+pause), it takes the visitor's connection from tornado (``detach``) and relays bytes both ways
+with bounded buffers: the rewritten request head, then whatever follows (a body of any size,
+chunked or not, WebSocket frames, an SSE stream) goes to the app as it arrives, and the app's
+answer goes back as it comes, never held whole.
+
+Decision: one request per visitor connection. The app is asked to close after its answer
+(``Connection: close``) and the visitor is told the same, so the next request arrives on a new
+connection and is judged again; a request that upgrades (WebSocket) keeps its connection, and
+after a refused upgrade nothing more from the visitor reaches the app. The standalone hub's
+front keeps visitor connections alive instead (``_front.py``); Jupyter is not the fast path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from tornado.iostream import IOStream, StreamClosedError
+
+from .._errors import HTTP_STATUS, ErrorCode
+
+__all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "error_response", "relay_visitor", "stream_pair"]
+
+CHUNK = 64 * 1024
+"""Bytes read from either side at a time (and so the most held per direction)."""
+MAX_RESPONSE_HEAD = 64 * 1024
+"""The longest response head an app may send."""
+_DROPPED_RESPONSE_FIELDS = (b"connection", b"keep-alive", b"proxy-connection")
+
+
+def stream_pair(
+    transport: asyncio.Transport, leftover: bytes = b""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Streams over an already connected transport (a connector's data connection)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_RESPONSE_HEAD, loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport.set_protocol(protocol)
+    protocol.connection_made(transport)
+    if leftover:
+        reader.feed_data(leftover)
+    transport.resume_reading()
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+def error_response(code: ErrorCode, message: str) -> bytes:
+    """A complete HTTP/1.1 error answer in the API's ``{code, message, details}`` envelope."""
+    body = json.dumps({"code": code.value, "message": message, "details": None}).encode()
+    status = HTTP_STATUS[code]
+    return (
+        f"HTTP/1.1 {status} Error\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+async def relay_visitor(
+    visitor: IOStream,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    head: bytes,
+    *,
+    upgrade: bool,
+) -> None:
+    """Send ``head`` to the app, then relay both ways until either side is done."""
+    relay = _Relay(visitor, reader, writer, upgrade=upgrade)
+    try:
+        await relay.run(head)
+    finally:
+        relay.close()
+
+
+class _Relay:
+    def __init__(
+        self,
+        visitor: IOStream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        upgrade: bool,
+    ) -> None:
+        self.visitor = visitor
+        self.reader = reader
+        self.writer = writer
+        self.upgrade = upgrade
+        self.upgrade_refused = False
+        self.answered = False
+
+    async def run(self, head: bytes) -> None:
+        self.writer.write(head)
+        uploading = asyncio.ensure_future(self._visitor_to_app())
+        try:
+            await self._app_to_visitor()
+        finally:
+            uploading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await uploading
+
+    def close(self) -> None:
+        self.writer.close()
+        self.visitor.close()
+
+    async def _visitor_to_app(self) -> None:
+        """Request body (or WebSocket frames) to the app, with the app's backpressure."""
+        try:
+            while True:
+                data = await self.visitor.read_bytes(CHUNK, partial=True)
+                if self.upgrade_refused:
+                    return  # not a WebSocket after all: a next request would go unjudged
+                self.writer.write(data)
+                await self.writer.drain()
+        except StreamClosedError:
+            # tornado closes the whole connection at the visitor's EOF (no half-close)
+            self.writer.close()
+        except (ConnectionError, OSError):
+            self.visitor.close()
+
+    async def _app_to_visitor(self) -> None:
+        """The app's answer to the visitor, head rewritten, then bytes as they come."""
+        try:
+            await self._response_head()
+            while data := await self.reader.read(CHUNK):
+                await self.visitor.write(data)
+        except StreamClosedError:
+            return  # the visitor left: close the app's side too
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
+            if not self.answered:
+                message = "the app closed the connection without a complete answer"
+                await self._fail(ErrorCode.LOCAL_UNAVAILABLE, message)
+
+    async def _response_head(self) -> None:
+        while True:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            self.answered = True
+            status = head.split(b" ", 2)[1:2]
+            if status == [b"101"] and self.upgrade:
+                await self.visitor.write(head)  # a WebSocket from here on: raw both ways
+                return
+            if status[:1] and status[0].startswith(b"1") and status != [b"101"]:
+                await self.visitor.write(head)  # 100 Continue, 103 Early Hints: more follows
+                self.answered = False
+                continue
+            self.upgrade_refused = self.upgrade
+            await self.visitor.write(_closing(head))
+            return
+
+    async def _fail(self, code: ErrorCode, message: str) -> None:
+        with contextlib.suppress(StreamClosedError):
+            await self.visitor.write(error_response(code, message))
+
+
+def _closing(head: bytes) -> bytes:
+    """A response head saying the connection closes after it (persistence fields dropped)."""
+    lines = head[:-4].split(b"\r\n")
+    kept = [
+        line
+        for line in lines[1:]
+        if line.split(b":", 1)[0].strip().lower() not in _DROPPED_RESPONSE_FIELDS
+    ]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
