@@ -2,9 +2,12 @@
 
 The public API is what this module exports: the SDK (:class:`TunnelsClient`,
 :class:`AsyncTunnelsClient`), its exceptions (rooted at :class:`TunnelError`) and the models
-its methods return. Importing it is cheap: the hub, the connector and the Jupyter hooks load
-only when used.
+its methods return, plus the kernel side: :func:`expose` / :func:`aexpose` (an
+:class:`ExposedTunnel`) and the ``%tunnel`` magic (``%load_ext jupyter_tunnels``). Importing it
+is cheap: the hub, the connector and the Jupyter hooks load only when used.
 """
+
+import typing
 
 from ._errors import ErrorCode
 from ._models import (
@@ -48,6 +51,10 @@ from .client import (
     TunnelsClient,
     UnexpectedResponse,
 )
+from .kernel import ExposedTunnel, aexpose, expose
+
+if typing.TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = [
     "APIError",
@@ -59,6 +66,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "ErrorCode",
+    "ExposedTunnel",
     "Gone",
     "Health",
     "HeartbeatAction",
@@ -88,6 +96,10 @@ __all__ = [
     "UnexpectedResponse",
     "WorkerToken",
     "__version__",
+    "aexpose",
+    "expose",
+    "load_ipython_extension",
+    "unload_ipython_extension",
 ]
 
 
@@ -96,3 +108,17 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .jupyter import TunnelsApp
 
     return [{"module": "jupyter_tunnels", "app": TunnelsApp}]
+
+
+def load_ipython_extension(ipython: "InteractiveShell") -> None:
+    """``%load_ext jupyter_tunnels``: register the ``%tunnel`` magic (docs/kernel.md)."""
+    from .kernel._magic import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: "InteractiveShell") -> None:
+    """``%unload_ext jupyter_tunnels``: remove the ``%tunnel`` magic."""
+    from .kernel._magic import unload
+
+    unload(ipython)

@@ -1,0 +1,50 @@
+"""The kernel side: the ``%tunnel`` magic and the Python API behind it (docs/kernel.md).
+
+``%load_ext jupyter_tunnels`` registers the magic; :func:`expose` and :func:`aexpose` (also at
+the package's top level) and the other functions here do the same from code. The kernel finds
+its Jupyter server by itself and falls back to a connector (and hub) in the kernel when there
+is none. Importing this package imports neither IPython nor the hub: the magic and the
+in-kernel hub load when first used.
+"""
+
+from ._api import (
+    Connection,
+    aclose_all,
+    aconnection,
+    aexpose,
+    atunnel,
+    atunnels,
+    close_all,
+    connection,
+    expose,
+    tunnel,
+    tunnels,
+)
+from ._discovery import SERVER_TOKEN_ENV, SERVER_URL_ENV
+from ._display import ExposedTunnel, TunnelDetails, TunnelList
+from ._errors import AmbiguousName, InvalidArgument, PortNotListening, UnknownTunnel
+from ._session import shutdown
+
+__all__ = [
+    "SERVER_TOKEN_ENV",
+    "SERVER_URL_ENV",
+    "AmbiguousName",
+    "Connection",
+    "ExposedTunnel",
+    "InvalidArgument",
+    "PortNotListening",
+    "TunnelDetails",
+    "TunnelList",
+    "UnknownTunnel",
+    "aclose_all",
+    "aconnection",
+    "aexpose",
+    "atunnel",
+    "atunnels",
+    "close_all",
+    "connection",
+    "expose",
+    "shutdown",
+    "tunnel",
+    "tunnels",
+]

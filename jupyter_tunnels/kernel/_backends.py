@@ -1,0 +1,351 @@
+"""Where a kernel's tunnels live: its Jupyter server, or a connector running in the kernel.
+
+- :class:`ServerBackend`: the Jupyter server that started the kernel has the extension. Its
+  connector serves the tunnels, so they outlive the kernel; the kernel asks for them with
+  ``POST {url}tunnels/expose`` and manages them through the API at ``{url}tunnels/v1``, both
+  under the server's token.
+- :class:`LocalBackend`: no such server (terminal IPython, a kernel started by another front
+  end). A :class:`~jupyter_tunnels.connector.Connector` runs in the kernel, against the hub
+  named by ``JUPYTER_TUNNELS_HUB`` (with ``JUPYTER_TUNNELS_TOKEN``) or, without one, against
+  a :class:`~jupyter_tunnels.hub.HubServer` started in the kernel on ``127.0.0.1:0`` with a
+  store in a temporary directory (its tunnels end with the kernel). Both run on an event loop
+  of their own in a daemon thread: terminal IPython has no loop between cells, and a kernel's
+  loop must not be needed to serve visitors while a cell runs.
+
+Both give the SDK's coordinates (:attr:`Backend.hub_url`, :attr:`Backend.token`) for listing,
+pausing, rotating and closing, and an ``expose`` that returns the same tunnel for the same port.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import atexit
+import concurrent.futures
+import dataclasses
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from .._models import Tunnel
+from ..client import (
+    AsyncTunnelsClient,
+    HubTimeout,
+    HubUnreachable,
+    TransportError,
+    TunnelsClient,
+    UnexpectedResponse,
+)
+from ..client._exceptions import api_error
+from ._checks import ExposeSpec
+from ._discovery import JupyterServer, auth_headers
+from ._errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from ..connector import Connector
+    from ..hub import HubServer
+
+__all__ = ["CALL_RETRIES", "CALL_TIMEOUT", "Backend", "LocalBackend", "ServerBackend"]
+
+T = TypeVar("T")
+
+log = logging.getLogger("jupyter_tunnels.kernel")
+
+CALL_TIMEOUT = 10.0
+"""Seconds an API call from the kernel may take: the hub is local or close by."""
+CALL_RETRIES = 1
+"""Someone waits for the cell: one retry covers a blip, more would only delay the message."""
+EXPOSE_TIMEOUT = 30.0
+"""Seconds an expose may take: the connector waits up to 15 s for the tunnel to be active."""
+START_TIMEOUT = 30.0
+"""Seconds the in-kernel hub and connector may take to start, or to stop."""
+
+
+class Backend(abc.ABC):
+    """Where the tunnels live, and how to reach them (a base class: no I/O of its own)."""
+
+    mode: str
+    """``server`` (the Jupyter server's extension), ``hub`` (``JUPYTER_TUNNELS_HUB``) or
+    ``in-process`` (a hub started in this kernel)."""
+    where: str
+    """One line naming the place, for notices and displays."""
+    hub_url: str
+    """The SDK's hub URL."""
+    token: str
+    """The SDK's token."""
+
+    def client(self) -> TunnelsClient:
+        """A new blocking SDK client for these tunnels (close it after use)."""
+        return TunnelsClient(self.hub_url, self.token, timeout=CALL_TIMEOUT, retries=CALL_RETRIES)
+
+    def async_client(self) -> AsyncTunnelsClient:
+        """A new asyncio SDK client for these tunnels, for the caller's running loop."""
+        return AsyncTunnelsClient(
+            self.hub_url, self.token, timeout=CALL_TIMEOUT, retries=CALL_RETRIES
+        )
+
+    @abc.abstractmethod
+    def expose(self, spec: ExposeSpec) -> Tunnel:
+        """Expose ``spec`` (blocking); the same port again gives the same tunnel."""
+
+    @abc.abstractmethod
+    async def aexpose(self, spec: ExposeSpec) -> Tunnel:
+        """Expose ``spec`` without blocking the running loop."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop whatever this backend runs in the kernel."""
+
+
+class ServerBackend(Backend):
+    """The tunnels of the Jupyter server that started this kernel."""
+
+    mode = "server"
+
+    def __init__(self, server: JupyterServer) -> None:
+        self.server = server
+        self.hub_url = server.api_url
+        self.token = server.token
+        hub = "its embedded hub" if server.mode == "embedded" else f"the hub at {server.hub_url}"
+        self.where = f"the Jupyter server at {server.url} ({hub})"
+        self._expose_url = server.url + "tunnels/expose"
+
+    def expose(self, spec: ExposeSpec) -> Tunnel:
+        """Ask the server's connector for the tunnel (blocking)."""
+        try:
+            with httpx.Client(timeout=EXPOSE_TIMEOUT) as http:
+                response = http.post(
+                    self._expose_url, json=spec.to_json(), headers=auth_headers(self.token)
+                )
+        except httpx.RequestError as exc:
+            raise self._lost(exc) from exc
+        return self._read(response)
+
+    async def aexpose(self, spec: ExposeSpec) -> Tunnel:
+        """Ask the server's connector for the tunnel, on the running loop."""
+        try:
+            async with httpx.AsyncClient(timeout=EXPOSE_TIMEOUT) as http:
+                response = await http.post(
+                    self._expose_url, json=spec.to_json(), headers=auth_headers(self.token)
+                )
+        except httpx.RequestError as exc:
+            raise self._lost(exc) from exc
+        return self._read(response)
+
+    def close(self) -> None:
+        """Nothing to stop: the server owns its tunnels, and they outlive the kernel."""
+
+    def _read(self, response: httpx.Response) -> Tunnel:
+        if not response.is_success:
+            raise api_error(response)
+        try:
+            return Tunnel.model_validate_json(response.content)
+        except ValueError as exc:
+            raise UnexpectedResponse(
+                f"the Jupyter server at {self.server.url} answered the expose with a body "
+                "this version of jupyter-tunnels cannot read: is the extension the same version?",
+                response=response,
+            ) from exc
+
+    def _lost(self, error: httpx.RequestError) -> TransportError:
+        reason = str(error) or type(error).__name__
+        message = f"cannot reach {self.where}: {reason}; is the server still running?"
+        if isinstance(error, httpx.TimeoutException):
+            return HubTimeout(message, request=error.request)
+        if isinstance(error, httpx.ConnectError):
+            return HubUnreachable(message, request=error.request)
+        return TransportError(message, request=error.request)
+
+
+class _LoopThread:
+    """An event loop running forever in a daemon thread, to which coroutines are handed."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="jupyter-tunnels", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``work`` on the thread's loop."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop)
+
+    def call(self, work: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``work`` on the thread's loop and wait for its result (blocking)."""
+        future = self.submit(work)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+    async def acall(self, work: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``work`` on the thread's loop; the caller's loop awaits it without blocking."""
+        future = self.submit(work)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        finally:
+            future.cancel()
+
+    def stop(self) -> None:
+        """Stop the loop and wait for the thread to end."""
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self.thread:
+            self.thread.join(START_TIMEOUT)
+
+
+class LocalBackend(Backend):
+    """A connector in this kernel (and a hub too, without ``JUPYTER_TUNNELS_HUB``).
+
+    Make it with :meth:`start` or :meth:`astart`; :meth:`close` (also run at exit) releases
+    its lease, so its tunnels end ``stopped``, and stops the in-kernel hub.
+    """
+
+    def __init__(self, runner: _LoopThread, started: _Started) -> None:
+        self.runner = runner
+        self.connector = started.connector
+        self.hub = started.hub
+        self.store_dir = started.store_dir
+        self.hub_url = started.hub_url
+        self.token = started.token
+        if self.hub is None:
+            self.mode = "hub"
+            self.where = f"the hub at {self.hub_url} (JUPYTER_TUNNELS_HUB), through this kernel"
+        else:
+            self.mode = "in-process"
+            self.where = f"an in-process hub at {self.hub_url} (its tunnels end with this kernel)"
+        self._closed = False
+        atexit.register(self.close)
+
+    @classmethod
+    def start(cls, hub_url: str | None, token: str | None) -> LocalBackend:
+        """Start the connector (and hub) on a new thread; blocks until it is connected."""
+        runner = _LoopThread()
+        try:
+            started = runner.call(_boot(hub_url, token), START_TIMEOUT)
+        except BaseException:
+            runner.stop()
+            raise
+        return cls(runner, started)
+
+    @classmethod
+    async def astart(cls, hub_url: str | None, token: str | None) -> LocalBackend:
+        """:meth:`start` without blocking the caller's running loop."""
+        runner = _LoopThread()
+        try:
+            started = await runner.acall(_boot(hub_url, token), START_TIMEOUT)
+        except BaseException:
+            runner.stop()
+            raise
+        return cls(runner, started)
+
+    def expose(self, spec: ExposeSpec) -> Tunnel:
+        """Expose through the in-kernel connector (blocking until the tunnel is active)."""
+        return self.runner.call(self._expose(spec), EXPOSE_TIMEOUT)
+
+    async def aexpose(self, spec: ExposeSpec) -> Tunnel:
+        """Expose through the in-kernel connector; the caller's loop is not blocked."""
+        return await self.runner.acall(self._expose(spec), EXPOSE_TIMEOUT)
+
+    async def _expose(self, spec: ExposeSpec) -> Tunnel:
+        from ..connector import TargetNotAllowed
+
+        try:
+            return await self.connector.expose(
+                spec.port,
+                host=spec.host,
+                name=spec.name,
+                protocol=spec.protocol,
+                public=spec.public,
+            )
+        except TargetNotAllowed as exc:
+            raise InvalidArgument(str(exc)) from None
+
+    def close(self) -> None:
+        """Release the lease (the tunnels stop), stop the hub, end the thread; safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            self.runner.call(self._shutdown(), START_TIMEOUT)
+        except Exception:  # at exit or after a crash: the thread is ending anyway
+            log.exception("jupyter-tunnels: the in-kernel connector did not stop cleanly")
+        finally:
+            self.runner.stop()
+            if self.store_dir is not None:
+                shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    async def _shutdown(self) -> None:
+        await self.connector.close(release=True)
+        if self.hub is not None:
+            await self.hub.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Started:
+    """What :func:`_boot` started."""
+
+    connector: Connector
+    hub: HubServer | None
+    store_dir: str | None
+    hub_url: str
+    token: str
+
+
+async def _boot(hub_url: str | None, token: str | None) -> _Started:
+    """Start a hub when there is no hub URL, then a connector on it; on the thread's loop."""
+    from ..connector import Connector
+    from ..hub import HubServer
+
+    hub: HubServer | None = None
+    store_dir: str | None = None
+    if hub_url is None:
+        store_dir = tempfile.mkdtemp(prefix="jupyter-tunnels-kernel-")
+        try:
+            hub = await HubServer.start(Path(store_dir) / "hub.db")
+        except BaseException:
+            shutil.rmtree(store_dir, ignore_errors=True)
+            raise
+        hub_url, token = hub.url, _admin_token(hub, token)
+    connector = Connector(
+        hub_url,
+        token,
+        # one lease per kernel process: two kernels must never share (and fight over) one
+        client_instance_id=f"kernel-{socket.gethostname()}-{os.getpid()}",
+        on_event=lambda message: log.info("jupyter-tunnels: %s", message),
+    )
+    try:
+        await connector.start()
+    except BaseException:
+        await connector.close(release=False)
+        if hub is not None:
+            await hub.stop()
+        if store_dir is not None:
+            shutil.rmtree(store_dir, ignore_errors=True)
+        raise
+    assert token is not None, "the connector started, so it had a token"
+    return _Started(connector, hub, store_dir, connector.client.hub_url, token)
+
+
+def _admin_token(hub: HubServer, env_token: str | None) -> str:
+    """The in-kernel hub's admin token: written beside its store, or taken from the env."""
+    bootstrap = hub.bootstrap
+    if bootstrap is not None and bootstrap.token_file is not None:
+        return bootstrap.token_file.read_text().strip()
+    assert env_token, "a new hub's admin token is in its file or came from the environment"
+    return env_token

@@ -1,0 +1,274 @@
+"""What the kernel side returns: :class:`ExposedTunnel`, :class:`TunnelList` and
+:class:`TunnelDetails`.
+
+In a notebook they show as HTML (a link, a coloured status, a QR code of the URL); in a
+terminal, and for nbval's ``text/plain`` comparison, as a stable text without ids or times.
+Their methods act through the SDK: the blocking client for the plain methods, the asyncio
+client on the caller's running loop for the ``a``-prefixed twins.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .._models import Tunnel
+from .._status import LIVE_STATUSES, TunnelStatus
+from ._checks import acheck_listening, check_listening, validate_port
+
+if TYPE_CHECKING:
+    from ._backends import Backend
+
+__all__ = ["ExposedTunnel", "TunnelDetails", "TunnelList"]
+
+STATUS_COLOURS = {
+    TunnelStatus.ACTIVE: "#2e7d32",
+    TunnelStatus.PAUSED: "#ef6c00",
+    TunnelStatus.CREATING: "#ef6c00",
+    TunnelStatus.CONNECTING: "#ef6c00",
+    TunnelStatus.STOPPING: "#757575",
+    TunnelStatus.STOPPED: "#757575",
+    TunnelStatus.FAILED: "#c62828",
+}
+FAILED_COLOUR = STATUS_COLOURS[TunnelStatus.FAILED]
+QR_SCALE = 3
+"""Pixels per QR module: about 100 px wide for a typical tunnel URL."""
+TABLE_COLUMNS = ("NAME", "STATUS", "TARGET", "URL")
+COLUMN_GAP = "  "
+
+
+class ExposedTunnel:
+    """A tunnel as the kernel sees it: the :class:`~jupyter_tunnels.Tunnel` model plus actions.
+
+    ``t = %tunnel expose 8050`` and ``t = jupyter_tunnels.expose(8050)`` return one. Its fields
+    are those of the last answer from the hub: call :meth:`refresh` for fresh ones.
+    """
+
+    def __init__(self, tunnel: Tunnel, backend: Backend) -> None:
+        self._tunnel = tunnel
+        self._backend = backend
+
+    # --- fields ----------------------------------------------------------------------------
+
+    @property
+    def tunnel(self) -> Tunnel:
+        """The full model, as last received."""
+        return self._tunnel
+
+    @property
+    def id(self) -> str:
+        """The tunnel's id."""
+        return self._tunnel.id
+
+    @property
+    def name(self) -> str:
+        """The tunnel's name."""
+        return self._tunnel.name
+
+    @property
+    def url(self) -> str:
+        """Where visitors reach the service."""
+        return self._tunnel.url
+
+    @property
+    def status(self) -> TunnelStatus:
+        """The status, as last received."""
+        return self._tunnel.status
+
+    @property
+    def target(self) -> str:
+        """The local service, ``host:port``."""
+        return str(self._tunnel.target)
+
+    @property
+    def where(self) -> str:
+        """Which server or hub holds the tunnel."""
+        return self._backend.where
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def refresh(self) -> ExposedTunnel:
+        """Fetch the tunnel's current state; returns the tunnel itself."""
+        with self._backend.client() as client:
+            self._tunnel = client.get(self.id)
+        return self
+
+    async def arefresh(self) -> ExposedTunnel:
+        """:meth:`refresh` on the running loop."""
+        async with self._backend.async_client() as client:
+            self._tunnel = await client.get(self.id)
+        return self
+
+    def pause(self) -> ExposedTunnel:
+        """Refuse new visitors (they get 503) until :meth:`resume`; the URL is kept."""
+        with self._backend.client() as client:
+            self._tunnel = client.update(self.id, status=TunnelStatus.PAUSED)
+        return self
+
+    async def apause(self) -> ExposedTunnel:
+        """:meth:`pause` on the running loop."""
+        async with self._backend.async_client() as client:
+            self._tunnel = await client.update(self.id, status=TunnelStatus.PAUSED)
+        return self
+
+    def resume(self) -> ExposedTunnel:
+        """Let visitors in again after :meth:`pause`."""
+        with self._backend.client() as client:
+            self._tunnel = client.update(self.id, status=TunnelStatus.ACTIVE)
+        return self
+
+    async def aresume(self) -> ExposedTunnel:
+        """:meth:`resume` on the running loop."""
+        async with self._backend.async_client() as client:
+            self._tunnel = await client.update(self.id, status=TunnelStatus.ACTIVE)
+        return self
+
+    def rotate(self, port: int, *, host: str | None = None, check: bool = True) -> ExposedTunnel:
+        """Point the tunnel at another local port; the URL stays the same.
+
+        :param check: first make sure something listens there (else
+            :class:`~jupyter_tunnels.kernel.PortNotListening`).
+        """
+        new_port, new_host = validate_port(port), host or self._tunnel.target.host
+        if check:
+            check_listening(new_host, new_port, str(self._tunnel.protocol))
+        with self._backend.client() as client:
+            self._tunnel = client.rotate(self.id, new_port, host=new_host)
+        return self
+
+    async def arotate(
+        self, port: int, *, host: str | None = None, check: bool = True
+    ) -> ExposedTunnel:
+        """:meth:`rotate` on the running loop."""
+        new_port, new_host = validate_port(port), host or self._tunnel.target.host
+        if check:
+            await acheck_listening(new_host, new_port, str(self._tunnel.protocol))
+        async with self._backend.async_client() as client:
+            self._tunnel = await client.rotate(self.id, new_port, host=new_host)
+        return self
+
+    def close(self) -> ExposedTunnel:
+        """Close the tunnel for good (it ends ``stopped``); returns it."""
+        with self._backend.client() as client:
+            self._tunnel = client.delete(self.id)
+        return self
+
+    async def aclose(self) -> ExposedTunnel:
+        """:meth:`close` on the running loop."""
+        async with self._backend.async_client() as client:
+            self._tunnel = await client.delete(self.id)
+        return self
+
+    # --- display ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """Stable text: no ids or times, so a notebook's saved output stays comparable."""
+        return (
+            f"ExposedTunnel(name={self.name!r}, url={self.url!r}, "
+            f"status={self.status.value!r}, target={self.target!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A link, the status in colour, how it is reached, and a QR code of the URL."""
+        tunnel = self._tunnel
+        live = tunnel.status in LIVE_STATUSES
+        qr = _qr_svg(tunnel.url) if live else ""
+        facts = f"{tunnel.protocol} → {tunnel.target} · {tunnel.access} · via {self.where}"
+        error = tunnel.last_error or tunnel.readiness.last_error
+        lines = [
+            f"<strong>{_e(tunnel.name)}</strong> {status_badge(tunnel.status)}",
+            link(tunnel.url) if live else f"<s>{_e(tunnel.url)}</s>",
+            f'<span style="opacity:0.7">{_e(facts)}</span>',
+        ]
+        if error:
+            lines.append(f'<span style="color:{FAILED_COLOUR}">{_e(error)}</span>')
+        text = "<br>".join(lines)
+        return (
+            '<div class="jupyter-tunnels-tunnel" '
+            'style="display:flex;gap:1em;align-items:center">'
+            f"{qr}<div>{text}</div></div>"
+        )
+
+
+class TunnelList(list[ExposedTunnel]):
+    """Tunnels sorted by name, shown as a fixed-width table (text) or an HTML table."""
+
+    def __init__(self, tunnels: Iterable[ExposedTunnel], *, include_inactive: bool) -> None:
+        super().__init__(sorted(tunnels, key=lambda t: (t.name, t.tunnel.slug)))
+        self.include_inactive = include_inactive
+
+    def __repr__(self) -> str:
+        """The table, one tunnel a line: name, status, target, URL."""
+        if not self:
+            if self.include_inactive:
+                return "no tunnels"
+            return "no live tunnels (%tunnel list --all shows stopped ones too)"
+        rows = [TABLE_COLUMNS] + [(t.name, t.status.value, t.target, t.url) for t in self]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(TABLE_COLUMNS))]
+        return "\n".join(
+            COLUMN_GAP.join(
+                cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+            for row in rows
+        )
+
+    def _repr_html_(self) -> str:
+        """An HTML table with links and coloured statuses."""
+        if not self:
+            return f"<em>{_e(repr(self))}</em>"
+        head = "".join(f"<th>{column.title()}</th>" for column in TABLE_COLUMNS)
+        body = "".join(
+            f"<tr><td>{_e(t.name)}</td><td>{status_badge(t.status)}</td>"
+            f"<td>{_e(t.target)}</td><td>{link(t.url)}</td></tr>"
+            for t in self
+        )
+        return f'<table class="jupyter-tunnels-list"><tr>{head}</tr>{body}</table>'
+
+
+class TunnelDetails:
+    """Every field of one tunnel (``%tunnel info NAME``); ``.tunnel`` is the tunnel itself."""
+
+    def __init__(self, tunnel: ExposedTunnel) -> None:
+        self.tunnel = tunnel
+
+    def __repr__(self) -> str:
+        """One ``label: value`` a line."""
+        from ..cli._client_commands import tunnel_details
+
+        details = tunnel_details(self.tunnel.tunnel)
+        # align with the fields above: their values start after the first line's padding
+        column = len(details.splitlines()[0]) - len(self.tunnel.name)
+        return f"{details}\n{'via:':<{column}}{self.tunnel.where}"
+
+    def _repr_html_(self) -> str:
+        """The tunnel's card, then the fields."""
+        return f"{self.tunnel._repr_html_()}<pre>{_e(repr(self))}</pre>"
+
+
+def status_badge(status: TunnelStatus) -> str:
+    """The status as a small coloured label."""
+    colour = STATUS_COLOURS.get(status, STATUS_COLOURS[TunnelStatus.STOPPED])
+    return (
+        f'<span style="background:{colour};color:#fff;border-radius:4px;'
+        f'padding:0 0.4em">{_e(status.value)}</span>'
+    )
+
+
+def link(url: str) -> str:
+    """A link that opens in a new tab and tells the page nothing about the notebook."""
+    return f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(url)}</a>'
+
+
+def _qr_svg(url: str) -> str:
+    """An inline SVG QR code of ``url``, or nothing when segno (the ``jupyter`` extra) is absent."""
+    try:
+        import segno
+    except ImportError:  # the QR code is a convenience: the link is still there
+        return ""
+    svg: str = segno.make(url, error="m").svg_inline(scale=QR_SCALE, title=url)
+    return svg
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
