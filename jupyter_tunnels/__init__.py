@@ -51,7 +51,7 @@ from .client import (
     TunnelsClient,
     UnexpectedResponse,
 )
-from .kernel import ExposedTunnel, aexpose, expose
+from .kernel import ExposedTunnel, aexpose, connection, expose
 
 if typing.TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -97,6 +97,7 @@ __all__ = [
     "WorkerToken",
     "__version__",
     "aexpose",
+    "connection",
     "expose",
     "load_ipython_extension",
     "unload_ipython_extension",
