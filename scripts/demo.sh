@@ -19,8 +19,10 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[lab,fast]"
 
-ARGS=(--ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$PWD/notebooks")
+JUPYTER=$(cd "$VENV/bin" && pwd)/jupyter
+ARGS=(--ServerApp.ip=127.0.0.1)
 if [ "$(id -u)" = 0 ]; then
   ARGS+=(--allow-root)  # containers and CI machines run as root
 fi
-exec "$VENV/bin/jupyter" lab "${ARGS[@]}" "$@" quickstart.ipynb
+cd notebooks  # JupyterLab's file browser starts here, with the notebook open
+exec "$JUPYTER" lab "${ARGS[@]}" "$@" quickstart.ipynb
