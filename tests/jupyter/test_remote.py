@@ -14,6 +14,7 @@ from jupyter_server.serverapp import ServerApp
 from .._apps import Services
 from .._hubs import RunningHub, start_hub
 from ._helpers import body, start, tunnels_app
+from ._kernels import Kernel
 
 
 @pytest.fixture
@@ -70,3 +71,34 @@ async def test_remote_stop_is_safe_when_never_started(jp_serverapp: ServerApp):
     app = tunnels_app(jp_serverapp)
     await app.stop_extension()
     assert app.connector is None
+
+
+async def test_a_kernel_exposes_on_the_remote_hub(
+    jp_fetch: Any, jp_serverapp: ServerApp, remote_hub: RunningHub, services: Services
+):
+    await start(jp_serverapp)
+    kernel = await Kernel.start(jp_serverapp)
+    try:
+        await kernel.run("%load_ext jupyter_tunnels")
+        made = await kernel.run(
+            f"t = %tunnel expose {services.http_port} --name remote-k --public\nprint(t.url)"
+        )
+        url = made.stdout.strip()
+        assert url.startswith(remote_hub.url + "/t/")
+        page = await kernel.run(f"import httpx\nprint(httpx.get({url!r}).text, end='')")
+        assert page.stdout == "hello from the app\n"
+        listed = await kernel.run("%tunnel list")
+        assert "remote-k" in listed.text
+        closed = await kernel.run("%tunnel close remote-k")
+        assert "stopped" in closed.text
+    finally:
+        await kernel.shutdown()
+    assert remote_hub.call(_status_by_name(remote_hub, "remote-k")) == "stopped"
+
+
+async def _status_by_name(hub: RunningHub, name: str) -> str:
+    owner = await hub.server.hub.owner_for_token(hub.token)
+    assert owner is not None
+    every = await hub.server.hub.tunnels.list(owner, include_inactive=True)
+    (tunnel,) = [tunnel for tunnel in every if tunnel.name == name]
+    return tunnel.status.value
