@@ -250,3 +250,35 @@ async def test_exposing_the_same_target_twice_returns_the_same_tunnel(
         first = await connector.expose(services.http_port, public=True)
         second = await connector.expose(services.http_port, public=True)
     assert first.id == second.id
+
+
+async def test_a_tunnel_closed_through_the_api_is_not_brought_back(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub(lease_ttl=1)
+    async with connector_for(hub) as connector, AsyncTunnelsClient(hub.url, hub.token) as client:
+        first = await connector.expose(services.http_port, public=True, name="first")
+        await client.delete(first.id)
+        # a new request for the same port is new: its own name and access, not the closed one's
+        second = await connector.expose(services.http_port, name="second")
+        assert (second.name, second.access.value) == ("second", "private")
+        await connector.expose(services.tcp_port, protocol="tcp", name="raw")
+        raw = [t for t in await client.list() if t.name == "raw"]
+        await client.delete(raw[0].id)
+        for _ in range(50):  # the hub tells the connector over its control channel
+            if len(connector.specs) == 1:
+                break
+            await asyncio.sleep(0.05)
+
+        first_lease = connector.lease_id
+        hub.stop()
+        await asyncio.sleep(1.5)  # the lease expires while the hub is away
+        make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=1)
+        for _ in range(100):  # the connector takes a new lease and re-creates its tunnels
+            if connector.lease_id != first_lease and len(await client.list()) > 0:
+                break
+            await asyncio.sleep(0.1)
+        assert connector.lease_id != first_lease
+        assert (await _get_until(second.url, 401)).status_code == 401  # back, and private
+        live = await client.list()
+    assert [t.name for t in live] == ["second"]  # "raw" stayed closed

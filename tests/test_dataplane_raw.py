@@ -65,7 +65,8 @@ async def test_public_tcp_tunnel_on_a_hub_port_with_half_close(
     async with connector_for(ports_hub) as connector:
         tunnel = await connector.expose(services.tcp_port, protocol="tcp", public=True)
         assert tunnel.protocol.value == "tcp"
-        assert tunnel.hub_port in range(*ports_hub.server.hub.config.tcp_ports or (0, 0))
+        first, last = ports_hub.server.hub.config.tcp_ports or (0, 0)
+        assert tunnel.hub_port in range(first, last + 1)  # the configured range is inclusive
         assert tunnel.url == f"tcp://127.0.0.1:{tunnel.hub_port}"
         assert tunnel.hub_port is not None
         payload = b"x" * 300_000

@@ -180,11 +180,9 @@ class Connector:
         check_target(host, self.allowed_hosts)
         target = Target(host=host, port=port)
         key = f"{protocol}:{target}"
-        wanted = self._wanted.get(key)
-        if wanted is None:
-            wanted = _Wanted(target, name, protocol, "public" if public else "private", slug)
-            self._wanted[key] = wanted
-        tunnel = await self._ensure_tunnel(wanted)
+        fresh = _Wanted(target, name, protocol, "public" if public else "private", slug)
+        wanted = self._wanted.setdefault(key, fresh)
+        tunnel = await self._ensure_tunnel(wanted, fresh)
         if wait:
             tunnel = await self._wait_active(tunnel.id)
         return tunnel
@@ -223,14 +221,22 @@ class Connector:
         self.lease_id = grant.id
         self.agent_token = grant.agent_token
 
-    async def _ensure_tunnel(self, wanted: _Wanted) -> Tunnel:
+    async def _ensure_tunnel(self, wanted: _Wanted, fresh: _Wanted | None = None) -> Tunnel:
+        """The live tunnel ``wanted`` describes, created if there is none.
+
+        With ``fresh`` (a new request for the same target), a wanted tunnel that was closed
+        since (through the API, by anyone) is not brought back: ``fresh`` replaces it.
+        """
         assert self.lease_id is not None
-        for tunnel in await self.client.list(lease_id=self.lease_id):
+        live = await self.client.list(lease_id=self.lease_id)
+        for tunnel in live:
             same_protocol = wanted.protocol in ("auto", tunnel.protocol.value)
             same_name = wanted.name in (None, tunnel.name)
             if tunnel.target == wanted.target and same_protocol and same_name:
                 self._remember(wanted, tunnel)
                 return tunnel
+        if fresh is not None and wanted is not fresh and wanted.tunnel_id is not None:
+            wanted.__dict__.update(fresh.__dict__)
         try:
             tunnel = await self.client.create(
                 wanted.target,
@@ -410,7 +416,13 @@ class Connector:
         return self.local_error is None
 
     def _set_specs(self, specs: Iterable[TunnelSpec]) -> None:
-        self.specs = {spec.id: spec for spec in specs}
+        live = {spec.id: spec for spec in specs}
+        gone = self.specs.keys() - live.keys()
+        # closed through the API while we serve it: not a tunnel to re-create after a lease loss
+        for key, wanted in list(self._wanted.items()):
+            if wanted.tunnel_id in gone:
+                del self._wanted[key]
+        self.specs = live
 
     async def _end_session(self) -> None:
         self.connected.clear()
