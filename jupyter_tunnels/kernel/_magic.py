@@ -229,7 +229,7 @@ def _rotate(args: argparse.Namespace) -> ExposedTunnel:
 
 
 def _panel(args: argparse.Namespace) -> Any:
-    from ._panel import TunnelPanel  # type: ignore[import-not-found, unused-ignore]
+    from ._panel import TunnelPanel  # ipywidgets is imported only when a panel is wanted
 
     backend = current_backend()
     panel = TunnelPanel(backend.async_client, interval=PANEL_INTERVAL)

@@ -40,6 +40,9 @@ async def test_a_tunnel_is_shared_by_kernels_and_survives_a_kernel_restart(
         await second.run("%load_ext jupyter_tunnels")
         listed = await second.run("%tunnel list")
         assert "shared" in listed.text and "active" in listed.text
+        await second.run("panel = %tunnel panel")  # refreshes itself on the kernel's loop
+        shown = await second.run("import asyncio\nawait asyncio.sleep(0.5)\nprint(repr(panel))")
+        assert shown.stdout == "TunnelPanel(1 tunnels: shared)\n"
         fetched = await second.run(
             "import httpx, jupyter_tunnels\n"
             "token = jupyter_tunnels.connection().token\n"
