@@ -3,15 +3,18 @@
 Everything that changes a widget runs on the kernel's event loop: one refresh task (started
 by :meth:`TunnelPanel.start`) and the tasks button clicks schedule there. So there are no
 threads and no locks, and a click never races a refresh. Rows are kept by tunnel id and
-updated in place; a tunnel that is gone loses its row, which is closed (its widget models
-freed). Errors (a lost server, a refused action) show in the panel's status line; the refresh
-loop keeps going and the next tick retries.
+updated in place; a tunnel that is gone loses its row, whose widget models are all closed.
+When refreshes overlap (a tick and the one after a click), a listing older than the one on
+show is dropped, so a row never flips back to a status it already left.
+
+Errors (a lost server, a refused token, a refused action) show in the panel's status line;
+the refresh loop keeps going and the next tick retries. An unexpected error ends the loop,
+and is logged and shown; :meth:`TunnelPanel.start` starts it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 from collections.abc import Callable, Coroutine
@@ -24,15 +27,16 @@ from .._models import Tunnel
 from .._status import TunnelStatus
 from ..client import AsyncTunnelsClient, TunnelError
 from ._display import FAILED_COLOUR
-from ._panel_rows import COLUMNS, TunnelRow
+from ._panel_rows import COLUMNS, TunnelRow, close_tree
 
-__all__ = ["DEFAULT_INTERVAL", "TunnelPanel"]
+__all__ = ["DEFAULT_INTERVAL", "NO_LOOP", "TunnelPanel"]
 
 log = logging.getLogger("jupyter_tunnels.kernel")
 
 DEFAULT_INTERVAL = 2.0
 """Seconds between two refreshes."""
 NO_LOOP = "live refresh needs a running event loop (a Jupyter kernel): press Refresh to update"
+"""The status line where no loop runs (terminal IPython)."""
 
 
 class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
@@ -53,10 +57,14 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         """The rows on show, by tunnel id."""
         self._client_factory = client_factory
         self._client: AsyncTunnelsClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._actions: set[asyncio.Task[None]] = set()
+        self._closing: list[asyncio.Task[None]] = []
         self._closed = False
+        self._listings_started = 0
+        self._listing_shown = 0
         self.show_all = widgets.Checkbox(description="show stopped", indent=False)
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.status_line = widgets.HTML()
@@ -93,57 +101,78 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             self._say(NO_LOOP)
             return
         self._task = self._loop.create_task(self._refresh_forever(), name="tunnel-panel")
-
-    async def aclose(self) -> None:
-        """Stop refreshing, wait for running actions, close the client and the widgets."""
-        tasks = self._stop()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        self._task.add_done_callback(self._task_done)
 
     def close(self) -> None:
-        """Stop refreshing and close the widgets; the client closes on the loop (idempotent).
+        """Stop refreshing, close every widget model, and close the client on its loop.
 
-        Safe before :meth:`start` and outside a loop.
+        Idempotent, and safe before :meth:`start` and outside a loop. Running tasks are
+        cancelled without waiting; ``await`` :meth:`aclose` to wait for them and the client.
         """
-        tasks = self._stop()
-        for task in tasks:
+        if self._closed:
+            return
+        self._closed = True
+        running = [task for task in (self._task, *self._actions) if task is not None]
+        for task in running:
             task.cancel()
+        self._closing.extend(running)
+        self._task = None
+        self.rows.clear()
+        close_tree(self)
         client, self._client = self._client, None
         if client is not None:
-            with contextlib.suppress(RuntimeError):  # no running loop: nothing was opened on one
-                asyncio.get_running_loop().create_task(client.aclose())
+            self._close_client(client)
 
-    def _stop(self) -> list[asyncio.Task[None]]:
-        if self._closed:
-            return []
-        self._closed = True
-        tasks = [task for task in (self._task, *self._actions) if task is not None]
-        self._task = None
-        for row in self.rows.values():
-            row.close()
-        self.rows.clear()
-        self.table.children = ()
-        super().close()
-        return tasks
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait until its tasks have ended and the client is closed."""
+        self.close()
+        closing, self._closing = self._closing, []
+        if closing:
+            await asyncio.gather(*closing, return_exceptions=True)
+
+    def _close_client(self, client: AsyncTunnelsClient) -> None:
+        loop: asyncio.AbstractEventLoop | None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = self._client_loop
+        if loop is None or loop.is_closed():
+            # Its connections belonged to a loop that is gone; they cannot be closed any more.
+            log.warning("the tunnel panel's client was not closed: its event loop has ended")
+            return
+        task = loop.create_task(client.aclose())
+        task.add_done_callback(self._task_done)
+        self._closing.append(task)
 
     # --- refreshing ------------------------------------------------------------------------
 
     async def refresh(self) -> None:
         """List the tunnels once and update the rows (errors go to the status line)."""
+        await self._refresh()
+
+    async def _refresh(self) -> bool:
+        """Refresh; tell whether the listing succeeded."""
         if self._closed:
-            return
+            return False
+        self._listings_started += 1
+        listing = self._listings_started
         try:
             tunnels = await self._api().list(include_inactive=self.show_all.value)
         except TunnelError as exc:
-            self._say(f"cannot list the tunnels: {exc}", error=True)
-            return
-        self._show(tunnels)
-        self._say(f"{len(tunnels)} tunnel{'s' if len(tunnels) != 1 else ''}")
+            if self._take_turn(listing):
+                self._say(f"cannot list the tunnels: {exc}", error=True)
+            return False
+        if self._take_turn(listing):
+            self._show(tunnels)
+            self._say(f"{len(tunnels)} tunnel{'s' if len(tunnels) != 1 else ''}")
+        return True
+
+    def _take_turn(self, listing: int) -> bool:
+        """Whether a finished listing may be shown: not when a later one was already."""
+        if self._closed or listing < self._listing_shown:
+            return False
+        self._listing_shown = listing
+        return True
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -152,25 +181,24 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     def _show(self, tunnels: list[Tunnel]) -> None:
         now = datetime.now(timezone.utc)
-        wanted = {tunnel.id: tunnel for tunnel in sorted(tunnels, key=lambda t: t.name)}
-        with self.hold_sync():
-            for tunnel_id in self.rows.keys() - wanted.keys():
-                self.rows.pop(tunnel_id).close()
-            for tunnel_id, tunnel in wanted.items():
-                row = self.rows.get(tunnel_id)
-                if row is None:
-                    self.rows[tunnel_id] = TunnelRow(tunnel, self._act)
-                else:
-                    row.show(tunnel, now)
-            order = tuple(self.rows[tunnel_id] for tunnel_id in wanted)
-            if order != self.table.children:
-                self.table.children = order
+        wanted = {tunnel.id: tunnel for tunnel in sorted(tunnels, key=lambda t: (t.name, t.id))}
+        for tunnel_id in self.rows.keys() - wanted.keys():
+            self.rows.pop(tunnel_id).close()
+        for tunnel_id, tunnel in wanted.items():
+            row = self.rows.get(tunnel_id)
+            if row is None:
+                self.rows[tunnel_id] = TunnelRow(tunnel, self._act)
+            else:
+                row.show(tunnel, now)
+        order = tuple(self.rows[tunnel_id] for tunnel_id in wanted)
+        if order != self.table.children:
+            self.table.children = order
 
     # --- actions ---------------------------------------------------------------------------
 
     def _act(self, row: TunnelRow, action: str) -> None:
-        row.set_busy(True)
-        self._schedule(self._run_action(row, action))
+        if self._schedule(self._run_action(row, action)):
+            row.set_busy(True)
 
     async def _run_action(self, row: TunnelRow, action: str) -> None:
         name = row.tunnel.name
@@ -185,33 +213,47 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             row.set_busy(False)
             self._say(f"cannot {action} {name!r}: {exc}", error=True)
             return
-        await self.refresh()
-        self._say(f"{action}: {name!r} done")
+        try:
+            shown = await self._refresh()
+        finally:
+            row.set_busy(False)
+        if shown:
+            self._say(f"{action}: {name!r} done")
 
-    def _schedule(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` on the panel's loop (the one running now, else the one it started on)."""
+    def _schedule(self, work: Coroutine[Any, Any, None]) -> bool:
+        """Run ``work`` on the panel's loop (the one running now, else the one it started on).
+
+        Tell whether it was scheduled; if not, the status line says why.
+        """
         loop: asyncio.AbstractEventLoop | None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = self._loop
-        if loop is None or self._closed:
+        if loop is None or loop.is_closed() or self._closed:
             work.close()
-            self._say(NO_LOOP)
-            return
+            if not self._closed:
+                self._say(NO_LOOP)
+            return False
         task = loop.create_task(work)
         self._actions.add(task)
-        task.add_done_callback(self._action_done)
+        task.add_done_callback(self._actions.discard)
+        task.add_done_callback(self._task_done)
+        return True
 
-    def _action_done(self, task: asyncio.Task[None]) -> None:
-        self._actions.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("tunnel panel action failed", exc_info=task.exception())
-            self._say(f"unexpected error: {task.exception()!r}", error=True)
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """Report a task of the panel that ended with an unexpected error."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("tunnel panel: %s failed", task.get_name(), exc_info=error)
+        stopped = " (live refresh stopped)" if task is self._task else ""
+        self._say(f"unexpected error{stopped}: {error!r}", error=True)
 
     def _api(self) -> AsyncTunnelsClient:
         if self._client is None:
             self._client = self._client_factory()
+            self._client_loop = asyncio.get_running_loop()
         return self._client
 
     def _say(self, message: str, *, error: bool = False) -> None:

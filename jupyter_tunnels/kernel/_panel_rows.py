@@ -1,23 +1,39 @@
 """One row of the ``%tunnel panel`` widget: a tunnel's cells and its buttons, updated in place.
 
 A row's widgets are made once; :meth:`TunnelRow.show` only sets their values, so a refresh
-sends small state updates instead of new widget models.
+sends small state updates (none for a value that did not change) instead of new widget models.
+
+Copying to the clipboard needs JavaScript in the page, which core ipywidgets cannot run from
+the kernel (a kernel-side button has no way to reach the browser's clipboard). So **Copy** is a
+plain HTML ``<button>`` inside the link cell's ``HTML`` widget, whose ``onclick`` calls
+``navigator.clipboard.writeText`` and says "Copied"; where the clipboard API is unavailable
+(a page not served over HTTPS or from localhost) it opens a prompt holding the URL, selected,
+for Ctrl+C. The URL is also shown as text, so it can always be selected by hand. Front ends
+that strip HTML event handlers show the button without effect; the text remains.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
 from .._models import Tunnel
-from .._status import TunnelStatus
+from .._status import LIVE_STATUSES, TunnelStatus, can_transition
 from ._display import STATUS_COLOURS
 
-__all__ = ["COLUMNS", "TunnelRow", "copy_button", "lease_expiry", "readiness"]
+__all__ = [
+    "COLUMNS",
+    "TunnelRow",
+    "close_tree",
+    "copy_button",
+    "lease_expiry",
+    "link_html",
+    "readiness",
+]
 
 COLUMNS = (
     ("Name", "14%"),
@@ -31,7 +47,15 @@ COLUMNS = (
 )
 """Column titles and widths, shared by the header and every row."""
 
+SECONDS_SHOWN_UNTIL = 120
+"""Lease expiries closer than this are shown in seconds, later ones in minutes."""
+COPIED_FOR_MS = 1500
+"""How long the Copy button says "Copied"."""
+LINKED_SCHEMES = ("http://", "https://")
+"""URLs a browser can open; ``tcp://`` and ``udp://`` addresses are shown as text."""
+
 Action = Callable[["TunnelRow", str], None]
+"""Called with the row and ``"pause"``, ``"resume"`` or ``"close"`` when a button is clicked."""
 
 
 def lease_expiry(tunnel: Tunnel, now: datetime | None = None) -> str:
@@ -41,13 +65,15 @@ def lease_expiry(tunnel: Tunnel, now: datetime | None = None) -> str:
     seconds = (tunnel.lease.expires_at - (now or datetime.now(timezone.utc))).total_seconds()
     if seconds <= 0:
         return "expired"
-    if seconds < 120:
+    if seconds < SECONDS_SHOWN_UNTIL:
         return f"in {seconds:.0f} s"
     return f"in {seconds / 60:.0f} min"
 
 
 def readiness(tunnel: Tunnel) -> str:
     """The connector's last report: hub link and local target, or its last error."""
+    if tunnel.status not in LIVE_STATUSES:
+        return "—"
     ready = tunnel.readiness
     if ready.last_error:
         return f"⚠ {ready.last_error}"
@@ -57,10 +83,46 @@ def readiness(tunnel: Tunnel) -> str:
 
 
 def copy_button(url: str) -> str:
-    """A button that copies ``url`` to the clipboard (in the browser: copying needs JavaScript,
-    which core ipywidgets cannot run from the kernel)."""
-    script = html.escape(f"navigator.clipboard.writeText({json.dumps(url)})", quote=True)
-    return f'<button title="Copy the URL" onclick="{script}">Copy</button>'
+    """An HTML button that copies ``url`` to the clipboard, or shows it in a prompt to copy.
+
+    See the module docstring for why this is page HTML and not a widget button.
+    """
+    script = (
+        f"const b=this,u={json.dumps(url)};"
+        "const ask=()=>window.prompt('Copy the URL (Ctrl+C):',u);"
+        "const done=()=>{b.textContent='Copied';"
+        f"setTimeout(()=>{{b.textContent='Copy'}},{COPIED_FOR_MS})}};"
+        "if(navigator.clipboard&&window.isSecureContext)"
+        "{navigator.clipboard.writeText(u).then(done,ask)}else{ask()}"
+    )
+    return f'<button title="Copy the URL" onclick="{html.escape(script, quote=True)}">Copy</button>'
+
+
+def link_html(url: str) -> str:
+    """``url`` as a link that opens in a new tab (as text if a browser cannot open it)."""
+    shown = html.escape(url, quote=True)
+    if url.startswith(LINKED_SCHEMES):
+        return f'<a href="{shown}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+    return f"<code>{shown}</code>"
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and every widget model under it (children, layout, style).
+
+    ``Widget.close`` closes only the widget's own model: a box's children and each widget's
+    ``Layout`` and style models would stay alive in the kernel and the front end.
+    """
+    for part in _parts(widget):
+        close_tree(part)
+    widgets.Widget.close(widget)
+
+
+def _parts(widget: widgets.Widget) -> Iterator[widgets.Widget]:
+    yield from getattr(widget, "children", ())
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, widgets.Widget):
+            yield part
 
 
 def _cell(width: str) -> widgets.Layout:
@@ -72,6 +134,8 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
 
     def __init__(self, tunnel: Tunnel, on_action: Action) -> None:
         self.tunnel = tunnel
+        self.busy = False
+        """True while an action started from this row runs (its buttons are disabled)."""
         self._on_action = on_action
         widths = [width for _, width in COLUMNS]
         self.name_cell = widgets.HTML(layout=_cell(widths[0]))
@@ -103,13 +167,10 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
         self.show(tunnel)
 
     def show(self, tunnel: Tunnel, now: datetime | None = None) -> None:
-        """Set every cell from ``tunnel`` (no new widgets)."""
+        """Set every cell from ``tunnel`` (no new widgets; a busy row stays busy)."""
         self.tunnel = tunnel
-        url = html.escape(tunnel.url, quote=True)
         self.name_cell.value = f"<b>{html.escape(tunnel.name)}</b>"
-        self.link_cell.value = (
-            f'<a href="{url}" target="_blank" rel="noopener">{url}</a> {copy_button(tunnel.url)}'
-        )
+        self.link_cell.value = f"{link_html(tunnel.url)} {copy_button(tunnel.url)}"
         self.protocol_cell.value = tunnel.protocol.value
         self.target_cell.value = f"{tunnel.target.host}:{tunnel.target.port}"
         colour = STATUS_COLOURS.get(tunnel.status, STATUS_COLOURS[TunnelStatus.FAILED])
@@ -118,17 +179,26 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
         )
         self.lease_cell.value = lease_expiry(tunnel, now)
         self.ready_cell.value = readiness(tunnel)
-        paused = tunnel.status is TunnelStatus.PAUSED
-        self.toggle_button.description = "Resume" if paused else "Pause"
-        self.toggle_button.button_style = "success" if paused else ""
-        self.set_busy(False)
+        self._show_buttons()
 
     def set_busy(self, busy: bool) -> None:
-        """Disable the buttons while an action runs; a live tunnel's buttons otherwise."""
-        live = self.tunnel.status not in (TunnelStatus.STOPPED, TunnelStatus.FAILED)
-        can_toggle = self.tunnel.status in (TunnelStatus.ACTIVE, TunnelStatus.PAUSED)
-        self.toggle_button.disabled = busy or not can_toggle
-        self.close_button.disabled = busy or not live
+        """Disable the buttons while an action runs (and enable what the status allows after)."""
+        self.busy = busy
+        self._show_buttons()
+
+    def close(self) -> None:
+        """Close the row and all its widget models."""
+        close_tree(self)
+
+    def _show_buttons(self) -> None:
+        status = self.tunnel.status
+        paused = status is TunnelStatus.PAUSED
+        toggle_to = TunnelStatus.ACTIVE if paused else TunnelStatus.PAUSED
+        with self.toggle_button.hold_sync():
+            self.toggle_button.description = "Resume" if paused else "Pause"
+            self.toggle_button.button_style = "success" if paused else ""
+            self.toggle_button.disabled = self.busy or not can_transition(status, toggle_to)
+        self.close_button.disabled = self.busy or not can_transition(status, TunnelStatus.STOPPING)
 
     def _toggle_action(self) -> str:
         return "resume" if self.tunnel.status is TunnelStatus.PAUSED else "pause"

@@ -7,12 +7,16 @@ the tests click the buttons and read the cells, and check the hub through the SD
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
+import ipywidgets
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from ipywidgets.widgets.widget import _instances as live_widget_models
 
-from jupyter_tunnels import AsyncTunnelsClient, TunnelStatus
+from jupyter_tunnels import AsyncTunnelsClient, Tunnel, TunnelStatus
 from jupyter_tunnels.connector import Connector
 from jupyter_tunnels.kernel._panel import NO_LOOP, TunnelPanel
 from jupyter_tunnels.kernel._panel_rows import TunnelRow
@@ -41,6 +45,29 @@ async def connector(hub: RunningHub) -> AsyncIterator[Connector]:
     """A connector of the hub's admin."""
     async with connector_for(hub) as running:
         yield running
+
+
+class ProbeClient(AsyncTunnelsClient):
+    """The real SDK client, which records its closing and can hold back one listing."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        super().__init__(hub.url, hub.token)
+        self.closed = False
+        self.hold: asyncio.Event | None = None
+        """When set, the next listing waits for this event after the hub has answered."""
+        self.holding = asyncio.Event()
+
+    async def list(self, **options: Any) -> builtins.list[Tunnel]:
+        tunnels = await super().list(**options)
+        if self.hold is not None:
+            release, self.hold = self.hold, None
+            self.holding.set()
+            await release.wait()
+        return tunnels
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
 
 
 def factory(hub: RunningHub) -> Callable[[], AsyncTunnelsClient]:
@@ -75,6 +102,18 @@ def cells(row: TunnelRow) -> dict[str, str]:
     }
 
 
+def models_under(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    """``widget`` and every widget model below it: children, layouts, styles."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += models_under(child)
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, ipywidgets.Widget):
+            found += models_under(part)
+    return found
+
+
 async def test_rows_show_every_tunnel_and_update_in_place(
     hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
 ) -> None:
@@ -86,22 +125,46 @@ async def test_rows_show_every_tunnel_and_update_in_place(
         (row,) = panel.table.children
         shown = cells(row)
         assert "<b>beta</b>" in shown["name"]
-        assert f'href="{beta.url}"' in shown["link"] and "clipboard" in shown["link"]
+        assert f'<a href="{beta.url}" target="_blank"' in shown["link"]
+        assert "navigator.clipboard.writeText" in shown["link"]
         assert shown["protocol"] == "http"
         assert shown["target"] == f"127.0.0.1:{first.http_port}"
         assert "active" in shown["status"] and "#2e7d32" in shown["status"]
-        assert shown["lease"].startswith("in ")
+        assert shown["lease"].startswith("in ") and shown["lease"].endswith(" s")
+        assert shown["ready"] in ("hub ✓ app ✓", "hub ✓ app ✗")  # the app check may lag
         assert shown["toggle"] == "Pause"
         assert repr(panel) == "TunnelPanel(1 tunnels: beta)"
 
+        models = set(live_widget_models)
+        await panel.refresh()
+        assert set(live_widget_models) == models  # a tick makes no new widget models
+
         await connector.expose(second.http_port, name="alpha")
         panel.start()
+        first_task = panel._task
         panel.start()  # a second start makes no second task
+        assert panel._task is first_task and first_task is not None
         await until(lambda: len(panel.table.children) == 2)
         names = [cells(r)["name"] for r in panel.table.children]
         assert names == ["<b>alpha</b>", "<b>beta</b>"]  # sorted by name
         assert panel.rows[beta.id] is row  # the same widgets, updated in place
-        assert sum(task is not None and not task.done() for task in [panel._task]) == 1
+        assert not first_task.done()
+    finally:
+        await panel.aclose()
+
+
+async def test_a_tcp_tunnel_shows_its_address_as_text(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    raw = await connector.expose(apps[0].tcp_port, protocol="tcp", name="raw")
+    panel = TunnelPanel(factory(hub))
+    try:
+        await panel.refresh()
+        shown = cells(panel.rows[raw.id])
+        assert raw.url.startswith("tcp://")
+        assert f"<code>{raw.url}</code>" in shown["link"] and "<a " not in shown["link"]
+        assert raw.url in shown["link"].split("onclick=")[1]  # Copy still copies it
+        assert shown["protocol"] == "tcp"
     finally:
         await panel.aclose()
 
@@ -117,27 +180,56 @@ async def test_buttons_pause_resume_and_close(
             row = panel.rows[tunnel.id]
 
             row.toggle_button.click()
-            assert row.toggle_button.disabled  # busy while the call runs
+            assert row.toggle_button.disabled and row.close_button.disabled  # busy
+            row.show(row.tunnel)  # a refresh landing meanwhile keeps the row busy
+            assert row.toggle_button.disabled and row.close_button.disabled
             await until(lambda: row.toggle_button.description == "Resume")
             assert (await client.get(tunnel.id)).status is TunnelStatus.PAUSED
             assert "paused" in row.status_cell.value and not row.toggle_button.disabled
+            assert "pause: 'clicky' done" in panel.status_line.value
 
             row.toggle_button.click()
             await until(lambda: row.toggle_button.description == "Pause")
             assert (await client.get(tunnel.id)).status is TunnelStatus.ACTIVE
 
+            gone = models_under(row)
             row.close_button.click()
             await until(lambda: tunnel.id not in panel.rows)
             assert (await client.get(tunnel.id)).status is TunnelStatus.STOPPED
             assert panel.table.children == ()
             assert "close: 'clicky' done" in panel.status_line.value
+            assert all(model.comm is None for model in gone)  # every model of the row closed
 
             panel.show_all.value = True  # stopped tunnels on demand
             await until(lambda: tunnel.id in panel.rows)
             stopped = panel.rows[tunnel.id]
             assert stopped.close_button.disabled and stopped.toggle_button.disabled
+            assert "stopped" in stopped.status_cell.value
         finally:
             await panel.aclose()
+
+
+async def test_a_listing_older_than_the_one_shown_is_dropped(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    tunnel = await connector.expose(apps[0].http_port, name="racy")
+    client = ProbeClient(hub)
+    panel = TunnelPanel(lambda: client, interval=60)
+    try:
+        await panel.refresh()
+        row = panel.rows[tunnel.id]
+        client.hold = release = asyncio.Event()
+        late = asyncio.create_task(panel.refresh())  # the hub answers "active", then it waits
+        await client.holding.wait()
+        row.toggle_button.click()
+        await until(lambda: row.toggle_button.description == "Resume")  # newer: "paused"
+        release.set()
+        await late
+        assert row.toggle_button.description == "Resume"
+        assert "paused" in row.status_cell.value
+    finally:
+        await panel.aclose()
+    assert client.closed
 
 
 async def test_a_refused_action_and_a_lost_hub_show_in_the_status_line(
@@ -162,8 +254,57 @@ async def test_a_refused_action_and_a_lost_hub_show_in_the_status_line(
             assert panel._task is not None and not panel._task.done()  # still refreshing
             make_hub(db_path=hub.db_path, port=hub.server.port)
             await until(lambda: "cannot" not in panel.status_line.value)
+            assert panel.rows == {}  # the tunnel closed behind its back is gone
         finally:
             await panel.aclose()
+
+
+async def test_an_unexpected_error_is_shown_and_start_resumes(hub: RunningHub) -> None:
+    broken = True
+
+    def make() -> AsyncTunnelsClient:
+        if broken:
+            raise RuntimeError("no client today")
+        return AsyncTunnelsClient(hub.url, hub.token)
+
+    panel = TunnelPanel(make, interval=0.1)
+    try:
+        panel.start()
+        await until(lambda: "no client today" in panel.status_line.value)
+        assert "live refresh stopped" in panel.status_line.value
+        assert panel._task is not None and panel._task.done()
+
+        broken = False
+        panel.start()
+        await until(lambda: "0 tunnels" in panel.status_line.value)
+    finally:
+        await panel.aclose()
+
+
+async def test_closing_frees_every_widget_model_and_the_client(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    await connector.expose(apps[0].http_port, name="tidy")
+    models = set(live_widget_models)
+    clients: list[ProbeClient] = []
+
+    def make() -> AsyncTunnelsClient:
+        clients.append(ProbeClient(hub))
+        return clients[-1]
+
+    panel = TunnelPanel(make, interval=0.1)
+    panel.start()
+    await until(lambda: len(panel.rows) == 1)
+    task = panel._task
+    panel.close()  # from the loop, without waiting
+    panel.close()
+    assert set(live_widget_models) == models
+    await until(lambda: clients[0].closed)
+    assert task is not None and task.cancelled()
+    panel.start()  # a closed panel stays closed
+    assert panel._task is None
+    await panel.aclose()
+    assert len(clients) == 1
 
 
 def test_without_a_loop_it_says_so_and_close_is_safe(hub: RunningHub) -> None:
@@ -181,6 +322,7 @@ def test_without_a_loop_it_says_so_and_close_is_safe(hub: RunningHub) -> None:
     panel = TunnelPanel(make)
     panel.start()  # terminal IPython: no running loop
     assert NO_LOOP.split(":")[0] in panel.status_line.value
+    panel.status_line.value = ""
     panel.refresh_button.click()  # nowhere to run it: said, not raised
     assert NO_LOOP.split(":")[0] in panel.status_line.value
     panel.close()
