@@ -8,7 +8,8 @@ In this order:
 2. ``JPY_PARENT_PID``: jupyter_client sets it to the pid of the process that launched the
    kernel, and a Jupyter server writes ``jpserver-<pid>.json`` (its port, base URL and token)
    into :func:`jupyter_core.paths.jupyter_runtime_dir`. Matching the two finds the kernel's
-   own server even when several run on the machine.
+   own server even when several run on the machine. A JupyterHub single-user server writes no
+   token there; its kernels authenticate with ``JUPYTERHUB_API_TOKEN`` instead.
 3. Neither: no server; :attr:`Discovery.reason` says why, for the fallback's notice.
 
 A candidate is confirmed with ``GET {url}tunnels/info`` under the server's token, which also
@@ -30,6 +31,7 @@ from ..client import ConfigurationError
 
 __all__ = [
     "INFO_PATH",
+    "JUPYTERHUB_TOKEN_ENV",
     "PARENT_PID_ENV",
     "SERVER_TOKEN_ENV",
     "SERVER_URL_ENV",
@@ -43,6 +45,8 @@ SERVER_URL_ENV = "JUPYTER_TUNNELS_SERVER_URL"
 """An explicit Jupyter server base URL (``http://127.0.0.1:8888/``) that wins over discovery."""
 SERVER_TOKEN_ENV = "JUPYTER_TUNNELS_SERVER_TOKEN"
 """The token of the server named by :data:`SERVER_URL_ENV`."""
+JUPYTERHUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+"""Set by JupyterHub in a single-user server (and so in its kernels): a token it accepts."""
 PARENT_PID_ENV = "JPY_PARENT_PID"
 """Set by jupyter_client in every kernel it launches: the launcher's pid."""
 MOUNT = "tunnels"
@@ -150,7 +154,10 @@ def _candidate() -> _Candidate | str:
         url = _local_url(info)
     except (KeyError, TypeError, ValueError) as exc:
         return f"the Jupyter server's runtime file {path} is incomplete ({exc!r})"
-    return _Candidate(url, str(info.get("token") or ""), str(path), explicit=False)
+    # JupyterHub's single-user servers write no token: the hub's API token of this server,
+    # which its kernels inherit, authenticates to it instead
+    token = str(info.get("token") or "") or os.environ.get(JUPYTERHUB_TOKEN_ENV, "").strip()
+    return _Candidate(url, token, str(path), explicit=False)
 
 
 def _local_url(info: dict[str, Any]) -> str:

@@ -45,6 +45,23 @@ async def test_the_async_discovery_agrees(server_kernel: JupyterServerProcess) -
     assert await afind_server() == find_server()
 
 
+def test_a_server_without_a_token_is_reached_with_jupyterhubs(
+    jupyter_server: JupyterServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # as a JupyterHub single-user server: no token in the runtime file, the hub's in the env
+    runtime = json.loads(
+        (jupyter_server.runtime_dir / f"jpserver-{jupyter_server.pid}.json").read_text()
+    )
+    fields = {name: value for name, value in runtime.items() if name != "pid"}
+    write_runtime_file(tmp_path / "runtime", os.getpid(), **{**fields, "token": ""})
+    monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))
+    assert find_server().server is None  # no token at all: refused, so no server
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", jupyter_server.token)
+    found = find_server()
+    assert found.server is not None, found.reason
+    assert found.server.url == jupyter_server.url
+
+
 def test_an_explicit_url_wins(
     jupyter_server: JupyterServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
