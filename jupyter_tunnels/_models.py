@@ -32,13 +32,18 @@ from pydantic_core import CoreSchema
 from ._status import TunnelStatus
 
 __all__ = [
+    "ALL_EVENTS",
     "MAX_NAME_LENGTH",
+    "MAX_URL_LENGTH",
     "SLUG_PATTERN",
     "TARGET_STRING_PATTERN",
+    "WEBHOOK_TEST_EVENT",
+    "WEBHOOK_URL_PATTERN",
     "Access",
     "Agent",
     "AgentConnect",
     "ApiError",
+    "DeliveryStatus",
     "Health",
     "HealthCounts",
     "HeartbeatAction",
@@ -56,13 +61,20 @@ __all__ = [
     "RelayLeaseCreate",
     "RelayLeaseGrant",
     "RelayLeaseStatus",
+    "RequestLogEntry",
     "StoreHealth",
     "Target",
     "Tunnel",
     "TunnelCreate",
+    "TunnelMetrics",
     "TunnelRotate",
     "TunnelStatus",
     "TunnelUpdate",
+    "Webhook",
+    "WebhookCreate",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookGrant",
     "WorkerToken",
 ]
 
@@ -465,6 +477,154 @@ class WorkerToken(_Resource):
 
     relay_lease_id: str
     worker_token: str
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookEvent(str, enum.Enum):
+    """What a webhook can subscribe to (docs/webhooks.md describes each payload)."""
+
+    TUNNEL_CREATED = "tunnel.created"
+    TUNNEL_DELETED = "tunnel.deleted"
+    TUNNEL_STATUS_CHANGED = "tunnel.status_changed"
+    SHARE_CREATED = "share.created"
+    """Fires once share links exist in the hub (a later step); accepted now."""
+    SHARE_REVOKED = "share.revoked"
+    """Fires once share links exist in the hub (a later step); accepted now."""
+    LEASE_EXPIRED = "lease.expired"
+    AGENT_CONNECTED = "agent.connected"
+    AGENT_DISCONNECTED = "agent.disconnected"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALL_EVENTS = "*"
+"""Subscribe a webhook to every event, including those added later."""
+WEBHOOK_TEST_EVENT = "webhook.test"
+"""The event of a delivery made by ``POST /v1/webhooks/{id}/test``, whatever the subscription."""
+WEBHOOK_URL_PATTERN = (
+    rf"^https?://(?:{_HOST_NAME}|\[[0-9A-Fa-f:.]{{2,45}}\])(?::{_PORT_1_65535})?(?:[/?#][!-~]*)?$"
+)
+"""A webhook URL: ``http`` or ``https``, a host name or a bracketed IPv6 address, an optional
+port, then any path and query in printable ASCII (no user info, no spaces)."""
+MAX_URL_LENGTH = 2000
+
+
+class DeliveryStatus(str, enum.Enum):
+    """Where a webhook delivery stands."""
+
+    PENDING = "pending"
+    """Not delivered yet: waiting for its first attempt or for a retry."""
+    DELIVERED = "delivered"
+    """The receiver answered 2xx."""
+    FAILED = "failed"
+    """Every attempt failed; it will not be tried again."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+WebhookEventName = Literal[
+    "*",
+    "tunnel.created",
+    "tunnel.deleted",
+    "tunnel.status_changed",
+    "share.created",
+    "share.revoked",
+    "lease.expired",
+    "agent.connected",
+    "agent.disconnected",
+]
+
+
+class WebhookCreate(_Request):
+    """Body of ``POST /v1/webhooks``."""
+
+    url: Annotated[str, Field(pattern=WEBHOOK_URL_PATTERN, max_length=MAX_URL_LENGTH)]
+    events: Annotated[list[WebhookEventName], Field(min_length=1, max_length=20)]
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+class Webhook(_Resource):
+    """A URL the hub POSTs signed events to; its secret is shown only when it is created."""
+
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    created_at: datetime
+
+
+class WebhookGrant(Webhook):
+    """A new webhook with its signing secret, shown this once."""
+
+    secret: str
+
+
+class WebhookDelivery(_Resource):
+    """One event sent (or to be sent) to one webhook, with its attempts so far."""
+
+    id: str
+    webhook_id: str
+    event: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    """When the next attempt is due; null once delivered or failed."""
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+    """The JSON body the receiver gets."""
+
+
+# --- traffic -------------------------------------------------------------------------------
+
+
+class RequestLogEntry(_Resource):
+    """One recent HTTP request to a tunnel (``GET /v1/tunnels/{id}/requests``).
+
+    No headers, no bodies, and the path without its query string (queries carry secrets).
+    """
+
+    time: datetime
+    """When the request arrived."""
+    method: str
+    path: str
+    """The path the app saw, without the query string."""
+    status: int
+    """The answer's status; 499 when the visitor left before the answer ended."""
+    duration_ms: float
+    """From the judged request head to the end of the answer (to the ``101`` of a WebSocket)."""
+    bytes_in: int
+    """Request head and body bytes."""
+    bytes_out: int
+    """Response head and body bytes (a WebSocket's frames are not counted)."""
+    client: str
+    """The visitor's address as the hub saw it."""
+
+
+class TunnelMetrics(_Resource):
+    """A tunnel's traffic counters since the hub started (``GET /v1/tunnels/{id}/metrics``)."""
+
+    tunnel_id: str
+    requests: int
+    errors: int
+    """Answers with a 5xx status, the app's or the hub's own (502, 503, 504)."""
+    bytes_in: int
+    bytes_out: int
+    open_streams: int
+    """Requests in flight plus WebSockets still open."""
+    latency_p50_ms: float | None
+    """Median duration over the last ``latencySamples`` requests; null before any."""
+    latency_p90_ms: float | None
+    latency_samples: int
+    """How many recent durations the quantiles come from (a bounded sliding window)."""
+    since: datetime | None
+    """When counting started (the first request since the hub started); null before any."""
 
 
 # --- hub -----------------------------------------------------------------------------------

@@ -105,11 +105,17 @@ def wait_for(check: Callable[[], T | None], timeout: float = WAIT_TIMEOUT) -> T:
 
 
 def snapshot(api: httpx.Client) -> dict[str, Any]:
-    """Everything the caller can list: tunnels (all), leases (all) and agents."""
+    """Everything the caller can list: tunnels (all), leases (all), agents, and webhooks with
+    their deliveries."""
+    webhooks = ok(api.get("/v1/webhooks"))
     return {
         "tunnels": ok(api.get("/v1/tunnels", params={"includeInactive": "true"})),
         "leases": ok(api.get("/v1/leases", params={"includeExpired": "true"})),
         "agents": ok(api.get("/v1/agents")),
+        "webhooks": webhooks,
+        "deliveries": {
+            hook["id"]: ok(api.get(f"/v1/webhooks/{hook['id']}/deliveries")) for hook in webhooks
+        },
     }
 
 

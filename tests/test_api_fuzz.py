@@ -79,6 +79,9 @@ VALID_DATA_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "410", "429", "
 check's business) plus 410 LEASE_EXPIRED, since a lease made with ``ttlSeconds: 1`` is gone a
 second later, which says nothing about the data sent next."""
 
+DEAD_RECEIVER = "http://127.0.0.1:9/fuzz"
+"""The URL of the fuzz's own webhooks: the discard port, closed, so deliveries fail at once."""
+
 HYPOTHESIS_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -118,12 +121,16 @@ def _config() -> schemathesis.Config:
 schema = schemathesis.openapi.from_dict(build_openapi(DOCUMENT_URL, HUB_PORTS), config=_config())
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @pytest.fixture(scope="module")
 def fuzzed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     """One hub for the whole fuzz (the default lease TTL of 60 s outlives the run)."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv(TOKEN_ENV, ADMIN_TOKEN)
-        hub = start_hub(tmp_path_factory.mktemp("fuzz") / "hub.db")
+        # generated webhook URLs are refused at once: no delivery leaves this machine
+        hub = start_hub(tmp_path_factory.mktemp("fuzz") / "hub.db", webhook_hosts=LOOPBACK)
     hub.token = ADMIN_TOKEN
     try:
         assert hub.server.hub.config.tcp_ports == HUB_PORTS
@@ -137,7 +144,8 @@ class Records:
 
     Without them, every generated id is unknown and the operations on one record only ever
     answer 404. Tunnels and relay leases are closed again after each call, so the hub's TCP/UDP
-    port range is never used up (a 503 NO_HUB_PORTS would be a fact about the run, not a bug).
+    port range is never used up (a 503 NO_HUB_PORTS would be a fact about the run, not a bug);
+    webhooks are deleted again too, so no delivery goes to a generated URL for long.
     """
 
     def __init__(self, hub: RunningHub) -> None:
@@ -148,8 +156,9 @@ class Records:
         self.calls = 0
         self.to_close: list[str] = []
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the API as the admin and return the JSON answer of a success."""
+    def call(self, method: str, path: str, body: Any = None, *, gone_ok: bool = False) -> Any:
+        """Call the API as the admin and return the JSON answer of a success (or of a 404,
+        with ``gone_ok``)."""
         response = self.http.request(
             method,
             self.hub.url + path,
@@ -157,7 +166,8 @@ class Records:
             headers=self.hub.headers,
             timeout=REQUEST_TIMEOUT,
         )
-        assert response.status_code in (200, 201), (method, path, response.text)
+        expected = (200, 201, 404) if gone_ok else (200, 201)
+        assert response.status_code in expected, (method, path, response.text)
         return response.json()
 
     def fresh(self, parameter: str) -> str:
@@ -169,6 +179,9 @@ class Records:
             self.to_close.append(f"/v1/tunnels/{made['id']}")
         elif parameter == "leaseId":
             made = self.call("POST", "/v1/leases", {"clientInstanceId": agent})
+        elif parameter == "webhookId":
+            made = self.call("POST", "/v1/webhooks", {"url": DEAD_RECEIVER, "events": ["*"]})
+            self.to_close.append(f"/v1/webhooks/{made['id']}")
         else:
             assert parameter == "relayLeaseId", parameter
             made = self.call(
@@ -187,18 +200,23 @@ class Records:
         case.path_parameters = {name: self.fresh(name) for name in case.path_parameters}
 
     def close_live_tunnels(self) -> None:
-        """Close every live tunnel, freeing the hub ports they hold."""
+        """Close every live tunnel, freeing the hub ports they hold, and delete every webhook
+        (their deliveries would go to generated URLs)."""
         for tunnel in self.call("GET", "/v1/tunnels"):
             self.call("DELETE", f"/v1/tunnels/{tunnel['id']}")
+        for webhook in self.call("GET", "/v1/webhooks"):
+            self.call("DELETE", f"/v1/webhooks/{webhook['id']}")
 
     def close(self, response: schemathesis.Response | None = None) -> None:
         """Close what was made, including a tunnel or relay lease the response created."""
         if response is not None and response.status_code == 201:
             path = response.request.path_url.split("?", 1)[0]
-            if path in ("/v1/tunnels", "/v1/relay-leases"):
+            if path in ("/v1/tunnels", "/v1/relay-leases", "/v1/webhooks"):
                 self.to_close.append(f"{path}/{response.json()['id']}")
         while self.to_close:
-            self.call("DELETE", self.to_close.pop())
+            path = self.to_close.pop()
+            # a deleted webhook is gone (the call under test may have deleted it already)
+            self.call("DELETE", path, gone_ok=path.startswith("/v1/webhooks/"))
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_both_clients_offer_the_same_methods() -> None:
     async_methods = public_methods(AsyncTunnelsClient)
     assert sync_methods.pop("close") and async_methods.pop("aclose")
     assert sync_methods == async_methods
-    assert len(sync_methods) == 19
+    assert len(sync_methods) == 27
     assert all(inspect.iscoroutinefunction(getattr(AsyncTunnelsClient, m)) for m in async_methods)
 
 

@@ -42,6 +42,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "rotateTunnel": {"target": "9999"},
     "heartbeat": {"connectedToHub": True},
     "refreshLease": {"ttlSeconds": 600},
+    "createWebhook": {"url": "http://127.0.0.1:9/hook", "events": ["*"]},
 }
 """A valid body for each operation that takes one (a new operation must add its own)."""
 
@@ -49,6 +50,7 @@ NOT_FOUND = {
     "tunnelId": ErrorCode.TUNNEL_NOT_FOUND,
     "leaseId": ErrorCode.LEASE_NOT_FOUND,
     "relayLeaseId": ErrorCode.RELAY_LEASE_NOT_FOUND,
+    "webhookId": ErrorCode.WEBHOOK_NOT_FOUND,
 }
 """The error for an unknown (or someone else's) record, by path parameter."""
 
@@ -155,7 +157,13 @@ def test_another_owner_gets_404_not_403(hub: RunningHub, path: str, op: Operatio
         lease = create_lease(api, "laptop")
         tunnel = create_tunnel(api, slug="alices", leaseId=lease["id"])
         relay = ok(api.post("/v1/relay-leases", json=BODIES["createRelayLease"]), 201)
-        ids = {"tunnelId": tunnel["id"], "leaseId": lease["id"], "relayLeaseId": relay["id"]}
+        webhook = ok(api.post("/v1/webhooks", json=BODIES["createWebhook"]), 201)
+        ids = {
+            "tunnelId": tunnel["id"],
+            "leaseId": lease["id"],
+            "relayLeaseId": relay["id"],
+            "webhookId": webhook["id"],
+        }
         before = snapshot(api)
         relay_before = ok(api.get(f"/v1/relay-leases/{relay['id']}"))
         urls = [_url(path, ids)]
@@ -166,7 +174,13 @@ def test_another_owner_gets_404_not_403(hub: RunningHub, path: str, op: Operatio
             assert_error(other.request(op.method.upper(), url, json=_body(op)), NOT_FOUND[param])
         assert snapshot(api) == before
         assert ok(api.get(f"/v1/relay-leases/{relay['id']}")) == relay_before
-        assert snapshot(other) == {"tunnels": [], "leases": [], "agents": []}
+        assert snapshot(other) == {
+            "tunnels": [],
+            "leases": [],
+            "agents": [],
+            "webhooks": [],
+            "deliveries": {},
+        }
 
 
 def test_another_owner_cannot_bind_to_my_lease(hub: RunningHub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,8 +20,14 @@ from .._models import (
     Protocol,
     RelayLease,
     RelayLeaseGrant,
+    RequestLogEntry,
     Tunnel,
+    TunnelMetrics,
     TunnelStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookGrant,
     WorkerToken,
 )
 from . import _calls
@@ -226,6 +232,25 @@ class AsyncTunnelsClient(BaseTunnelsClient):
         """
         return await self._send(_calls.rotate_tunnel(tunnel_id, target, host=host, reason=reason))
 
+    async def tunnel_requests(
+        self, tunnel_id: str, *, limit: int | None = None
+    ) -> builtins.list[RequestLogEntry]:
+        """A tunnel's recent HTTP requests, newest first (the hub keeps the last 200).
+
+        Paths come without their query strings; no headers, no bodies (docs/traffic.md).
+
+        :param limit: at most this many (1 to 200; the hub's default is 50).
+        :raises NotFound: no such tunnel of yours.
+        """
+        return await self._send(_calls.list_tunnel_requests(tunnel_id, limit))
+
+    async def tunnel_metrics(self, tunnel_id: str) -> TunnelMetrics:
+        """A tunnel's traffic counters since the hub started, with latency quantiles.
+
+        :raises NotFound: no such tunnel of yours.
+        """
+        return await self._send(_calls.get_tunnel_metrics(tunnel_id))
+
     # --- agents and leases -----------------------------------------------------------------
 
     async def create_lease(
@@ -350,3 +375,44 @@ class AsyncTunnelsClient(BaseTunnelsClient):
     async def refresh_worker_token(self, relay_lease_id: str) -> WorkerToken:
         """Rotate a relay lease's worker token; the old one stops working at once."""
         return await self._send(_calls.refresh_worker_token(relay_lease_id))
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    async def create_webhook(
+        self,
+        url: str,
+        events: Sequence[WebhookEvent | str],
+        *,
+        description: str | None = None,
+    ) -> WebhookGrant:
+        """Have the hub POST signed events to ``url`` (docs/webhooks.md).
+
+        The grant carries the signing secret, shown this once: keep it to verify
+        ``X-Tunnels-Signature``.
+
+        :param url: an ``http`` or ``https`` URL.
+        :param events: event names (:class:`WebhookEvent`), or ``["*"]`` for all.
+        :param description: a note of up to 500 characters.
+        :raises BadRequest: a malformed URL, no events, or an unknown one.
+        """
+        return await self._send(_calls.create_webhook(url, events, description=description))
+
+    async def list_webhooks(self) -> builtins.list[Webhook]:
+        """The caller's webhooks, oldest first (without their secrets)."""
+        return await self._send(_calls.list_webhooks())
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        """One webhook (without its secret)."""
+        return await self._send(_calls.get_webhook(webhook_id))
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        """Delete a webhook; deliveries not made yet are dropped."""
+        return await self._send(_calls.delete_webhook(webhook_id))
+
+    async def test_webhook(self, webhook_id: str) -> WebhookDelivery:
+        """Queue a ``webhook.test`` delivery (returned ``pending``; the worker sends it)."""
+        return await self._send(_calls.test_webhook(webhook_id))
+
+    async def list_webhook_deliveries(self, webhook_id: str) -> builtins.list[WebhookDelivery]:
+        """The webhook's last 50 deliveries, newest first, with their attempts."""
+        return await self._send(_calls.list_webhook_deliveries(webhook_id))

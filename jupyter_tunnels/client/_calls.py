@@ -10,7 +10,7 @@ changes nothing, so the SDK and the hub can never disagree on the rules.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -27,9 +27,15 @@ from .._models import (
     Protocol,
     RelayLease,
     RelayLeaseGrant,
+    RequestLogEntry,
     Target,
     Tunnel,
+    TunnelMetrics,
     TunnelStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookGrant,
     WorkerToken,
 )
 
@@ -198,6 +204,19 @@ def rotate_tunnel(
     return Call("POST", path, Tunnel.model_validate, json=body)
 
 
+def list_tunnel_requests(tunnel_id: str, limit: int | None) -> Call[list[RequestLogEntry]]:
+    """``GET /v1/tunnels/{tunnelId}/requests``."""
+    params = {} if limit is None else {"limit": str(limit)}
+    path = f"/tunnels/{_segment(tunnel_id, 'tunnel_id')}/requests"
+    return Call("GET", path, _many(RequestLogEntry), params=params)
+
+
+def get_tunnel_metrics(tunnel_id: str) -> Call[TunnelMetrics]:
+    """``GET /v1/tunnels/{tunnelId}/metrics``."""
+    path = f"/tunnels/{_segment(tunnel_id, 'tunnel_id')}/metrics"
+    return Call("GET", path, TunnelMetrics.model_validate)
+
+
 # --- agents and leases ---------------------------------------------------------------------
 
 
@@ -308,3 +327,44 @@ def refresh_worker_token(relay_lease_id: str) -> Call[WorkerToken]:
     """``POST /v1/relay-leases/{relayLeaseId}/worker-token``."""
     path = f"/relay-leases/{_segment(relay_lease_id, 'relay_lease_id')}/worker-token"
     return Call("POST", path, WorkerToken.model_validate)
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def create_webhook(
+    url: str, events: Sequence[WebhookEvent | str], *, description: str | None
+) -> Call[WebhookGrant]:
+    """``POST /v1/webhooks``."""
+    if isinstance(events, str):  # one event name is not a list of its letters
+        events = [events]
+    body = _body(url=url, events=[str(event) for event in events], description=description)
+    return Call("POST", "/webhooks", WebhookGrant.model_validate, json=body)
+
+
+def list_webhooks() -> Call[list[Webhook]]:
+    """``GET /v1/webhooks``."""
+    return Call("GET", "/webhooks", _many(Webhook))
+
+
+def get_webhook(webhook_id: str) -> Call[Webhook]:
+    """``GET /v1/webhooks/{webhookId}``."""
+    return Call("GET", f"/webhooks/{_segment(webhook_id, 'webhook_id')}", Webhook.model_validate)
+
+
+def delete_webhook(webhook_id: str) -> Call[Webhook]:
+    """``DELETE /v1/webhooks/{webhookId}``."""
+    path = f"/webhooks/{_segment(webhook_id, 'webhook_id')}"
+    return Call("DELETE", path, Webhook.model_validate)
+
+
+def test_webhook(webhook_id: str) -> Call[WebhookDelivery]:
+    """``POST /v1/webhooks/{webhookId}/test``."""
+    path = f"/webhooks/{_segment(webhook_id, 'webhook_id')}/test"
+    return Call("POST", path, WebhookDelivery.model_validate)
+
+
+def list_webhook_deliveries(webhook_id: str) -> Call[list[WebhookDelivery]]:
+    """``GET /v1/webhooks/{webhookId}/deliveries``."""
+    path = f"/webhooks/{_segment(webhook_id, 'webhook_id')}/deliveries"
+    return Call("GET", path, _many(WebhookDelivery))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,8 +20,14 @@ from .._models import (
     Protocol,
     RelayLease,
     RelayLeaseGrant,
+    RequestLogEntry,
     Tunnel,
+    TunnelMetrics,
     TunnelStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookGrant,
     WorkerToken,
 )
 from . import _calls
@@ -221,6 +227,25 @@ class TunnelsClient(BaseTunnelsClient):
         """
         return self._send(_calls.rotate_tunnel(tunnel_id, target, host=host, reason=reason))
 
+    def tunnel_requests(
+        self, tunnel_id: str, *, limit: int | None = None
+    ) -> builtins.list[RequestLogEntry]:
+        """A tunnel's recent HTTP requests, newest first (the hub keeps the last 200).
+
+        Paths come without their query strings; no headers, no bodies (docs/traffic.md).
+
+        :param limit: at most this many (1 to 200; the hub's default is 50).
+        :raises NotFound: no such tunnel of yours.
+        """
+        return self._send(_calls.list_tunnel_requests(tunnel_id, limit))
+
+    def tunnel_metrics(self, tunnel_id: str) -> TunnelMetrics:
+        """A tunnel's traffic counters since the hub started, with latency quantiles.
+
+        :raises NotFound: no such tunnel of yours.
+        """
+        return self._send(_calls.get_tunnel_metrics(tunnel_id))
+
     # --- agents and leases -----------------------------------------------------------------
 
     def create_lease(
@@ -345,3 +370,44 @@ class TunnelsClient(BaseTunnelsClient):
     def refresh_worker_token(self, relay_lease_id: str) -> WorkerToken:
         """Rotate a relay lease's worker token; the old one stops working at once."""
         return self._send(_calls.refresh_worker_token(relay_lease_id))
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    def create_webhook(
+        self,
+        url: str,
+        events: Sequence[WebhookEvent | str],
+        *,
+        description: str | None = None,
+    ) -> WebhookGrant:
+        """Have the hub POST signed events to ``url`` (docs/webhooks.md).
+
+        The grant carries the signing secret, shown this once: keep it to verify
+        ``X-Tunnels-Signature``.
+
+        :param url: an ``http`` or ``https`` URL.
+        :param events: event names (:class:`WebhookEvent`), or ``["*"]`` for all.
+        :param description: a note of up to 500 characters.
+        :raises BadRequest: a malformed URL, no events, or an unknown one.
+        """
+        return self._send(_calls.create_webhook(url, events, description=description))
+
+    def list_webhooks(self) -> builtins.list[Webhook]:
+        """The caller's webhooks, oldest first (without their secrets)."""
+        return self._send(_calls.list_webhooks())
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        """One webhook (without its secret)."""
+        return self._send(_calls.get_webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> Webhook:
+        """Delete a webhook; deliveries not made yet are dropped."""
+        return self._send(_calls.delete_webhook(webhook_id))
+
+    def test_webhook(self, webhook_id: str) -> WebhookDelivery:
+        """Queue a ``webhook.test`` delivery (returned ``pending``; the worker sends it)."""
+        return self._send(_calls.test_webhook(webhook_id))
+
+    def list_webhook_deliveries(self, webhook_id: str) -> builtins.list[WebhookDelivery]:
+        """The webhook's last 50 deliveries, newest first, with their attempts."""
+        return self._send(_calls.list_webhook_deliveries(webhook_id))

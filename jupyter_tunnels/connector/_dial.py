@@ -5,13 +5,13 @@ local targets (only those the allow-list permits).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import ssl
 import urllib.request
 from collections.abc import Iterable
 from typing import cast
 from urllib.parse import urlsplit
 
+from .._hosts import host_allowed
 from .._timeouts import within
 
 __all__ = [
@@ -136,14 +136,8 @@ def check_target(host: str, allowed: Iterable[str]) -> None:
 
     Entries are host names or IP networks (``10.0.0.0/8``); ``*`` allows everything.
     """
-    for entry in allowed:
-        if entry == "*" or entry.lower() == host.lower():
-            return
-        try:
-            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
-                return
-        except ValueError:
-            continue
+    if host_allowed(host, allowed):
+        return
     raise TargetNotAllowed(
         f"target host {host!r} is not allowed by this connector (allowed: "
         f"{', '.join(allowed)}); allow it with --allow {host}"

@@ -25,15 +25,23 @@ from .._models import (
     RelayLease,
     RelayLeaseCreate,
     RelayLeaseGrant,
+    RequestLogEntry,
     Tunnel,
     TunnelCreate,
+    TunnelMetrics,
     TunnelRotate,
     TunnelStatus,
     TunnelUpdate,
+    Webhook,
+    WebhookCreate,
+    WebhookDelivery,
+    WebhookGrant,
     WorkerToken,
 )
 from ._exceptions import HubError
 from ._http import ApiHandler
+from ._traffic import RECENT_REQUESTS
+from ._traffic_api import DEFAULT_LIMIT, TunnelMetricsHandler, TunnelRequestsHandler
 
 __all__ = ["ROUTES", "Operation", "QueryParam", "Route"]
 
@@ -266,6 +274,49 @@ class WorkerTokenHandler(ApiHandler):
         self.send(await self.hub.relay.refresh_worker_token(self.owner, relay_lease_id))
 
 
+# --- webhooks ------------------------------------------------------------------------------
+
+
+class WebhooksHandler(ApiHandler):
+    """``/v1/webhooks``: list and create."""
+
+    async def get(self) -> None:
+        """List the caller's webhooks (never their secrets)."""
+        self.send(await self.hub.webhooks.list(self.owner))
+
+    async def post(self) -> None:
+        """Create a webhook; its secret is in this answer only."""
+        self.send(await self.hub.webhooks.create(self.owner, self.body_as(WebhookCreate)), 201)
+
+
+class WebhookHandler(ApiHandler):
+    """``/v1/webhooks/{webhookId}``: get and delete."""
+
+    async def get(self, webhook_id: str) -> None:
+        """Get a webhook (without its secret)."""
+        self.send(await self.hub.webhooks.get(self.owner, webhook_id))
+
+    async def delete(self, webhook_id: str) -> None:
+        """Delete a webhook; its pending deliveries are dropped."""
+        self.send(await self.hub.webhooks.delete(self.owner, webhook_id))
+
+
+class WebhookTestHandler(ApiHandler):
+    """``/v1/webhooks/{webhookId}/test``."""
+
+    async def post(self, webhook_id: str) -> None:
+        """Queue a ``webhook.test`` delivery."""
+        self.send(await self.hub.webhooks.test(self.owner, webhook_id), 202)
+
+
+class WebhookDeliveriesHandler(ApiHandler):
+    """``/v1/webhooks/{webhookId}/deliveries``."""
+
+    async def get(self, webhook_id: str) -> None:
+        """The webhook's last deliveries, newest first."""
+        self.send(await self.hub.webhooks.deliveries(self.owner, webhook_id))
+
+
 # --- the table -----------------------------------------------------------------------------
 
 _TUNNEL_QUERY = (
@@ -309,6 +360,31 @@ ROUTES: tuple[Route, ...] = (
         "/v1/tunnels/{tunnelId}/rotate",
         TunnelRotateHandler,
         (Operation("post", "rotateTunnel", "Rotate to a new target", Tunnel, body=TunnelRotate),),
+    ),
+    Route(
+        "/v1/tunnels/{tunnelId}/requests",
+        TunnelRequestsHandler,
+        (
+            Operation(
+                "get",
+                "listTunnelRequests",
+                "A tunnel's recent requests, newest first",
+                RequestLogEntry,
+                many=True,
+                query=(
+                    QueryParam(
+                        "limit",
+                        f"At most this many (default {DEFAULT_LIMIT}).",
+                        {"type": "integer", "minimum": 1, "maximum": RECENT_REQUESTS},
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Route(
+        "/v1/tunnels/{tunnelId}/metrics",
+        TunnelMetricsHandler,
+        (Operation("get", "getTunnelMetrics", "A tunnel's traffic counters", TunnelMetrics),),
     ),
     Route(
         "/v1/leases",
@@ -380,6 +456,42 @@ ROUTES: tuple[Route, ...] = (
         "/v1/relay-leases/{relayLeaseId}/worker-token",
         WorkerTokenHandler,
         (Operation("post", "refreshWorkerToken", "Rotate the worker token", WorkerToken),),
+    ),
+    Route(
+        "/v1/webhooks",
+        WebhooksHandler,
+        (
+            Operation("get", "listWebhooks", "List webhooks", Webhook, many=True),
+            Operation(
+                "post", "createWebhook", "Create a webhook", WebhookGrant, 201, body=WebhookCreate
+            ),
+        ),
+    ),
+    Route(
+        "/v1/webhooks/{webhookId}",
+        WebhookHandler,
+        (
+            Operation("get", "getWebhook", "Get a webhook", Webhook),
+            Operation("delete", "deleteWebhook", "Delete a webhook", Webhook),
+        ),
+    ),
+    Route(
+        "/v1/webhooks/{webhookId}/test",
+        WebhookTestHandler,
+        (Operation("post", "testWebhook", "Send a test delivery", WebhookDelivery, 202),),
+    ),
+    Route(
+        "/v1/webhooks/{webhookId}/deliveries",
+        WebhookDeliveriesHandler,
+        (
+            Operation(
+                "get",
+                "listWebhookDeliveries",
+                "The last deliveries, newest first",
+                WebhookDelivery,
+                many=True,
+            ),
+        ),
     ),
 )
 """Every documented route of the control API."""

@@ -10,6 +10,8 @@ __all__ = [
     "DEFAULT_LEASE_TTL",
     "DEFAULT_SLUG_GRACE",
     "DEFAULT_TCP_PORTS",
+    "DEFAULT_WEBHOOK_MAX_ATTEMPTS",
+    "DEFAULT_WEBHOOK_RETRY_BASE",
     "HubConfig",
     "parse_port_range",
 ]
@@ -25,6 +27,10 @@ DEFAULT_TCP_PORTS = (20000, 20100)
 MAX_REAPER_INTERVAL = 5.0
 MIN_REAPER_INTERVAL = 0.2
 MAX_BODY_BYTES = 256 * 1024
+DEFAULT_WEBHOOK_RETRY_BASE = 2.0
+"""Seconds before a failed webhook delivery's first retry; each next retry waits twice as long."""
+DEFAULT_WEBHOOK_MAX_ATTEMPTS = 12
+"""Attempts at one webhook delivery before it is marked failed (about 68 minutes of retries)."""
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -53,8 +59,17 @@ class HubConfig:
     lease_ttl: float = DEFAULT_LEASE_TTL
     slug_grace: float = DEFAULT_SLUG_GRACE
     tcp_ports: tuple[int, int] | None = DEFAULT_TCP_PORTS
+    webhook_retry_base: float = DEFAULT_WEBHOOK_RETRY_BASE
+    webhook_max_attempts: int = DEFAULT_WEBHOOK_MAX_ATTEMPTS
+    webhook_hosts: tuple[str, ...] | None = None
+    """Hosts webhook receivers may be on (names, addresses or networks, ``*``); None: any.
+    A team hub inside a private network sets it so webhooks cannot probe that network."""
 
     def __post_init__(self) -> None:
+        if self.webhook_retry_base <= 0:
+            raise ValueError("webhook_retry_base must be positive")
+        if self.webhook_max_attempts < 1:
+            raise ValueError("webhook_max_attempts must be at least 1")
         if self.lease_ttl < 1:
             raise ValueError("lease_ttl must be at least 1 second")
         if self.slug_grace < 0:

@@ -41,6 +41,7 @@ from ._http1 import (
 )
 from ._routing import Route
 from ._streams import open_stream
+from ._traffic import CLIENT_CLOSED, Exchange
 from ._upstream import Pending, Upstream
 
 if TYPE_CHECKING:
@@ -115,6 +116,10 @@ class FrontProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self.close_after = False
         """The visitor asked to close after the current response."""
+        self.head_bytes = 0
+        """The size of the request head being judged, as the visitor sent it."""
+        self.request: Exchange | None = None
+        """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
 
     # connection ------------------------------------------------------------------------
 
@@ -130,6 +135,9 @@ class FrontProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        self._finish_pending(CLIENT_CLOSED)
+        if self.request is not None:
+            self.request.finish(CLIENT_CLOSED)
         if self.waiting is not None:
             self.waiting.cancel()
         if self.upstream is not None and not self.raw:
@@ -183,6 +191,8 @@ class FrontProtocol(asyncio.Protocol):
                 self._bad_request(exc)
                 return
             self.upstream.transport.write(data if used == len(data) else data[:used])
+            if self.pending:
+                self.pending[-1].bytes_in += used
             if not self.body.done:
                 return
             self.body = None
@@ -201,6 +211,8 @@ class FrontProtocol(asyncio.Protocol):
                     chunk = bytes(self.buffer)
                     used = self.body.feed(chunk)
                     self.upstream.transport.write(chunk[:used])
+                    if self.pending:
+                        self.pending[-1].bytes_in += used
                     del self.buffer[:used]
                     if self.body.done:
                         self.body = None
@@ -210,6 +222,7 @@ class FrontProtocol(asyncio.Protocol):
                     return
                 head = parse_request_head(bytes(self.buffer[:end]))
                 del self.buffer[:end]
+                self.head_bytes = end
                 self._request(head)
         except HeadError as exc:
             self._bad_request(exc)
@@ -223,6 +236,7 @@ class FrontProtocol(asyncio.Protocol):
         if self.body is not None and self.upstream is not None:
             self.upstream.close()
             self.upstream = None
+            self._finish_pending(400)
             self.pending.clear()
         code = _HEAD_ERROR_CODES.get(exc.status, ErrorCode.INVALID_INPUT)
         self._local_answer(error_response(exc.status, code.value, exc.message))
@@ -265,6 +279,8 @@ class FrontProtocol(asyncio.Protocol):
             )
             return
         route = target.route
+        traffic = self.hub.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
+        self.request = Exchange(head.method, traffic, target.path, self.client, self.head_bytes)
         decided = self._access(route, head)
         if decided is None:
             self._wait(self._check_then_forward(head, route, target.path, target.prefix))
@@ -378,7 +394,8 @@ class FrontProtocol(asyncio.Protocol):
         assert self.upstream is not None
         if head.upgrade or self.upstream.key == "api":
             self.upstream.reusable = False
-        self.pending.append(Pending(head.method))
+        request, self.request = self.request, None
+        self.pending.append(request if request is not None else Pending(head.method))
         self.upstream.transport.write(prefix + head.serialize())
         scanner = head.body_scanner()
         self.body = None if scanner.done else scanner
@@ -414,7 +431,7 @@ class FrontProtocol(asyncio.Protocol):
     def response_done(self, upstream: Upstream, closes: bool) -> None:
         """An upstream finished a response."""
         if self.pending:
-            self.pending.popleft()
+            self.pending.popleft().finish()
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done() and not self.pending:
             waiter.set_result(None)
@@ -448,6 +465,7 @@ class FrontProtocol(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         if self.pending and self.transport is not None:
+            self._finish_pending(502)
             if upstream.sent_any or upstream.scanner is not None:
                 self.transport.abort()
             else:
@@ -470,6 +488,7 @@ class FrontProtocol(asyncio.Protocol):
             return
         upstream.close()
         self.upstream = None
+        self._finish_pending(status)
         self.pending.clear()
         self._local_answer(error_response(status, code.value, message))
 
@@ -477,11 +496,21 @@ class FrontProtocol(asyncio.Protocol):
         """After ``101 Switching Protocols``: relay raw bytes both ways from now on."""
         assert self.transport is not None
         self.raw = True
+        traffic = self.pending[0].traffic if self.pending else None
+        self._finish_pending(CLIENT_CLOSED)
         self.pending.clear()
         to_upstream = bytes(self.buffer)
         self.buffer.clear()
         self.paused.clear()
-        splice(self.transport, upstream.transport, to_a=leftover, to_b=to_upstream)
+        done = splice(self.transport, upstream.transport, to_a=leftover, to_b=to_upstream)
+        if traffic is not None:
+            traffic.upgraded()
+            done.add_done_callback(lambda _: traffic.stream_closed())
+
+    def _finish_pending(self, status: int) -> None:
+        """Record the requests in flight that will get no (more) answer from upstream."""
+        for request in self.pending:
+            request.finish(status)
 
     # local answers ---------------------------------------------------------------------
 
@@ -492,6 +521,10 @@ class FrontProtocol(asyncio.Protocol):
         """Answer from the hub itself (after earlier responses), then close."""
         self.buffer.clear()
         self.body = None
+        request, self.request = self.request, None
+        if request is not None:  # a tunnel request the hub refused or could not forward
+            request.bytes_out = len(response)
+            request.finish(int(response[9:12]))
 
         async def answer() -> None:
             await self._drained()

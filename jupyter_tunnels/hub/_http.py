@@ -38,6 +38,8 @@ _FIELD_CODES = {
     "hubPort": ErrorCode.INVALID_PORT,
     "name": ErrorCode.INVALID_NAME,
     "slug": ErrorCode.INVALID_SLUG,
+    "url": ErrorCode.INVALID_URL,
+    "events": ErrorCode.INVALID_EVENT,
 }
 _TORNADO_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
 
@@ -56,7 +58,9 @@ def _validation_error(exc: pydantic.ValidationError) -> HubError:
     ]
     field = details[0]["field"]
     last = str(first["loc"][-1]) if first["loc"] else ""
-    code = _FIELD_CODES.get(last, ErrorCode.INVALID_INPUT)
+    top = str(first["loc"][0]) if first["loc"] else ""
+    # a list item's last part is its index (events.0): its list names the error then
+    code = _FIELD_CODES.get(last) or _FIELD_CODES.get(top, ErrorCode.INVALID_INPUT)
     where = f"{field}: " if field else ""
     return HubError(code, f"{where}{first['msg']}", details)
 

@@ -30,6 +30,7 @@ from ._auth import owner_for_token
 from ._clock import now
 from ._config import HubConfig
 from ._control import ControlHandler
+from ._deliveries import DeliveryWorker
 from ._http import NotFoundHandler
 from ._ingress import DataConnectionHandler, IngressHandler
 from ._leases import LeaseService
@@ -37,8 +38,11 @@ from ._openapi import build_openapi
 from ._relay import RelayService
 from ._routing import Router
 from ._store import Store
+from ._traffic import TrafficLog
+from ._traffic_api import METRICS_PATH, MetricsHandler
 from ._tunnels import TunnelService
 from ._upstream import UpstreamPool
+from ._webhooks import WebhookService
 
 __all__ = ["Hub"]
 
@@ -62,8 +66,10 @@ class Hub:
     def __init__(self, config: HubConfig) -> None:
         self.config = config
         self.store = Store(config.db_url)
-        self.tunnels = TunnelService(self.store, config)
-        self.leases = LeaseService(self.store, config)
+        self.deliveries = DeliveryWorker(self.store, config)
+        self.webhooks = WebhookService(self.store, self.deliveries.wake, config.webhook_hosts)
+        self.tunnels = TunnelService(self.store, config, self.webhooks)
+        self.leases = LeaseService(self.store, config, self.tunnels, self.webhooks)
         self.relay = RelayService(self.store, config, self.leases, self.tunnels)
         self.router = Router(self.store, config)
         self.agents = AgentRegistry(self.leases.set_connected)
@@ -77,18 +83,21 @@ class Hub:
         """Visitor connections the tornado ingress (inside Jupyter) is relaying now."""
         self.store.on_change(self.router.reload)
         self.upstreams = UpstreamPool()
+        self.traffic = TrafficLog()
+        """Recent requests and counters per tunnel, in memory (``_traffic.py``)."""
         self.router.on_change(
             lambda changes: self.agents.routes_changed(changes, self.router.by_id)
         )
         self.router.on_change(lambda changes: self.upstreams.drop(changes))
 
     async def start(self) -> None:
-        """Open the store, load the routes and start the reaper."""
+        """Open the store, load the routes, start the reaper and the webhook worker."""
         await self.store.open()
         await self.leases.reset_connections()
         await self.router.load()
         self.started_at = time.monotonic()
         self._reaper = asyncio.create_task(self._reap_forever(), name="jupyter-tunnels-reaper")
+        self.deliveries.start()
 
     async def stop(self) -> None:
         """Stop the reaper, agent sessions and tasks, and close the store.
@@ -104,6 +113,7 @@ class Hub:
         await self.agents.close()
         await self.router.settle()
         await self._tasks.close()
+        await self.deliveries.close()
         await self.store.close()
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -141,6 +151,7 @@ class Hub:
         rules.append((prefix + CONTROL_PATH, ControlHandler, kwargs))
         rules.append((prefix + DATA_PATH, DataConnectionHandler, kwargs))
         rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
+        rules.append((prefix + METRICS_PATH, MetricsHandler, kwargs))
         rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))
         return rules
 

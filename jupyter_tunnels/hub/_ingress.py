@@ -26,6 +26,7 @@ from .._protocol import DATA_UPGRADE, SESSION_HEADER
 from ._exceptions import HubError
 from ._routing import Route
 from ._streams import open_stream
+from ._traffic import Exchange
 from ._visitor_relay import relay_visitor, stream_pair
 
 if TYPE_CHECKING:
@@ -72,10 +73,12 @@ class IngressHandler(_HubErrors):
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
 
     hub: Hub
+    exchange: Exchange | None
 
     def initialize(self, hub: Hub) -> None:
         """Receive the hub (tornado calls this per request)."""
         self.hub = hub
+        self.exchange = None
 
     async def prepare(self) -> None:
         """Judge the request, open the app's side, then hand the connection to the relay.
@@ -96,6 +99,10 @@ class IngressHandler(_HubErrors):
             query = f"?{self.request.query}" if self.request.query else ""
             self.redirect(f"{prefix}/{query}", status=308)  # 308 keeps the method and body
             return
+        traffic = self.hub.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
+        method = self.request.method or ""
+        client = self.request.remote_ip or ""
+        self.exchange = Exchange(method.encode(), traffic, rest.encode(), client)
         await self._check_access(route)
         if not route.accepting:
             raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is {route.status.value}")
@@ -104,8 +111,22 @@ class IngressHandler(_HubErrors):
         head = self._request_head(route, rest, prefix, upgrade)
         self.visitor_arrived()
         visitor = self.detach()
-        relay = relay_visitor(visitor, reader, writer, head, upgrade=upgrade)
+        exchange, self.exchange = self.exchange, None
+        relay = relay_visitor(visitor, reader, writer, head, upgrade=upgrade, exchange=exchange)
         self.hub.spawn(_counted(self.hub, relay))
+
+    def on_finish(self) -> None:
+        """Record a request the hub answered by itself (refused, paused, no connector)."""
+        if self.exchange is not None:
+            self.exchange.finish(self.get_status())
+            self.exchange = None
+
+    def on_connection_close(self) -> None:
+        """The visitor left before the request was relayed: record it as such."""
+        if self.exchange is not None:
+            self.exchange.finish()
+            self.exchange = None
+        super().on_connection_close()
 
     def data_received(self, chunk: bytes) -> None:
         """The body of a refused request is read and dropped (a relayed one never gets here)."""

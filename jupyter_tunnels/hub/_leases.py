@@ -29,6 +29,7 @@ from .._models import (
     LeaseStatus,
     Readiness,
     RelayLeaseStatus,
+    WebhookEvent,
 )
 from .._status import LIVE_STATUSES, TunnelStatus
 from . import _tables as t
@@ -37,7 +38,8 @@ from ._clock import now, to_datetime
 from ._config import HEARTBEATS_PER_TTL, HubConfig
 from ._exceptions import HubError
 from ._store import Store
-from ._tunnels import check_transition, stop_tunnels
+from ._tunnels import TunnelService, check_transition, stop_tunnels
+from ._webhooks import WebhookService
 
 __all__ = ["LeaseService"]
 
@@ -47,9 +49,13 @@ _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 class LeaseService:
     """The rules for agents and leases, over the store."""
 
-    def __init__(self, store: Store, config: HubConfig) -> None:
+    def __init__(
+        self, store: Store, config: HubConfig, tunnels: TunnelService, webhooks: WebhookService
+    ) -> None:
         self.store = store
         self.config = config
+        self.tunnels = tunnels
+        self.webhooks = webhooks
 
     # --- reading -------------------------------------------------------------------------
 
@@ -322,17 +328,14 @@ class LeaseService:
             else (TunnelStatus.ACTIVE, TunnelStatus.CONNECTING)
         )
         check_transition(old, new)
-        moved = (
-            (
-                await conn.execute(
-                    select(t.tunnels.c.id).where(
-                        t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value
-                    )
+        rows = (
+            await conn.execute(
+                select(t.tunnels.c.id, t.tunnels.c.owner_id).where(
+                    t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value
                 )
             )
-            .scalars()
-            .all()
-        )
+        ).all()
+        moved = [row.id for row in rows]
         if moved:
             await conn.execute(
                 update(t.tunnels)
@@ -340,27 +343,43 @@ class LeaseService:
                 .values(status=new.value, updated_at=now())
             )
             self.store.changed(conn, moved)
+        for row in rows:
+            await self.tunnels.emit(
+                conn, row.owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, old.value
+            )
+
+    async def _agent_event(self, conn: AsyncConnection, lease: Row[Any], connected: bool) -> None:
+        """Queue ``agent.connected`` or ``agent.disconnected`` for the lease's agent."""
+
+        async def data() -> dict[str, Any]:
+            agent = (
+                await conn.execute(select(t.agents).where(t.agents.c.id == lease.agent_id))
+            ).one()
+            return {
+                "agent": {"id": agent.id, "clientInstanceId": agent.client_instance_id},
+                "leaseId": lease.id,
+            }
+
+        event = WebhookEvent.AGENT_CONNECTED if connected else WebhookEvent.AGENT_DISCONNECTED
+        await self.webhooks.emit(conn, lease.owner_id, event, data)
 
     async def reset_connections(self) -> None:
         """At start-up no connector is attached yet, whatever the store says from before."""
         async with self.store.write() as conn:
             attached = (
-                (
-                    await conn.execute(
-                        select(t.leases.c.id).where(
-                            t.leases.c.status == LeaseStatus.ACTIVE.value,
-                            t.leases.c.connected_to_hub.is_(True),
-                        )
+                await conn.execute(
+                    select(t.leases).where(
+                        t.leases.c.status == LeaseStatus.ACTIVE.value,
+                        t.leases.c.connected_to_hub.is_(True),
                     )
                 )
-                .scalars()
-                .all()
-            )
-            for lease_id in attached:
+            ).all()
+            for lease in attached:
                 await conn.execute(
-                    update(t.leases).where(t.leases.c.id == lease_id).values(connected_to_hub=False)
+                    update(t.leases).where(t.leases.c.id == lease.id).values(connected_to_hub=False)
                 )
-                await self._follow_connection(conn, lease_id, False)
+                await self._follow_connection(conn, lease.id, False)
+                await self._agent_event(conn, lease, False)
 
     async def set_connected(self, lease_id: str, connected: bool) -> None:
         """Record that the lease's connector attached to (or left) the hub's control channel."""
@@ -375,6 +394,7 @@ class LeaseService:
                 update(t.agents).where(t.agents.c.id == row.agent_id).values(last_seen_at=now())
             )
             await self._follow_connection(conn, lease_id, connected)
+            await self._agent_event(conn, row, connected)
 
     async def refresh(self, owner_id: str, lease_id: str, body: LeaseRefresh) -> Lease:
         """Extend an active lease by its TTL (or a new ``ttlSeconds``) from now."""
@@ -452,6 +472,12 @@ class LeaseService:
         self, conn: AsyncConnection, row: Row[Any], status: LeaseStatus, *, last_error: str | None
     ) -> None:
         ended = now()
+        live = await conn.execute(
+            select(t.tunnels.c.id, t.tunnels.c.status).where(
+                t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(_LIVE_VALUES)
+            )
+        )
+        was = {tunnel.id: tunnel.status for tunnel in live}
         await conn.execute(
             update(t.leases)
             .where(t.leases.c.id == row.id)
@@ -469,6 +495,21 @@ class LeaseService:
             client_instance_id=row.client_instance_id,
         )
         self.store.changed(conn, stopped)
+        if row.connected_to_hub:  # its control channel closes after this, on a dead lease
+            await self._agent_event(conn, row, False)
+        for tunnel_id in stopped:
+            await self.tunnels.emit(
+                conn, row.owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, tunnel_id, was[tunnel_id]
+            )
+        if status is LeaseStatus.EXPIRED:
+
+            async def data() -> dict[str, Any]:
+                lease = await self._to_model(
+                    conn, await self._lease_row(conn, row.owner_id, row.id)
+                )
+                return {"lease": lease.to_json(), "stoppedTunnelIds": stopped}
+
+            await self.webhooks.emit(conn, row.owner_id, WebhookEvent.LEASE_EXPIRED, data)
         relay_status = (
             RelayLeaseStatus.EXPIRED if status is LeaseStatus.EXPIRED else RelayLeaseStatus.CLOSED
         )

@@ -20,7 +20,14 @@ from pathlib import Path
 from tornado import httpserver, netutil, web
 
 from ._auth import create_owner
-from ._config import DEFAULT_LEASE_TTL, DEFAULT_SLUG_GRACE, DEFAULT_TCP_PORTS, HubConfig
+from ._config import (
+    DEFAULT_LEASE_TTL,
+    DEFAULT_SLUG_GRACE,
+    DEFAULT_TCP_PORTS,
+    DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+    DEFAULT_WEBHOOK_RETRY_BASE,
+    HubConfig,
+)
 from ._front import FrontProtocol
 from ._http import NotFoundHandler
 from ._hub import Hub
@@ -121,6 +128,9 @@ class HubServer:
         lease_ttl: float = DEFAULT_LEASE_TTL,
         slug_grace: float = DEFAULT_SLUG_GRACE,
         tcp_ports: tuple[int, int] | None = DEFAULT_TCP_PORTS,
+        webhook_retry_base: float = DEFAULT_WEBHOOK_RETRY_BASE,
+        webhook_max_attempts: int = DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+        webhook_hosts: tuple[str, ...] | None = None,
     ) -> HubServer:
         """Bind ``host:port`` (0 picks a free port), open the store and start serving."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -134,6 +144,9 @@ class HubServer:
             lease_ttl=lease_ttl,
             slug_grace=slug_grace,
             tcp_ports=tcp_ports,
+            webhook_retry_base=webhook_retry_base,
+            webhook_max_attempts=webhook_max_attempts,
+            webhook_hosts=webhook_hosts,
         )
         hub = Hub(config)
         internal_dir = tempfile.mkdtemp(prefix="jupyter-tunnels-")

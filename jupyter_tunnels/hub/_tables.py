@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -31,6 +32,8 @@ __all__ = [
     "relay_leases",
     "slug_reservations",
     "tunnels",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 SCHEMA_VERSION = 1
@@ -144,4 +147,37 @@ relay_leases = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("closed_at", Float),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    # Kept as is, not hashed: the hub signs every delivery with it (see hub/_webhooks.py).
+    Column("secret", String(100), nullable=False),
+    Column("description", String(500)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_webhooks_owner", "owner_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("webhook_id", String(36), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(64), nullable=False),
+    # The exact body sent (and signed) on every attempt.
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float),
+    Column("last_status_code", Integer),
+    Column("last_error", String(1000)),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),
 )

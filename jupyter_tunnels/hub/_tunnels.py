@@ -28,6 +28,7 @@ from .._models import (
     TunnelCreate,
     TunnelRotate,
     TunnelUpdate,
+    WebhookEvent,
 )
 from .._names import default_name, random_slug, resolve_protocol, slugify
 from .._status import INACTIVE_STATUSES, LIVE_STATUSES, TunnelStatus, can_transition
@@ -36,6 +37,7 @@ from ._clock import now, to_datetime
 from ._config import HubConfig
 from ._exceptions import HubError
 from ._store import Store
+from ._webhooks import WebhookService
 
 __all__ = ["TunnelService", "check_transition", "stop_tunnels"]
 
@@ -118,9 +120,10 @@ async def stop_tunnels(
 class TunnelService:
     """The rules for tunnels, over the store."""
 
-    def __init__(self, store: Store, config: HubConfig) -> None:
+    def __init__(self, store: Store, config: HubConfig, webhooks: WebhookService) -> None:
         self.store = store
         self.config = config
+        self.webhooks = webhooks
 
     # --- reading -------------------------------------------------------------------------
 
@@ -270,6 +273,7 @@ class TunnelService:
             )
         )
         self.store.changed(conn, [tunnel_id])
+        await self.emit(conn, owner_id, WebhookEvent.TUNNEL_CREATED, tunnel_id)
         return tunnel_id
 
     async def update(self, owner_id: str, ref: str, body: TunnelUpdate) -> Tunnel:
@@ -307,6 +311,10 @@ class TunnelService:
                     update(t.tunnels).where(t.tunnels.c.id == row.id).values(**values)
                 )
                 self.store.changed(conn, [row.id])
+                if values.get("status", row.status) != row.status:
+                    await self.emit(
+                        conn, owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, row.status
+                    )
             return await self._reload(conn, row.id)
 
     async def close(self, owner_id: str, ref: str) -> Tunnel:
@@ -317,6 +325,8 @@ class TunnelService:
                 conn, self.config, t.tunnels.c.id == row.id, last_error=None
             )
             self.store.changed(conn, stopped)
+            if stopped:  # closing a stopped tunnel changes nothing, and says nothing
+                await self.emit(conn, owner_id, WebhookEvent.TUNNEL_DELETED, row.id)
             return await self._reload(conn, row.id)
 
     async def rotate(self, owner_id: str, ref: str, body: TunnelRotate) -> Tunnel:
@@ -339,6 +349,26 @@ class TunnelService:
             )
             self.store.changed(conn, [row.id])
             return await self._reload(conn, row.id)
+
+    async def emit(
+        self,
+        conn: AsyncConnection,
+        owner_id: str,
+        event: WebhookEvent,
+        tunnel_id: str,
+        previous_status: str | None = None,
+    ) -> None:
+        """Queue a tunnel event for the owner's webhooks: ``data`` is ``{tunnel}``, plus
+        ``previousStatus`` for a status change."""
+
+        async def data() -> dict[str, Any]:
+            tunnel = await self._reload(conn, tunnel_id)
+            built: dict[str, Any] = {"tunnel": tunnel.to_json()}
+            if previous_status is not None:
+                built["previousStatus"] = previous_status
+            return built
+
+        await self.webhooks.emit(conn, owner_id, event, data)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -23,6 +22,7 @@ from .._errors import ErrorCode
 from .._protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
 from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
 from ._http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
+from ._traffic import Exchange
 
 __all__ = [
     "POOL_IDLE_SECONDS",
@@ -39,14 +39,8 @@ POOL_IDLE_SECONDS = 30.0
 """An idle pooled upstream is closed after this long."""
 
 
-class Pending:
-    """A request forwarded upstream whose response has not ended yet."""
-
-    __slots__ = ("method", "started")
-
-    def __init__(self, method: bytes) -> None:
-        self.method = method
-        self.started = time.monotonic()
+Pending = Exchange
+"""A request forwarded upstream whose response has not ended yet."""
 
 
 class Downstream(Protocol):
@@ -79,6 +73,8 @@ class Upstream(asyncio.Protocol):
         self.ready_line = ready_line
         self.buffer = bytearray()
         self.scanner: BodyScanner | None = None
+        self.response: Exchange | None = None
+        """The request whose response is being read (its status and bytes are filled in)."""
         self.closed = False
         self.sent_any = False
         self.closes_after = False
@@ -142,7 +138,10 @@ class Upstream(asyncio.Protocol):
         while position < end:
             scanner = self.scanner
             if scanner is not None:
-                position += scanner.feed(data, position)
+                used = scanner.feed(data, position)
+                position += used
+                if self.response is not None:
+                    self.response.bytes_out += used
                 if scanner.done:
                     self.scanner = None
                     completed += 1
@@ -161,18 +160,28 @@ class Upstream(asyncio.Protocol):
             self.sent_any = True
             if head.status == 101:
                 self.reusable = False
+                if front.pending:
+                    front.pending[0].status = 101
+                    front.pending[0].bytes_out = head_end - head_start
                 front.send(data[start:position])
                 front.switch_to_raw(self, data[position:])
                 return
             if head.informational:
                 continue
             index = completed if completed < len(front.pending) else -1
-            method = front.pending[index].method if front.pending else b"GET"
+            response = self.response = front.pending[index] if front.pending else None
+            method = response.method if response is not None else b"GET"
+            head_size = head_end - head_start
             if front.close_after and completed + 1 >= len(front.pending):
                 # the visitor asked to close after this response: say so in it (the app,
                 # which keeps its connection for the next visitor, said keep-alive)
-                front.send(data[start:head_start] + _closing_head(data[head_start:head_end]))
+                closing = _closing_head(data[head_start:head_end])
+                front.send(data[start:head_start] + closing)
                 start = head_end
+                head_size = len(closing)
+            if response is not None:
+                response.status = head.status
+                response.bytes_out = head_size
             self.scanner = head.body_scanner(method)
             self.closes_after = head.closes
             if head.closes or self.scanner.until_close:

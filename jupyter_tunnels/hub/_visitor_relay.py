@@ -11,6 +11,10 @@ Decision: one request per visitor connection. The app is asked to close after it
 connection and is judged again; a request that upgrades (WebSocket) keeps its connection, and
 after a refused upgrade nothing more from the visitor reaches the app. The standalone hub's
 front keeps visitor connections alive instead (``_front.py``); Jupyter is not the fast path.
+
+The relay also fills in the request's :class:`~._traffic.Exchange` (status from the response
+head it reads anyway, bytes counted per chunk: this is not the fast path) and records it when
+the answer ends, or when a WebSocket's ``101`` arrives (``_traffic.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 from tornado.iostream import IOStream, StreamClosedError
 
 from .._errors import HTTP_STATUS, ErrorCode
+from ._traffic import CLIENT_CLOSED, Exchange, TunnelTraffic
 
 __all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "error_response", "relay_visitor", "stream_pair"]
 
@@ -64,13 +69,21 @@ async def relay_visitor(
     head: bytes,
     *,
     upgrade: bool,
+    exchange: Exchange | None = None,
 ) -> None:
-    """Send ``head`` to the app, then relay both ways until either side is done."""
-    relay = _Relay(visitor, reader, writer, upgrade=upgrade)
+    """Send ``head`` to the app, then relay both ways until either side is done.
+
+    ``exchange``, when given, is filled in and recorded (``_traffic.py``).
+    """
+    exchange = exchange if exchange is not None else Exchange(b"")
+    relay = _Relay(visitor, reader, writer, upgrade=upgrade, exchange=exchange)
     try:
         await relay.run(head)
     finally:
         relay.close()
+        exchange.finish(CLIENT_CLOSED)
+        if relay.upgraded is not None:
+            relay.upgraded.stream_closed()
 
 
 class _Relay:
@@ -81,6 +94,7 @@ class _Relay:
         writer: asyncio.StreamWriter,
         *,
         upgrade: bool,
+        exchange: Exchange,
     ) -> None:
         self.visitor = visitor
         self.reader = reader
@@ -88,8 +102,12 @@ class _Relay:
         self.upgrade = upgrade
         self.upgrade_refused = False
         self.answered = False
+        self.exchange = exchange
+        self.upgraded: TunnelTraffic | None = None
+        """The traffic a WebSocket counts as an open stream of, once upgraded."""
 
     async def run(self, head: bytes) -> None:
+        self.exchange.bytes_in += len(head)
         self.writer.write(head)
         uploading = asyncio.ensure_future(self._visitor_to_app())
         try:
@@ -110,6 +128,7 @@ class _Relay:
                 data = await self.visitor.read_bytes(CHUNK, partial=True)
                 if self.upgrade_refused:
                     return  # not a WebSocket after all: a next request would go unjudged
+                self.exchange.bytes_in += len(data)
                 self.writer.write(data)
                 await self.writer.drain()
         except StreamClosedError:
@@ -123,6 +142,7 @@ class _Relay:
         try:
             await self._response_head()
             while data := await self.reader.read(CHUNK):
+                self.exchange.bytes_out += len(data)
                 await self.visitor.write(data)
         except StreamClosedError:
             return  # the visitor left: close the app's side too
@@ -138,18 +158,36 @@ class _Relay:
             status = head.split(b" ", 2)[1:2]
             if status == [b"101"] and self.upgrade:
                 await self.visitor.write(head)  # a WebSocket from here on: raw both ways
+                self._upgraded(len(head))
                 return
             if status[:1] and status[0].startswith(b"1") and status != [b"101"]:
                 await self.visitor.write(head)  # 100 Continue, 103 Early Hints: more follows
                 self.answered = False
                 continue
             self.upgrade_refused = self.upgrade
-            await self.visitor.write(_closing(head))
+            closing = _closing(head)
+            if status and status[0].isdigit():
+                self.exchange.status = int(status[0])
+            self.exchange.bytes_out += len(closing)
+            await self.visitor.write(closing)
             return
 
+    def _upgraded(self, head_size: int) -> None:
+        """Record the WebSocket's handshake; it is an open stream until the relay ends."""
+        exchange = self.exchange
+        self.upgraded = exchange.traffic
+        exchange.status = 101
+        exchange.bytes_out += head_size
+        exchange.finish()
+        if self.upgraded is not None:
+            self.upgraded.upgraded()
+
     async def _fail(self, code: ErrorCode, message: str) -> None:
+        answer = error_response(code, message)
+        self.exchange.status = HTTP_STATUS[code]
+        self.exchange.bytes_out += len(answer)
         with contextlib.suppress(StreamClosedError):
-            await self.visitor.write(error_response(code, message))
+            await self.visitor.write(answer)
 
 
 def _closing(head: bytes) -> bytes:

@@ -28,6 +28,7 @@ from . import _api
 from ._checks import PROTOCOLS, check_listening, validate_name, validate_port
 from ._display import ExposedTunnel, TunnelDetails, TunnelList
 from ._errors import InvalidArgument, PortNotListening
+from ._request_log import RequestLog
 from ._session import chosen_backend, current_backend
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ MAGIC_NAME = "tunnel"
 PANEL_INTERVAL = 2.0
 """Seconds between two refreshes of ``%tunnel panel``."""
 HELP_HINT = "see %tunnel help"
+MAX_LOG_LIMIT = 200
+"""The most requests ``%tunnel log`` shows (what the hub keeps per tunnel)."""
 
 
 def _port(text: str) -> int:
@@ -64,6 +67,12 @@ def _name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
     assert name is not None
     return name
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LOG_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to {MAX_LOG_LIMIT}")
+    return int(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +143,10 @@ def build_parser() -> CommandLine:
     rotate.add_argument(
         "--no-check", dest="check", action="store_false", help="rotate even if nothing listens"
     )
+
+    log = command("log", "NAME's recent requests and counters")
+    log.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
+    log.add_argument("--limit", type=_limit, default=20, help="at most this many (20)")
 
     command("panel", "a live widget listing the tunnels")
     command("help", "this help")
@@ -228,6 +241,14 @@ def _rotate(args: argparse.Namespace) -> ExposedTunnel:
     return _api.tunnel(args.name).rotate(args.port, host=args.host, check=args.check)
 
 
+def _log(args: argparse.Namespace) -> RequestLog:
+    found = _api.tunnel(args.name, include_inactive=True)
+    with current_backend().client() as client:
+        entries = client.tunnel_requests(found.id, limit=args.limit)
+        metrics = client.tunnel_metrics(found.id)
+    return RequestLog(found.name, entries, metrics)
+
+
 def _panel(args: argparse.Namespace) -> Any:
     from ._panel import TunnelPanel  # ipywidgets is imported only when a panel is wanted
 
@@ -251,6 +272,7 @@ _COMMANDS = {
     "pause": _pause,
     "resume": _resume,
     "rotate": _rotate,
+    "log": _log,
     "panel": _panel,
 }
 

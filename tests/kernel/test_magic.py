@@ -14,13 +14,25 @@ from IPython.core.interactiveshell import InteractiveShell
 from jupyter_tunnels import ExposedTunnel, TunnelStatus
 from jupyter_tunnels.kernel import TunnelDetails, TunnelList
 from jupyter_tunnels.kernel._magic import USAGE, build_parser
+from jupyter_tunnels.kernel._request_log import RequestLog
 from jupyter_tunnels.kernel._session import chosen_backend
 
 from .._apps import Services
 from .._sockets import closed_port
 from ._servers import JupyterServerProcess
 
-SUBCOMMANDS = ("expose", "list", "info", "close", "pause", "resume", "rotate", "panel", "help")
+SUBCOMMANDS = (
+    "expose",
+    "list",
+    "info",
+    "close",
+    "pause",
+    "resume",
+    "rotate",
+    "log",
+    "panel",
+    "help",
+)
 APP_BODY = "hello from the app\n"
 
 
@@ -227,3 +239,29 @@ def test_several_live_tunnels_of_one_name_need_a_slug(
     assert message.startswith("2 live tunnels are named 'twin': use a slug (")
     assert exposed(shell, f"close {second.tunnel.slug}").id == second.id
     assert live_names(server_kernel) == ["twin"]
+
+
+def test_log_shows_requests_through_the_jupyter_ingress(
+    shell: InteractiveShell, server_kernel: JupyterServerProcess, services: Services
+) -> None:
+    t = exposed(shell, f"expose {services.http_port} --name logged")
+    try:
+        # the Jupyter server's own ingress (tornado, _visitor_relay.py) records these
+        for path in ("?key=secret", "missing"):
+            httpx.get(t.url + path, headers=server_kernel.headers, timeout=10)
+        shown = tunnel(shell, "log logged --limit 5")
+        assert isinstance(shown, RequestLog)
+        lines = repr(shown).splitlines()
+        assert lines[0].split() == ["TIME", "METHOD", "PATH", "STATUS", "MS", "IN", "OUT"]
+        assert [line.split()[1:4] for line in lines[1:3]] == [
+            ["GET", "/missing", "404"],
+            ["GET", "/", "200"],
+        ]
+        assert "secret" not in repr(shown)
+        assert lines[-1].startswith("2 requests, 0 errors,")
+        assert int(lines[2].split()[-1]) > len(APP_BODY), "bytes out include the answer"
+        page = shown._repr_html_()
+        assert "<table>" in page and "<td>/missing</td>" in page
+        assert "--limit" in usage_error(shell, "log logged --limit 0")
+    finally:
+        tunnel(shell, "close logged")
