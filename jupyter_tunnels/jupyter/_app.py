@@ -46,6 +46,9 @@ __all__ = ["TunnelsApp"]
 
 CLOSE_TIMEOUT = 10.0
 """Seconds the shutdown waits for the connector to release its lease and close."""
+START_WAIT = 10.0
+"""Seconds a request waits for the extension's start hook, which runs just after the server
+starts answering HTTP."""
 REMOTE_TIMEOUT = 30.0
 """Seconds a forwarded API call may take on the remote hub."""
 
@@ -127,6 +130,7 @@ class TunnelsApp(ExtensionApp):
         self.connector: Connector | None = None
         self._connector_task: asyncio.Task[Connector] | None = None
         self._http: httpx.AsyncClient | None = None
+        self._hook_ran = asyncio.Event()
 
     # --- where things are ----------------------------------------------------------------
 
@@ -199,6 +203,7 @@ class TunnelsApp(ExtensionApp):
             self._start_connector(), name="jupyter-tunnels-connector-start"
         )
         self._connector_task.add_done_callback(self._connector_started)
+        self._hook_ran.set()
 
     async def stop_extension(self) -> None:
         """Release the lease (tunnels end ``stopped``), close everything; safe to repeat."""
@@ -226,6 +231,10 @@ class TunnelsApp(ExtensionApp):
 
     async def ready_connector(self) -> Connector:
         """The started connector (waits while it starts; raises why it could not start)."""
+        if self._connector_task is None:
+            # the server answers HTTP a moment before it runs the extensions' start hooks
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._hook_ran.wait(), START_WAIT)
         task = self._connector_task
         if task is None:
             raise ConfigurationError("the jupyter-tunnels extension has not been started")
