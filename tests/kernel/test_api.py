@@ -77,6 +77,7 @@ def test_bad_arguments_raise_before_anything_happens(
     server_kernel: JupyterServerProcess, arguments: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidArgument, match=message) as raised:
+        # deliberately ill-typed arguments: what a notebook user may pass
         jupyter_tunnels.expose(**arguments, check=False)  # type: ignore[arg-type]
     assert isinstance(raised.value, TunnelError)
     assert chosen_backend() is None
