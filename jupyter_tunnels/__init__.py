@@ -21,10 +21,15 @@ from ._models import (
     LeaseGrant,
     LeaseStatus,
     Protocol,
+    ReachConnection,
+    ReachStatus,
     RelayLease,
     RelayLeaseGrant,
     RelayLeaseStatus,
     RequestLogEntry,
+    Share,
+    ShareExpiration,
+    ShareGrant,
     Target,
     Tunnel,
     TunnelMetrics,
@@ -89,11 +94,16 @@ __all__ = [
     "LeaseStatus",
     "NotFound",
     "Protocol",
+    "ReachConnection",
+    "ReachStatus",
     "RelayLease",
     "RelayLeaseGrant",
     "RelayLeaseStatus",
     "RequestLogEntry",
     "ServerError",
+    "Share",
+    "ShareExpiration",
+    "ShareGrant",
     "SlugTaken",
     "Target",
     "TransportError",
@@ -123,6 +133,11 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .jupyter import TunnelsApp
 
     return [{"module": "jupyter_tunnels", "app": TunnelsApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the built side panel (``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "jupyter-tunnels"}]
 
 
 def load_ipython_extension(ipython: "InteractiveShell") -> None:

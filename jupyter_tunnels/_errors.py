@@ -29,6 +29,12 @@ class ErrorCode(str, enum.Enum):
     LEASE_NOT_FOUND = "LEASE_NOT_FOUND"
     RELAY_LEASE_NOT_FOUND = "RELAY_LEASE_NOT_FOUND"
     WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
+    SHARE_NOT_FOUND = "SHARE_NOT_FOUND"
+    INVALID_SHARE = "INVALID_SHARE"
+    SHARE_REVOKED = "SHARE_REVOKED"
+    SHARE_EXPIRED = "SHARE_EXPIRED"
+    PATH_NOT_SHARED = "PATH_NOT_SHARED"
+    RATE_LIMITED = "RATE_LIMITED"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
     SLUG_TAKEN = "SLUG_TAKEN"
@@ -44,6 +50,11 @@ class ErrorCode(str, enum.Enum):
     REQUEST_HEAD_TOO_LARGE = "REQUEST_HEAD_TOO_LARGE"
     UNSUPPORTED_HTTP_VERSION = "UNSUPPORTED_HTTP_VERSION"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # --- connections (reach) ---
+    CONNECTION_NOT_FOUND = "CONNECTION_NOT_FOUND"
+    AGENT_NOT_FOUND = "AGENT_NOT_FOUND"
+    PORT_IN_USE = "PORT_IN_USE"
+    UNSUPPORTED_PROTOCOL = "UNSUPPORTED_PROTOCOL"
 
     def __str__(self) -> str:
         return self.value
@@ -65,6 +76,12 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.LEASE_NOT_FOUND: 404,
     ErrorCode.RELAY_LEASE_NOT_FOUND: 404,
     ErrorCode.WEBHOOK_NOT_FOUND: 404,
+    ErrorCode.SHARE_NOT_FOUND: 404,
+    ErrorCode.INVALID_SHARE: 403,
+    ErrorCode.SHARE_REVOKED: 403,
+    ErrorCode.SHARE_EXPIRED: 410,
+    ErrorCode.PATH_NOT_SHARED: 403,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.ILLEGAL_TRANSITION: 409,
     ErrorCode.SLUG_TAKEN: 409,
@@ -80,5 +97,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.REQUEST_HEAD_TOO_LARGE: 431,
     ErrorCode.UNSUPPORTED_HTTP_VERSION: 505,
     ErrorCode.INTERNAL_ERROR: 500,
+    # --- connections (reach) ---
+    ErrorCode.CONNECTION_NOT_FOUND: 404,
+    ErrorCode.AGENT_NOT_FOUND: 404,
+    ErrorCode.PORT_IN_USE: 409,
+    ErrorCode.UNSUPPORTED_PROTOCOL: 409,
 }
 """The HTTP status the hub answers with for each error code."""

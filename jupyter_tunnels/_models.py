@@ -35,6 +35,7 @@ __all__ = [
     "ALL_EVENTS",
     "MAX_NAME_LENGTH",
     "MAX_URL_LENGTH",
+    "SHARE_PATH_PATTERN",
     "SLUG_PATTERN",
     "TARGET_STRING_PATTERN",
     "WEBHOOK_TEST_EVENT",
@@ -56,12 +57,19 @@ __all__ = [
     "LeaseStatus",
     "LeaseSummary",
     "Protocol",
+    "ReachConnection",
+    "ReachCreate",
+    "ReachStatus",
     "Readiness",
     "RelayLease",
     "RelayLeaseCreate",
     "RelayLeaseGrant",
     "RelayLeaseStatus",
     "RequestLogEntry",
+    "Share",
+    "ShareCreate",
+    "ShareExpiration",
+    "ShareGrant",
     "StoreHealth",
     "Target",
     "Tunnel",
@@ -489,9 +497,7 @@ class WebhookEvent(str, enum.Enum):
     TUNNEL_DELETED = "tunnel.deleted"
     TUNNEL_STATUS_CHANGED = "tunnel.status_changed"
     SHARE_CREATED = "share.created"
-    """Fires once share links exist in the hub (a later step); accepted now."""
     SHARE_REVOKED = "share.revoked"
-    """Fires once share links exist in the hub (a later step); accepted now."""
     LEASE_EXPIRED = "lease.expired"
     AGENT_CONNECTED = "agent.connected"
     AGENT_DISCONNECTED = "agent.disconnected"
@@ -581,6 +587,101 @@ class WebhookDelivery(_Resource):
     """The JSON body the receiver gets."""
 
 
+# --- shares --------------------------------------------------------------------------------
+
+
+class ShareExpiration(str, enum.Enum):
+    """How long a share link works after it is created."""
+
+    ONE_HOUR = "1h"
+    ONE_DAY = "24h"
+    ONE_WEEK = "7d"
+    ONE_MONTH = "30d"
+    NEVER = "never"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def seconds(self) -> float | None:
+        """The lifetime in seconds; None for ``never``."""
+        return _EXPIRATION_SECONDS[self]
+
+
+_EXPIRATION_SECONDS: dict[ShareExpiration, float | None] = {
+    ShareExpiration.ONE_HOUR: 3600.0,
+    ShareExpiration.ONE_DAY: 86400.0,
+    ShareExpiration.ONE_WEEK: 7 * 86400.0,
+    ShareExpiration.ONE_MONTH: 30 * 86400.0,
+    ShareExpiration.NEVER: None,
+}
+
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
+"""A method a share may allow; ``CONNECT`` is a raw stream (reach), not an HTTP request."""
+SHARE_PATH_PATTERN = r"^/[!-~]{0,499}$"
+"""A share's path prefix: starts with ``/``, printable ASCII, no spaces."""
+
+
+def _upper_methods(value: Any) -> Any:
+    if isinstance(value, list):
+        return [item.upper() if isinstance(item, str) else item for item in value]
+    return value
+
+
+class ShareCreate(_Request):
+    """Body of ``POST /v1/tunnels/{id}/shares``."""
+
+    name: Name
+    description: Annotated[str, Field(max_length=500)] | None = None
+    expiration: ShareExpiration = ShareExpiration.ONE_DAY
+    allowed_methods: (
+        Annotated[
+            list[HttpMethod], Field(min_length=1, max_length=8), BeforeValidator(_upper_methods)
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="The methods the link allows (any case); null or absent: every method.",
+    )
+    rate_limit_per_minute: (
+        Annotated[int, Field(ge=1, le=1000), BeforeValidator(_integral)] | None
+    ) = Field(default=None, description="Requests (or reach connections) a minute; null: no limit.")
+    path_prefix: Annotated[str, Field(pattern=SHARE_PATH_PATTERN, max_length=500)] | None = Field(
+        default=None,
+        description="Only paths under this prefix (from the tunnel's root, e.g. /api); null: all.",
+    )
+
+
+class Share(_Resource):
+    """A capability link to a tunnel; its token is shown only when it is created."""
+
+    id: str
+    tunnel_id: str
+    name: str
+    description: str | None
+    expiration: ShareExpiration
+    expires_at: datetime | None
+    allowed_methods: list[str] | None
+    rate_limit_per_minute: int | None
+    path_prefix: str | None
+    active: bool
+    """Neither revoked nor expired."""
+    access_count: int
+    """Requests (and reach connections) let through with this link."""
+    last_accessed_at: datetime | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ShareGrant(Share):
+    """A new share with its link and token, shown this once."""
+
+    share_url: str | None
+    """The link: the tunnel's URL (plus the path prefix) with ``?share_token=``; null for a
+    tcp tunnel, which is reached with the token (``jupyter-tunnels connect``)."""
+    token: str
+
+
 # --- traffic -------------------------------------------------------------------------------
 
 
@@ -666,3 +767,62 @@ class ApiError(_Resource):
     code: str
     message: str
     details: Any = None
+
+
+# --- connections (reach) -------------------------------------------------------------------
+
+
+class ReachStatus(str, enum.Enum):
+    """Where a connection (a local port carried to a tunnel) stands."""
+
+    OPENING = "opening"
+    """The hub asked the agent to bind the port and waits for its answer."""
+    OPEN = "open"
+    """The agent holds the port and carries each local connection to the tunnel."""
+    CLOSED = "closed"
+    """Closed through the API, or its tunnel or agent went away; the port is released."""
+    FAILED = "failed"
+    """The agent could not bind the port (``lastError`` says why)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ReachCreate(_Request):
+    """Body of ``POST /v1/tunnels/{id}/connect``: which agent binds which local port."""
+
+    agent_id: Annotated[str, Field(min_length=1, max_length=36)] = Field(
+        description="One of your agents (GET /v1/agents); it must be online."
+    )
+    local_port: Port | None = Field(
+        default=None, description="The port to bind on the agent's 127.0.0.1; null: any free one."
+    )
+    share_token: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="A share token of the tunnel allowing CONNECT, to reach a tunnel you do "
+        "not own.",
+    )
+
+
+class ReachConnection(_Resource):
+    """A tunnel reached as a local port: an agent listens on ``address`` and carries each
+    connection there to the tunnel (``POST /v1/tunnels/{id}/connect``)."""
+
+    id: str
+    tunnel_id: str
+    agent_id: str
+    share_id: str | None
+    """The share that allowed it; null when the caller owns the tunnel."""
+    local_host: str
+    local_port: int | None
+    """The port bound; null until the agent has answered."""
+    address: str | None
+    """``host:port`` to connect to; null unless open."""
+    protocol: str
+    """What the tunnel speaks, as detected: postgres, mysql, redis, mongodb, http, https, tcp."""
+    connection_string: str | None
+    """A URL for that protocol (``redis://127.0.0.1:6379``); null unless open."""
+    status: ReachStatus
+    last_error: str | None
+    created_at: datetime
+    closed_at: datetime | None

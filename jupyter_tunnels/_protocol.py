@@ -14,6 +14,12 @@ A connector makes only outbound HTTP(S) connections to the hub's one address:
   and each stream has TCP's own flow control.
 
 UDP datagrams are carried on a data connection as ``2-byte big-endian length + payload``.
+
+**Reach** runs the other way round: the hub asks a connector (:class:`Bind`) to listen on a
+local port; the connector answers :class:`Bound` (the port it got, or why not), and for each
+local connection it accepts it opens a **reach stream**: an HTTP request to :data:`REACH_PATH`
+upgraded (``Upgrade: jupyter-tunnels-reach/1``) to a raw byte stream to the tunnel, authorised
+by the connection's reach token. :class:`Unbind` releases the port; :class:`Unbound` says so.
 docs/protocol.md describes the whole exchange and the state machine.
 """
 
@@ -24,12 +30,17 @@ import json
 from typing import Any, ClassVar, Literal
 
 __all__ = [
+    "CONNECTION_HEADER",
     "CONTROL_PATH",
     "DATA_PATH",
     "DATA_UPGRADE",
     "PROTOCOL_VERSION",
+    "REACH_PATH",
+    "REACH_UPGRADE",
     "SESSION_HEADER",
     "UDP_LENGTH_BYTES",
+    "Bind",
+    "Bound",
     "ControlMessage",
     "Dial",
     "Hello",
@@ -38,6 +49,8 @@ __all__ = [
     "StreamReady",
     "TunnelSpec",
     "TunnelsChanged",
+    "Unbind",
+    "Unbound",
     "Welcome",
     "decode_control",
     "decode_line",
@@ -58,6 +71,12 @@ MAX_LINE = 16 * 1024
 """Longest stream header line accepted, in bytes."""
 UDP_LENGTH_BYTES = 2
 """Size of the length prefix of a UDP datagram on a data connection."""
+REACH_PATH = "/v1/agent/reach"
+"""Path a connector requests to open a reach stream (one local connection to a tunnel)."""
+REACH_UPGRADE = "jupyter-tunnels-reach/1"
+"""The ``Upgrade`` token of reach streams."""
+CONNECTION_HEADER = "X-Tunnels-Connection"
+"""Request field of a reach stream naming the connection (reach) it belongs to."""
 
 
 class ProtocolError(Exception):
@@ -113,10 +132,60 @@ class Dial:
     count: int
 
 
-ControlMessage = Hello | Welcome | TunnelsChanged | Dial
+# --- reach (connections) -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Bind:
+    """Hub → connector: listen on ``local_host:local_port`` (0: any free port) and carry each
+    connection accepted there to tunnel ``slug``, authorised by ``token``.
+
+    Sent again with a fresh token for a port the connector already holds (after it
+    reconnected): the connector keeps the port and takes the new token.
+    """
+
+    type: ClassVar[str] = "bind"
+    connection_id: str
+    tunnel_id: str
+    slug: str
+    local_host: str
+    local_port: int
+    token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """Connector → hub, the answer to :class:`Bind`: the port bound, or why not
+    (``code`` is ``PORT_IN_USE``, ``PORT_NOT_ALLOWED`` or ``BIND_FAILED``)."""
+
+    type: ClassVar[str] = "bound"
+    connection_id: str
+    ok: bool
+    local_port: int = 0
+    code: str = ""
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Unbind:
+    """Hub → connector: release the connection's port and end its streams."""
+
+    type: ClassVar[str] = "unbind"
+    connection_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Unbound:
+    """Connector → hub, the answer to :class:`Unbind`: the port is free again."""
+
+    type: ClassVar[str] = "unbound"
+    connection_id: str
+
+
+ControlMessage = Hello | Welcome | TunnelsChanged | Dial | Bind | Bound | Unbind | Unbound
 
 _CONTROL_TYPES: dict[str, type[Any]] = {
-    cls.type: cls for cls in (Hello, Welcome, TunnelsChanged, Dial)
+    cls.type: cls for cls in (Hello, Welcome, TunnelsChanged, Dial, Bind, Bound, Unbind, Unbound)
 }
 
 
@@ -133,6 +202,9 @@ _FIELD_NAMES = {
     "poolSize": "pool_size",
     "streamId": "stream_id",
     "tunnelId": "tunnel_id",
+    "connectionId": "connection_id",
+    "localHost": "local_host",
+    "localPort": "local_port",
 }
 
 

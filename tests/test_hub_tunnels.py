@@ -89,15 +89,21 @@ def test_create_with_an_explicit_hub_port(make_hub: Callable[..., RunningHub]) -
         assert_error(taken, ErrorCode.HUB_PORT_TAKEN)
 
 
-def test_create_tcp_on_a_hub_without_ports_is_a_clear_503(
+def test_a_hub_without_ports_takes_private_tcp_only_for_reach(
     make_hub: Callable[..., RunningHub],
 ) -> None:
     hub = make_hub(tcp_ports=None)
     with client(hub) as api:
-        body = assert_error(
-            api.post("/v1/tunnels", json={"target": "5432"}), ErrorCode.NO_HUB_PORTS
-        )
-        assert "tcp-ports" in body["message"]
+        private = create_tunnel(api, target="5432", name="db")
+        assert (private["protocol"], private["hubPort"]) == ("tcp", None)
+        assert private["url"] == f"reach://{private['slug']}"
+        for refused in (
+            {"target": "5432", "access": "public"},
+            {"target": "5432", "protocol": "udp"},
+            {"target": "6379", "hubPort": 20000},
+        ):
+            body = assert_error(api.post("/v1/tunnels", json=refused), ErrorCode.NO_HUB_PORTS)
+            assert "tcp-ports" in body["message"]
         assert create_tunnel(api, target="8050")["protocol"] == "http"
 
 

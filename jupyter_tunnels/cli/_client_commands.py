@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_HUB_URL",
     "close_command",
     "health_command",
+    "hub_client",
     "info_command",
     "list_command",
     "tunnel_details",
@@ -40,7 +41,7 @@ NONE = "-"
 
 def list_command(args: argparse.Namespace) -> int:
     """``jupyter-tunnels list``: the caller's tunnels as a table, or JSON."""
-    with _client(args) as client:
+    with hub_client(args) as client:
         tunnels = client.list(include_inactive=args.all)
     if args.json:
         _print_json([tunnel.to_json() for tunnel in tunnels])
@@ -53,7 +54,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def info_command(args: argparse.Namespace) -> int:
     """``jupyter-tunnels info ID``: one tunnel's fields."""
-    with _client(args) as client:
+    with hub_client(args) as client:
         tunnel = client.get(args.id)
     if args.json:
         _print_json(tunnel.to_json())
@@ -64,7 +65,7 @@ def info_command(args: argparse.Namespace) -> int:
 
 def close_command(args: argparse.Namespace) -> int:
     """``jupyter-tunnels close ID``: close a tunnel and say which."""
-    with _client(args) as client:
+    with hub_client(args) as client:
         tunnel = client.delete(args.id)
     print(f"closed {tunnel.name!r} ({tunnel.url}, slug {tunnel.slug}, id {tunnel.id})")
     return 0
@@ -72,7 +73,7 @@ def close_command(args: argparse.Namespace) -> int:
 
 def health_command(args: argparse.Namespace) -> int:
     """``jupyter-tunnels health``: whether the hub is up, and the caller's counts."""
-    with _client(args, token_required=False) as client:
+    with hub_client(args, token_required=False) as client:
         health = client.health()
     if args.json:
         _print_json(health.to_json())
@@ -82,7 +83,7 @@ def health_command(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _client(args: argparse.Namespace, *, token_required: bool = True) -> Iterator[TunnelsClient]:
+def hub_client(args: argparse.Namespace, *, token_required: bool = True) -> Iterator[TunnelsClient]:
     """A client for the hub the options and environment name; SDK errors become one line."""
     hub_url = args.hub or os.environ.get(HUB_URL_ENV, "").strip() or DEFAULT_HUB_URL
     token = args.token or os.environ.get(TOKEN_ENV, "").strip() or None

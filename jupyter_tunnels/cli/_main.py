@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 
 from .._version import __version__
 from . import _settings as settings
+from ._connect import add_connect
 from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, CommandError
+from ._share import add_share
 
 __all__ = ["PROG", "build_parser", "main"]
 
@@ -119,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_token(commands)
     _add_client_commands(commands)
     _add_expose(commands)
+    add_share(
+        commands,
+        _command,
+        lambda parser: _add_client_options(parser, default=argparse.SUPPRESS),
+    )
+    add_connect(  # connections (reach)
+        commands,
+        _command,
+        lambda parser: _add_client_options(parser, default=argparse.SUPPRESS),
+    )
     return parser
 
 

@@ -25,9 +25,13 @@ from .._models import (
     Lease,
     LeaseGrant,
     Protocol,
+    ReachConnection,
     RelayLease,
     RelayLeaseGrant,
     RequestLogEntry,
+    Share,
+    ShareExpiration,
+    ShareGrant,
     Target,
     Tunnel,
     TunnelMetrics,
@@ -329,6 +333,47 @@ def refresh_worker_token(relay_lease_id: str) -> Call[WorkerToken]:
     return Call("POST", path, WorkerToken.model_validate)
 
 
+# --- shares --------------------------------------------------------------------------------
+
+
+def create_share(
+    tunnel: str,
+    name: str,
+    *,
+    expiration: ShareExpiration | str,
+    allowed_methods: Sequence[str] | None,
+    rate_limit_per_minute: int | None,
+    path_prefix: str | None,
+    description: str | None,
+) -> Call[ShareGrant]:
+    """``POST /v1/tunnels/{tunnelId}/shares``."""
+    body = _body(
+        name=name,
+        description=description,
+        expiration=str(expiration),
+        allowed_methods=None if allowed_methods is None else list(allowed_methods),
+        rate_limit_per_minute=rate_limit_per_minute,
+        path_prefix=path_prefix,
+    )
+    path = f"/tunnels/{_segment(tunnel, 'tunnel')}/shares"
+    return Call("POST", path, ShareGrant.model_validate, json=body)
+
+
+def list_shares(tunnel: str) -> Call[list[Share]]:
+    """``GET /v1/tunnels/{tunnelId}/shares``."""
+    return Call("GET", f"/tunnels/{_segment(tunnel, 'tunnel')}/shares", _many(Share))
+
+
+def get_share(share_id: str) -> Call[Share]:
+    """``GET /v1/shares/{shareId}``."""
+    return Call("GET", f"/shares/{_segment(share_id, 'share_id')}", Share.model_validate)
+
+
+def revoke_share(share_id: str) -> Call[Share]:
+    """``DELETE /v1/shares/{shareId}``."""
+    return Call("DELETE", f"/shares/{_segment(share_id, 'share_id')}", Share.model_validate)
+
+
 # --- webhooks ------------------------------------------------------------------------------
 
 
@@ -368,3 +413,33 @@ def list_webhook_deliveries(webhook_id: str) -> Call[list[WebhookDelivery]]:
     """``GET /v1/webhooks/{webhookId}/deliveries``."""
     path = f"/webhooks/{_segment(webhook_id, 'webhook_id')}/deliveries"
     return Call("GET", path, _many(WebhookDelivery))
+
+
+# --- connections (reach) -------------------------------------------------------------------
+
+
+def connect_tunnel(
+    tunnel: str, agent_id: str, *, local_port: int | None, share_token: str | None
+) -> Call[ReachConnection]:
+    """``POST /v1/tunnels/{tunnelId}/connect``."""
+    body = _body(agent_id=agent_id, local_port=local_port, share_token=share_token)
+    path = f"/tunnels/{_segment(tunnel, 'tunnel')}/connect"
+    return Call("POST", path, ReachConnection.model_validate, json=body)
+
+
+def list_connections(include_inactive: bool) -> Call[list[ReachConnection]]:
+    """``GET /v1/connections``."""
+    params = {"includeInactive": _flag(include_inactive)}
+    return Call("GET", "/connections", _many(ReachConnection), params=params)
+
+
+def get_connection(connection_id: str) -> Call[ReachConnection]:
+    """``GET /v1/connections/{connectionId}``."""
+    path = f"/connections/{_segment(connection_id, 'connection_id')}"
+    return Call("GET", path, ReachConnection.model_validate)
+
+
+def close_connection(connection_id: str) -> Call[ReachConnection]:
+    """``DELETE /v1/connections/{connectionId}``."""
+    path = f"/connections/{_segment(connection_id, 'connection_id')}"
+    return Call("DELETE", path, ReachConnection.model_validate)

@@ -22,25 +22,29 @@ import logging
 import random
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from .._models import HeartbeatAction, Target, Tunnel
+from .._models import HeartbeatAction, ReachConnection, Target, Tunnel
 from .._protocol import (
     CONTROL_PATH,
+    Bind,
+    ControlMessage,
     Dial,
     Hello,
     ProtocolError,
     TunnelsChanged,
     TunnelSpec,
+    Unbind,
     Welcome,
     decode_control,
     encode_control,
 )
 from ..client import AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
 from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, TargetNotAllowed, check_target
+from ._reach import ReachPorts
 from ._streams import DataPool
 
 __all__ = ["Backoff", "Connector", "ConnectorState"]
@@ -125,6 +129,8 @@ class Connector:
         self.pool_size = pool_size
         self.on_event = on_event or (lambda message: log.info("%s", message))
         self.lease_id: str | None = None
+        self.agent_id: str | None = None
+        """This connector's agent id at the hub (once started): what reach binds on."""
         self.agent_token: str | None = None
         self.specs: dict[str, TunnelSpec] = {}
         self.connected = asyncio.Event()
@@ -138,6 +144,8 @@ class Connector:
         self._backoff = Backoff()
         self._ws: ClientConnection | None = None
         self._pool: DataPool | None = None
+        self.reach = ReachPorts(self.address, self.on_event)
+        """Local ports carried to tunnels for ``connect`` (they outlive control sessions)."""
 
     # --- public API ----------------------------------------------------------------------
 
@@ -194,6 +202,22 @@ class Connector:
                 del self._wanted[key]
         return await self.client.delete(tunnel_id)
 
+    async def connect(
+        self, tunnel: str, *, local_port: int | None = None, share_token: str | None = None
+    ) -> ReachConnection:
+        """Reach ``tunnel`` (id or slug) as a local port of this connector (docs/reach.md).
+
+        The hub asks this connector to bind ``127.0.0.1:local_port`` (any free port when
+        None) and answers once it has: the connection's ``address`` and
+        ``connection_string``. ``share_token`` reaches a tunnel you do not own. Close it with
+        ``client.close_connection(connection.id)``; closing the connector releases it too.
+        """
+        if self.agent_id is None:
+            raise RuntimeError("start the connector before connecting through it")
+        return await self.client.connect(
+            tunnel, self.agent_id, local_port=local_port, share_token=share_token
+        )
+
     async def close(self, *, release: bool = True) -> None:
         """Stop serving: close the tunnels (releasing the lease) and every connection."""
         self._closing = True
@@ -205,6 +229,7 @@ class Connector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
         await self._end_session()
+        await self.reach.close()
         await self.client.aclose()
 
     async def __aenter__(self) -> Connector:
@@ -219,6 +244,7 @@ class Connector:
     async def _take_lease(self) -> None:
         grant = await self.client.create_lease(self.client_instance_id)
         self.lease_id = grant.id
+        self.agent_id = grant.agent_id
         self.agent_token = grant.agent_token
 
     async def _ensure_tunnel(self, wanted: _Wanted, fresh: _Wanted | None = None) -> Tunnel:
@@ -280,6 +306,7 @@ class Connector:
     async def _recover_lease(self) -> None:
         """The lease expired while we were away: take a new one, re-create our tunnels."""
         self.on_event("lease expired while disconnected: taking a new one")
+        self.reach.release_all()  # the hub closed the old lease's connections
         await self._take_lease()
         for wanted in self._wanted.values():
             tunnel = await self._ensure_tunnel(wanted)
@@ -348,12 +375,21 @@ class Connector:
                         self._set_specs(message.tunnels)
                     elif isinstance(message, Dial):
                         self._pool.fill(message.count)
+                    elif isinstance(message, Bind | Unbind):
+                        self.reach.handle(message, self._replier(ws))
                 if heartbeats.done():
                     heartbeats.result()
             finally:
                 heartbeats.cancel()
                 with contextlib.suppress(asyncio.CancelledError, TunnelError):
                     await heartbeats
+
+    @staticmethod
+    def _replier(ws: ClientConnection) -> Callable[[ControlMessage], Awaitable[None]]:
+        async def reply(message: ControlMessage) -> None:
+            await ws.send(encode_control(message))
+
+        return reply
 
     async def _check_lease(self) -> None:
         """Heartbeat once before attaching, so an expired lease is noticed and renewed."""

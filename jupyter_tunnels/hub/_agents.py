@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from .._errors import ErrorCode
-from .._protocol import Dial, StreamOpen, TunnelsChanged, TunnelSpec, encode_line
+from .._protocol import ControlMessage, Dial, StreamOpen, TunnelsChanged, TunnelSpec, encode_line
 from .._status import TunnelStatus
 from ._auth import hash_token
 from ._exceptions import HubError
@@ -37,7 +37,7 @@ DIAL_TIMEOUT = 10.0
 """Seconds a visitor waits for a data connection before getting a 503."""
 MAX_POOL = 256
 
-SendControl = Callable[[Dial | TunnelsChanged], None]
+SendControl = Callable[[ControlMessage], None]
 
 
 class _IdleData(asyncio.Protocol):

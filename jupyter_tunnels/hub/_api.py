@@ -22,10 +22,15 @@ from .._models import (
     LeaseCreate,
     LeaseGrant,
     LeaseRefresh,
+    ReachConnection,
+    ReachCreate,
     RelayLease,
     RelayLeaseCreate,
     RelayLeaseGrant,
     RequestLogEntry,
+    Share,
+    ShareCreate,
+    ShareGrant,
     Tunnel,
     TunnelCreate,
     TunnelMetrics,
@@ -40,6 +45,7 @@ from .._models import (
 )
 from ._exceptions import HubError
 from ._http import ApiHandler
+from ._reach_api import ConnectionHandler, ConnectionsHandler, TunnelConnectHandler
 from ._traffic import RECENT_REQUESTS
 from ._traffic_api import DEFAULT_LIMIT, TunnelMetricsHandler, TunnelRequestsHandler
 
@@ -162,6 +168,34 @@ class TunnelRotateHandler(ApiHandler):
         """Point the tunnel at a new local target."""
         body = self.body_as(TunnelRotate)
         self.send(await self.hub.tunnels.rotate(self.owner, tunnel_id, body))
+
+
+# --- shares --------------------------------------------------------------------------------
+
+
+class TunnelSharesHandler(ApiHandler):
+    """``/v1/tunnels/{tunnelId}/shares``: list and create."""
+
+    async def get(self, tunnel_id: str) -> None:
+        """List the tunnel's shares (revoked and expired ones too)."""
+        self.send(await self.hub.shares.list(self.owner, tunnel_id))
+
+    async def post(self, tunnel_id: str) -> None:
+        """Create a share link; its token is in this answer only."""
+        body = self.body_as(ShareCreate)
+        self.send(await self.hub.shares.create(self.owner, tunnel_id, body), 201)
+
+
+class ShareHandler(ApiHandler):
+    """``/v1/shares/{shareId}``: get and revoke."""
+
+    async def get(self, share_id: str) -> None:
+        """Get a share (without its token)."""
+        self.send(await self.hub.shares.get(self.owner, share_id))
+
+    async def delete(self, share_id: str) -> None:
+        """Revoke a share; its link stops working at once."""
+        self.send(await self.hub.shares.revoke(self.owner, share_id))
 
 
 # --- agents and leases ---------------------------------------------------------------------
@@ -387,6 +421,24 @@ ROUTES: tuple[Route, ...] = (
         (Operation("get", "getTunnelMetrics", "A tunnel's traffic counters", TunnelMetrics),),
     ),
     Route(
+        "/v1/tunnels/{tunnelId}/shares",
+        TunnelSharesHandler,
+        (
+            Operation("get", "listShares", "List a tunnel's shares", Share, many=True),
+            Operation(
+                "post", "createShare", "Create a share link", ShareGrant, 201, body=ShareCreate
+            ),
+        ),
+    ),
+    Route(
+        "/v1/shares/{shareId}",
+        ShareHandler,
+        (
+            Operation("get", "getShare", "Get a share", Share),
+            Operation("delete", "revokeShare", "Revoke a share", Share),
+        ),
+    ),
+    Route(
         "/v1/leases",
         LeasesHandler,
         (
@@ -491,6 +543,43 @@ ROUTES: tuple[Route, ...] = (
                 WebhookDelivery,
                 many=True,
             ),
+        ),
+    ),
+    # --- connections (reach) ---
+    Route(
+        "/v1/tunnels/{tunnelId}/connect",
+        TunnelConnectHandler,
+        (
+            Operation(
+                "post",
+                "connectTunnel",
+                "Reach a tunnel as a local port of an agent",
+                ReachConnection,
+                201,
+                body=ReachCreate,
+            ),
+        ),
+    ),
+    Route(
+        "/v1/connections",
+        ConnectionsHandler,
+        (
+            Operation(
+                "get",
+                "listConnections",
+                "List connections",
+                ReachConnection,
+                many=True,
+                query=(QueryParam("includeInactive", "Also list closed and failed ones.", _BOOL),),
+            ),
+        ),
+    ),
+    Route(
+        "/v1/connections/{connectionId}",
+        ConnectionHandler,
+        (
+            Operation("get", "getConnection", "Get a connection", ReachConnection),
+            Operation("delete", "closeConnection", "Close a connection", ReachConnection),
         ),
     ),
 )

@@ -20,6 +20,7 @@ from ._clock import now
 
 __all__ = [
     "AGENT_TOKEN_PREFIX",
+    "SHARE_TOKEN_PREFIX",
     "USER_TOKEN_PREFIX",
     "WORKER_TOKEN_PREFIX",
     "create_owner",
@@ -32,6 +33,7 @@ __all__ = [
 USER_TOKEN_PREFIX = "jtu_"
 AGENT_TOKEN_PREFIX = "jta_"
 WORKER_TOKEN_PREFIX = "jtw_"
+SHARE_TOKEN_PREFIX = "jts_"
 TOKEN_BYTES = 32
 MIN_TOKEN_LENGTH = 16
 

@@ -46,6 +46,11 @@ def parse_port_range(text: str) -> tuple[int, int]:
     return first, last
 
 
+REACH_SCHEME = "reach"
+"""The scheme of the ``url`` of a private tcp tunnel that has no hub port (a hub without
+raw ports): ``reach://{slug}``, used with ``jupyter-tunnels connect`` or ``%tunnel connect``."""
+
+
 @dataclasses.dataclass(frozen=True)
 class HubConfig:
     """Everything a hub needs to know; the CLI and the Jupyter extension fill it in."""
@@ -107,6 +112,8 @@ class HubConfig:
     def tunnel_url(self, slug: str, protocol: str, hub_port: int | None) -> str:
         """The address visitors use for a tunnel."""
         if protocol in ("tcp", "udp"):
+            if hub_port is None:  # no port of its own: reached with connect (reach)
+                return f"{REACH_SCHEME}://{slug}"
             return f"{protocol}://{self.public_host}:{hub_port}"
         if self.domain:
             parts = urlsplit(self.public_url)

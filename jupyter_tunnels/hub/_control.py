@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from tornado import websocket
 
 from .._protocol import (
+    Bound,
     ControlMessage,
-    Dial,
     Hello,
     ProtocolError,
-    TunnelsChanged,
+    Unbound,
     Welcome,
     decode_control,
     encode_control,
@@ -74,11 +74,14 @@ class ControlHandler(websocket.WebSocketHandler):
         await super().get(*args, **kwargs)
 
     async def on_message(self, message: str | bytes) -> None:
-        """Handle ``hello``; nothing else is expected from a connector."""
+        """Handle ``hello``, then the answers to reach's ``bind`` and ``unbind``."""
         try:
             decoded = decode_control(message)
         except ProtocolError as exc:
             self.close(CLOSE_PROTOCOL, str(exc)[:120])
+            return
+        if isinstance(decoded, Bound | Unbound) and self.session is not None:
+            self.hub.reach.answered(self.session, decoded)
             return
         if not isinstance(decoded, Hello) or self.session is not None or self.lease is None:
             self.close(CLOSE_PROTOCOL, f"unexpected {decoded.type} message")
@@ -101,9 +104,10 @@ class ControlHandler(websocket.WebSocketHandler):
         )
         self.welcomed = True
         self.send_control(welcome)
+        self.hub.reach.attached(self.session)
         log.info("agent %s attached to lease %s", decoded.client_instance_id, lease_id)
 
-    def send_control(self, message: ControlMessage | Dial | TunnelsChanged) -> None:
+    def send_control(self, message: ControlMessage) -> None:
         """Send a control message unless the channel is closing.
 
         Nothing goes out before ``welcome``: the welcome carries the current tunnels, and the
@@ -128,3 +132,4 @@ class ControlHandler(websocket.WebSocketHandler):
         if self.session is not None:
             session, self.session = self.session, None
             self.hub.spawn(self.hub.agents.detach(session))
+            self.hub.reach.detached(session)

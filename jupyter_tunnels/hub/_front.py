@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +30,9 @@ from .._models import Access
 from .._protocol import DATA_PATH, DATA_UPGRADE, SESSION_HEADER
 from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from ._agents import AgentSession
+from ._error_pages import error_response, wants_html
 from ._exceptions import HubError
+from ._front_shares import share_decision
 from ._http1 import (
     BodyScanner,
     HeadError,
@@ -40,6 +41,7 @@ from ._http1 import (
     parse_request_head,
 )
 from ._routing import Route
+from ._share_gate import Refusal
 from ._streams import open_stream
 from ._traffic import CLIENT_CLOSED, Exchange
 from ._upstream import Pending, Upstream
@@ -70,30 +72,6 @@ _HEAD_ERROR_CODES = {
 _CLIENT_ADDRESS_HEADERS = frozenset({b"x-real-ip", b"x-forwarded-for"})
 
 
-def error_response(status: int, code: str, message: str, extra: bytes = b"") -> bytes:
-    """A complete JSON error response that closes the connection."""
-    body = json.dumps({"code": code, "message": message, "details": None}).encode()
-    reason = _REASONS.get(status, b"Error")
-    return (
-        b"HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
-        b"Content-Length: %d\r\nConnection: close\r\n%s\r\n" % (status, reason, len(body), extra)
-    ) + body
-
-
-_REASONS = {
-    400: b"Bad Request",
-    401: b"Unauthorized",
-    403: b"Forbidden",
-    404: b"Not Found",
-    409: b"Conflict",
-    431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error",
-    502: b"Bad Gateway",
-    503: b"Service Unavailable",
-    505: b"HTTP Version Not Supported",
-}
-
-
 class FrontProtocol(asyncio.Protocol):
     """One visitor (or connector, or API client) connection to the standalone hub."""
 
@@ -120,6 +98,8 @@ class FrontProtocol(asyncio.Protocol):
         """The size of the request head being judged, as the visitor sent it."""
         self.request: Exchange | None = None
         """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
+        self.visitor_head: RequestHead | None = None
+        """The last tunnel request's head: its ``Accept`` decides JSON or HTML error pages."""
 
     # connection ------------------------------------------------------------------------
 
@@ -262,6 +242,7 @@ class FrontProtocol(asyncio.Protocol):
                 head.fields.append((b"X-Real-Ip", self.client.encode()))
                 self._forward(head, "api", None)
             return
+        self.visitor_head = head
         if target.route is None:
             reason = self.hub.router.offline.get(target.slug)
             if reason is not None:
@@ -281,6 +262,15 @@ class FrontProtocol(asyncio.Protocol):
         route = target.route
         traffic = self.hub.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
         self.request = Exchange(head.method, traffic, target.path, self.client, self.head_bytes)
+        shared = share_decision(self.hub, head, route, target.path, target.prefix)
+        if shared is not None:
+            if shared.redirect is not None:
+                self._local_answer(shared.redirect)
+            elif shared.refusal is not None:
+                self._refuse(shared.refusal)
+            else:
+                self._tunnel_request(head, route, shared.path, target.prefix)
+            return
         decided = self._access(route, head)
         if decided is None:
             self._wait(self._check_then_forward(head, route, target.path, target.prefix))
@@ -318,6 +308,10 @@ class FrontProtocol(asyncio.Protocol):
             self._refuse_auth(route, token)
             return
         self._tunnel_request(head, route, path, prefix)
+
+    def _refuse(self, refusal: Refusal) -> None:
+        extra = b"".join(b"%s: %s\r\n" % (n.encode(), v.encode()) for n, v in refusal.headers)
+        self._fail(refusal.status, refusal.code, refusal.message, extra)
 
     def _refuse_auth(self, route: Route, token: str | None) -> None:
         code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
@@ -470,12 +464,10 @@ class FrontProtocol(asyncio.Protocol):
                 self.transport.abort()
             else:
                 self.pending.clear()
-                self._local_answer(
-                    error_response(
-                        502,
-                        ErrorCode.LOCAL_UNAVAILABLE.value,
-                        "the local service closed the connection without answering",
-                    )
+                self._fail(
+                    502,
+                    ErrorCode.LOCAL_UNAVAILABLE,
+                    "the local service closed the connection without answering",
                 )
         elif self.eof and self.transport is not None:
             self.transport.close()
@@ -490,7 +482,7 @@ class FrontProtocol(asyncio.Protocol):
         self.upstream = None
         self._finish_pending(status)
         self.pending.clear()
-        self._local_answer(error_response(status, code.value, message))
+        self._fail(status, code, message)
 
     def switch_to_raw(self, upstream: Upstream, leftover: bytes) -> None:
         """After ``101 Switching Protocols``: relay raw bytes both ways from now on."""
@@ -515,7 +507,14 @@ class FrontProtocol(asyncio.Protocol):
     # local answers ---------------------------------------------------------------------
 
     def _fail(self, status: int, code: ErrorCode, message: str, extra: bytes = b"") -> None:
-        self._local_answer(error_response(status, code.value, message, extra))
+        self._local_answer(
+            error_response(status, code.value, message, extra, html_page=self._html())
+        )
+
+    def _html(self) -> bool:
+        """Whether the visitor of the tunnel request at hand is a browser wanting HTML."""
+        head = self.visitor_head
+        return head is not None and wants_html(head.get(b"accept"))
 
     def _local_answer(self, response: bytes) -> None:
         """Answer from the hub itself (after earlier responses), then close."""
@@ -549,13 +548,11 @@ class FrontProtocol(asyncio.Protocol):
             return
         exc = task.exception()
         if isinstance(exc, HubError):
-            self._local_answer(error_response(HTTP_STATUS[exc.code], exc.code.value, exc.message))
+            self._fail(HTTP_STATUS[exc.code], exc.code, exc.message)
             return
         if exc is not None:
             log.error("ingress request failed", exc_info=exc)
-            self._local_answer(
-                error_response(500, ErrorCode.INTERNAL_ERROR.value, "the hub failed: see its log")
-            )
+            self._fail(500, ErrorCode.INTERNAL_ERROR, "the hub failed: see its log")
             return
         if self.eof and not self.pending and self.transport is not None:
             self.transport.close()
@@ -579,6 +576,13 @@ class FrontProtocol(asyncio.Protocol):
             self._fail(
                 400, ErrorCode.INVALID_INPUT, "CONNECT must be the connection's first request"
             )
+            return
+        shared = share_decision(self.hub, head, route, b"/", b"")
+        if shared is not None:
+            if shared.refusal is not None:
+                self._refuse(shared.refusal)
+            else:
+                self._wait(self._connect_stream(head, route, checked=True))
             return
         decided = self._access(route, head)
         if decided is False:

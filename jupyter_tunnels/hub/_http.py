@@ -36,6 +36,7 @@ _FALSE = frozenset({"false", "0"})
 _FIELD_CODES = {
     "port": ErrorCode.INVALID_PORT,
     "hubPort": ErrorCode.INVALID_PORT,
+    "localPort": ErrorCode.INVALID_PORT,
     "name": ErrorCode.INVALID_NAME,
     "slug": ErrorCode.INVALID_SLUG,
     "url": ErrorCode.INVALID_URL,

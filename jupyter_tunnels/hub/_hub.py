@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
-from .._protocol import CONTROL_PATH, DATA_PATH
+from .._protocol import CONTROL_PATH, DATA_PATH, REACH_PATH
 from .._status import LIVE_STATUSES
 from .._tasks import TaskSet
 from .._version import __version__
@@ -35,8 +35,11 @@ from ._http import NotFoundHandler
 from ._ingress import DataConnectionHandler, IngressHandler
 from ._leases import LeaseService
 from ._openapi import build_openapi
+from ._reach import ReachService
+from ._reach_streams import ReachStreamHandler
 from ._relay import RelayService
 from ._routing import Router
+from ._shares import ShareService
 from ._store import Store
 from ._traffic import TrafficLog
 from ._traffic_api import METRICS_PATH, MetricsHandler
@@ -72,6 +75,7 @@ class Hub:
         self.leases = LeaseService(self.store, config, self.tunnels, self.webhooks)
         self.relay = RelayService(self.store, config, self.leases, self.tunnels)
         self.router = Router(self.store, config)
+        self.shares = ShareService(self.store, config, self.tunnels, self.webhooks, self.router)
         self.agents = AgentRegistry(self.leases.set_connected)
         self.started_at = time.monotonic()
         self.internal_address: str | None = None
@@ -89,12 +93,16 @@ class Hub:
             lambda changes: self.agents.routes_changed(changes, self.router.by_id)
         )
         self.router.on_change(lambda changes: self.upstreams.drop(changes))
+        # --- connections (reach) ---
+        self.reach = ReachService(self.store, config, self.tunnels, self.router, self.agents)
+        self.router.on_change(self.reach.routes_changed)
 
     async def start(self) -> None:
         """Open the store, load the routes, start the reaper and the webhook worker."""
         await self.store.open()
         await self.leases.reset_connections()
         await self.router.load()
+        await self.reach.start()
         self.started_at = time.monotonic()
         self._reaper = asyncio.create_task(self._reap_forever(), name="jupyter-tunnels-reaper")
         self.deliveries.start()
@@ -110,8 +118,13 @@ class Hub:
                 await self._reaper
             self._reaper = None
         self.upstreams.close()
+        await self.reach.stop()
         await self.agents.close()
         await self.router.settle()
+        try:
+            await self.shares.flush()
+        except Exception:
+            log.exception("could not save the share links' last access counts")
         await self._tasks.close()
         await self.deliveries.close()
         await self.store.close()
@@ -134,6 +147,7 @@ class Hub:
             await asyncio.sleep(self.config.reaper_interval)
             try:
                 expired = await self.leases.expire_due()
+                await self.shares.flush()
             except Exception:
                 log.exception("the lease reaper failed; it will try again")
             else:
@@ -150,6 +164,7 @@ class Hub:
         rules.append((prefix + OPENAPI_PATH, OPENAPI_HANDLER, kwargs))
         rules.append((prefix + CONTROL_PATH, ControlHandler, kwargs))
         rules.append((prefix + DATA_PATH, DataConnectionHandler, kwargs))
+        rules.append((prefix + REACH_PATH, ReachStreamHandler, kwargs))
         rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
         rules.append((prefix + METRICS_PATH, MetricsHandler, kwargs))
         rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))

@@ -23,8 +23,19 @@ from tornado import httputil, web
 from .._errors import HTTP_STATUS, ErrorCode
 from .._models import Access
 from .._protocol import DATA_UPGRADE, SESSION_HEADER
+from ._auth import SHARE_TOKEN_PREFIX
+from ._clock import now
+from ._error_pages import error_page, wants_html
 from ._exceptions import HubError
 from ._routing import Route
+from ._share_gate import (
+    COOKIE_NAME,
+    cookie_header,
+    judge,
+    take_cookie,
+    take_query_param,
+    wants_cookie,
+)
 from ._streams import open_stream
 from ._traffic import Exchange
 from ._visitor_relay import relay_visitor, stream_pair
@@ -58,7 +69,13 @@ class _HubErrors(web.RequestHandler):
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, HubError) and not self._finished:
-            self.set_status(HTTP_STATUS[e.code])
+            status = HTTP_STATUS[e.code]
+            self.set_status(status)
+            self.set_header("Cache-Control", "no-store")
+            if wants_html(self.request.headers.get("Accept")):
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.finish(error_page(status, e.code.value, e.message))
+                return
             self.set_header("Content-Type", "application/json; charset=utf-8")
             body: dict[str, Any] = {"code": e.code.value, "message": e.message}
             self.finish(json.dumps({**body, "details": e.details}))
@@ -103,7 +120,11 @@ class IngressHandler(_HubErrors):
         method = self.request.method or ""
         client = self.request.remote_ip or ""
         self.exchange = Exchange(method.encode(), traffic, rest.encode(), client)
-        await self._check_access(route)
+        share_token, from_query = self._share_token()
+        if share_token is None:
+            await self._check_access(route)
+        elif self._judge_share(route, share_token, from_query, rest, prefix):
+            return  # answered with the redirect that sets the share cookie
         if not route.accepting:
             raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is {route.status.value}")
         reader, writer = await self.open_upstream(route)
@@ -112,7 +133,15 @@ class IngressHandler(_HubErrors):
         self.visitor_arrived()
         visitor = self.detach()
         exchange, self.exchange = self.exchange, None
-        relay = relay_visitor(visitor, reader, writer, head, upgrade=upgrade, exchange=exchange)
+        relay = relay_visitor(
+            visitor,
+            reader,
+            writer,
+            head,
+            upgrade=upgrade,
+            exchange=exchange,
+            html_errors=wants_html(self.request.headers.get("Accept")),
+        )
         self.hub.spawn(_counted(self.hub, relay))
 
     def on_finish(self) -> None:
@@ -147,16 +176,27 @@ class IngressHandler(_HubErrors):
         return stream_pair(transport, leftover)
 
     def forwarded_fields(self) -> list[tuple[str, str]]:
-        """The visitor's request fields the app may see (the mount drops its own credentials)."""
-        return [
-            (name, value)
-            for name, value in self.request.headers.get_all()
-            if name.lower() not in _HOP_FIELDS
-        ]
+        """The visitor's request fields the app may see (the mount drops its own credentials).
+
+        A share token never goes on: not its cookie, not as a bearer.
+        """
+        fields: list[tuple[str, str]] = []
+        for name, value in self.request.headers.get_all():
+            lowered = name.lower()
+            if lowered in _HOP_FIELDS:
+                continue
+            if lowered == "cookie" and COOKIE_NAME in value:
+                value = take_cookie(value)[1]
+                if not value:
+                    continue
+            if lowered == "authorization" and _share_bearer(value) is not None:
+                continue
+            fields.append((name, value))
+        return fields
 
     def forwarded_query(self) -> str:
-        """The query string the app sees."""
-        return self.request.query
+        """The query string the app sees (without a share token)."""
+        return take_query_param(self.request.query)[1]
 
     def visitor_arrived(self) -> None:
         """Called for each request let through (the Jupyter mount counts it as activity)."""
@@ -177,6 +217,46 @@ class IngressHandler(_HubErrors):
             code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
             message = f"this tunnel is {route.access.value}: send its token as a bearer"
             raise HubError(code, message)
+
+    def _share_token(self) -> tuple[str | None, bool]:
+        """The request's share token (query, cookie or bearer), and whether the query had it."""
+        from_query = take_query_param(self.request.query)[0]
+        if from_query is not None:
+            return from_query, True
+        cookie = self.request.headers.get("Cookie", "")
+        token = take_cookie(cookie)[0] if COOKIE_NAME in cookie else None
+        if token is None:
+            token = _share_bearer(self.request.headers.get("Authorization", ""))
+        return token, False
+
+    def _judge_share(
+        self, route: Route, token: str, from_query: bool, path: str, prefix: str
+    ) -> bool:
+        """Raise the share's refusal; True when answered with the cookie redirect."""
+        method = self.request.method or ""
+        rule = self.hub.router.share_for_token(token)
+        browser = from_query and wants_cookie(
+            method,
+            self.request.headers.get("Accept"),
+            self.request.headers.get("Sec-Fetch-Mode"),
+        )
+        moment = now()
+        refusal = judge(rule, route.tunnel_id, method, path, moment, consume=not browser)
+        if refusal is not None:
+            for name, value in refusal.headers:
+                self.set_header(name, value)
+            raise HubError(refusal.code, refusal.message)
+        if not browser:
+            return False
+        assert rule is not None  # judge refuses a missing rule
+        max_age = None if rule.expires_at is None else rule.expires_at - moment
+        secure = self.request.protocol == "https"
+        self.set_header("Set-Cookie", cookie_header(token, prefix + "/", max_age, secure=secure))
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        query = self.forwarded_query()
+        self.redirect(self.request.path + (f"?{query}" if query else ""), status=303)
+        return True
 
     def _wants_upgrade(self) -> bool:
         connection = self.request.headers.get("Connection", "")
@@ -208,6 +288,14 @@ class IngressHandler(_HubErrors):
         lines = [f"{request.method} {target} {request.version}"]
         lines += [f"{name}: {value}" for name, value in fields]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _share_bearer(value: str) -> str | None:
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token.startswith(SHARE_TOKEN_PREFIX):
+        return token
+    return None
 
 
 async def _counted(hub: Hub, relay: Coroutine[Any, Any, None]) -> None:

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from .._models import Access, RelayLeaseStatus, TunnelStatus
 from .._status import LIVE_STATUSES
 from . import _tables as t
-from ._auth import owner_for_token, tokens_equal
+from ._auth import hash_token, owner_for_token, tokens_equal
 from ._config import HubConfig
+from ._share_gate import ShareRule
 from ._store import Store
 
 __all__ = ["Route", "Router", "TunnelTarget"]
@@ -85,6 +86,10 @@ class Router:
         visitors get a 503 saying so rather than a 404 while the owner may come back."""
         self._listeners: list[RouteListener] = []
         self._tokens: dict[str, tuple[str | None, float]] = {}
+        self.shares: dict[str, ShareRule] = {}
+        """Share rules of live tunnels by token hash (revoked and expired ones too, so their
+        visitors hear why)."""
+        self._shares_of: dict[str, list[ShareRule]] = {}
         self._reloads: set[asyncio.Task[None]] = set()
         self._reload_lock = asyncio.Lock()
         """Reloads read and apply one at a time, in order, so an older view never wins."""
@@ -153,6 +158,7 @@ class Router:
         async with self._reload_lock:
             async with self.store.read() as conn:
                 rows = (await conn.execute(query)).all()
+                share_rows = (await conn.execute(_share_query(wanted))).all()
             changes: dict[str, Route | None] = dict.fromkeys(wanted or (), None)
             for row in rows:
                 loaded = _route(row)
@@ -164,6 +170,7 @@ class Router:
                     self.offline[loaded.slug] = row.last_error
             for tunnel_id, route in changes.items():
                 self._replace(tunnel_id, route)
+            self._replace_shares(changes, share_rows)
             for listener in self._listeners:
                 listener(changes)
 
@@ -179,6 +186,30 @@ class Router:
             self.by_slug[route.slug] = route
             if route.hub_port is not None:
                 self.by_port[route.hub_port] = route
+
+    def _replace_shares(self, changes: dict[str, Route | None], rows: Iterable[Any]) -> None:
+        fresh: dict[str, list[ShareRule]] = {}
+        for row in rows:
+            if changes.get(row.tunnel_id) is not None:
+                fresh.setdefault(row.tunnel_id, []).append(_share_rule(row))
+        for tunnel_id in changes:
+            for old in self._shares_of.pop(tunnel_id, ()):
+                self.shares.pop(old.token_hash, None)
+                for rule in fresh.get(tunnel_id, ()):
+                    if rule.share_id == old.share_id:
+                        rule.carry_counters(old)
+            if fresh.get(tunnel_id):
+                self._shares_of[tunnel_id] = fresh[tunnel_id]
+                for rule in fresh[tunnel_id]:
+                    self.shares[rule.token_hash] = rule
+
+    def share_for_token(self, token: str) -> ShareRule | None:
+        """The share rule of a live tunnel for a share token, or None."""
+        return self.shares.get(hash_token(token))
+
+    def share_counters(self) -> list[ShareRule]:
+        """Rules with accesses the store has not heard of yet."""
+        return [rule for rule in self.shares.values() if rule.unflushed]
 
     # --- HTTP routing --------------------------------------------------------------------
 
@@ -248,4 +279,24 @@ def _route(row: Any) -> Route:
         target_host=row.target_host,
         target_port=row.target_port,
         worker_token_hash=row.worker_token_hash,
+    )
+
+
+def _share_query(wanted: set[str] | None) -> Any:
+    if wanted is not None:
+        return select(t.shares).where(t.shares.c.tunnel_id.in_(wanted))
+    live = select(t.tunnels.c.id).where(t.tunnels.c.status.in_(_LIVE_VALUES))
+    return select(t.shares).where(t.shares.c.tunnel_id.in_(live))
+
+
+def _share_rule(row: Any) -> ShareRule:
+    return ShareRule(
+        share_id=row.id,
+        tunnel_id=row.tunnel_id,
+        token_hash=row.token_hash,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+        methods=frozenset(row.allowed_methods) if row.allowed_methods is not None else None,
+        rate=row.rate_limit_per_minute,
+        path_prefix=row.path_prefix,
     )

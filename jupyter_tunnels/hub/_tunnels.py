@@ -184,6 +184,14 @@ class TunnelService:
             raise HubError(ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel {ref!r}", {"tunnel": ref})
         return row
 
+    async def find_row(self, conn: AsyncConnection, owner_id: str, ref: str) -> Row[Any]:
+        """One of the owner's tunnels by id or slug, as a row (for the other services)."""
+        return await self._row(conn, owner_id, ref)
+
+    async def load(self, conn: AsyncConnection, tunnel_id: str) -> Tunnel:
+        """A tunnel by id inside the caller's transaction."""
+        return await self._reload(conn, tunnel_id)
+
     async def _reload(self, conn: AsyncConnection, tunnel_id: str) -> Tunnel:
         row = (await conn.execute(_tunnel_query().where(t.tunnels.c.id == tunnel_id))).one()
         return self.to_model(row)
@@ -243,7 +251,13 @@ class TunnelService:
         )
         slug = await self._choose_slug(conn, owner_id, body.slug, name, reservation)
         hub_port = None
-        if protocol in ("tcp", "udp"):
+        reach_only = (
+            protocol == "tcp"
+            and access is Access.PRIVATE
+            and body.hub_port is None
+            and self.config.tcp_ports is None
+        )  # a hub without raw ports (the one inside Jupyter): reached with connect only
+        if protocol in ("tcp", "udp") and not reach_only:
             wanted = body.hub_port
             if wanted is None and reservation is not None and reservation.slug == slug:
                 wanted = reservation.hub_port

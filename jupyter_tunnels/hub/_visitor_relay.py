@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 from tornado.iostream import IOStream, StreamClosedError
 
 from .._errors import HTTP_STATUS, ErrorCode
+from ._error_pages import error_response
 from ._traffic import CLIENT_CLOSED, Exchange, TunnelTraffic
 
-__all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "error_response", "relay_visitor", "stream_pair"]
+__all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "relay_visitor", "stream_pair"]
 
 CHUNK = 64 * 1024
 """Bytes read from either side at a time (and so the most held per direction)."""
@@ -52,16 +52,6 @@ def stream_pair(
     return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
-def error_response(code: ErrorCode, message: str) -> bytes:
-    """A complete HTTP/1.1 error answer in the API's ``{code, message, details}`` envelope."""
-    body = json.dumps({"code": code.value, "message": message, "details": None}).encode()
-    status = HTTP_STATUS[code]
-    return (
-        f"HTTP/1.1 {status} Error\r\nContent-Type: application/json; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
-
-
 async def relay_visitor(
     visitor: IOStream,
     reader: asyncio.StreamReader,
@@ -70,13 +60,16 @@ async def relay_visitor(
     *,
     upgrade: bool,
     exchange: Exchange | None = None,
+    html_errors: bool = False,
 ) -> None:
     """Send ``head`` to the app, then relay both ways until either side is done.
 
-    ``exchange``, when given, is filled in and recorded (``_traffic.py``).
+    ``exchange``, when given, is filled in and recorded (``_traffic.py``); ``html_errors``:
+    the hub's own answers (502) are pages for a browser rather than JSON.
     """
     exchange = exchange if exchange is not None else Exchange(b"")
     relay = _Relay(visitor, reader, writer, upgrade=upgrade, exchange=exchange)
+    relay.html_errors = html_errors
     try:
         await relay.run(head)
     finally:
@@ -105,6 +98,7 @@ class _Relay:
         self.exchange = exchange
         self.upgraded: TunnelTraffic | None = None
         """The traffic a WebSocket counts as an open stream of, once upgraded."""
+        self.html_errors = False
 
     async def run(self, head: bytes) -> None:
         self.exchange.bytes_in += len(head)
@@ -183,8 +177,9 @@ class _Relay:
             self.upgraded.upgraded()
 
     async def _fail(self, code: ErrorCode, message: str) -> None:
-        answer = error_response(code, message)
-        self.exchange.status = HTTP_STATUS[code]
+        status = HTTP_STATUS[code]
+        answer = error_response(status, code.value, message, html_page=self.html_errors)
+        self.exchange.status = status
         self.exchange.bytes_out += len(answer)
         with contextlib.suppress(StreamClosedError):
             await self.visitor.write(answer)

@@ -39,16 +39,13 @@ from ..connector import DEFAULT_ALLOWED_HOSTS, Connector
 from ..hub import DEFAULT_LEASE_TTL
 from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url
 from ._embedded import EmbeddedHub
-from ._handlers import ExposeHandler, InfoHandler, RemoteApiHandler
-from ._mount import jupyter_rules
+from ._handlers import ConnectHandler, ExposeHandler, InfoHandler, RemoteApiHandler
+from ._mount import START_WAIT, jupyter_rules
 
 __all__ = ["TunnelsApp"]
 
 CLOSE_TIMEOUT = 10.0
 """Seconds the shutdown waits for the connector to release its lease and close."""
-START_WAIT = 10.0
-"""Seconds a request waits for the extension's start hook, which runs just after the server
-starts answering HTTP."""
 REMOTE_TIMEOUT = 30.0
 """Seconds a forwarded API call may take on the remote hub."""
 
@@ -182,7 +179,11 @@ class TunnelsApp(ExtensionApp):
         own: dict[str, Any] = {"tunnels": self}
         mount = "/" + MOUNT
         self.handlers.extend(
-            [(f"{mount}/info", InfoHandler, own), (f"{mount}/expose", ExposeHandler, own)]
+            [
+                (f"{mount}/info", InfoHandler, own),
+                (f"{mount}/expose", ExposeHandler, own),
+                (f"{mount}/connect", ConnectHandler, own),
+            ]
         )
         if self.remote:
             if not self.token:

@@ -22,6 +22,7 @@ import logging
 from pathlib import Path
 
 from .._errors import ErrorCode
+from .._held import HeldProtocol
 from ..connector import Connector, TargetNotAllowed, check_target
 from ..hub import Hub, HubConfig, create_owner, sqlite_url
 from ..hub._exceptions import HubError
@@ -58,6 +59,7 @@ class EmbeddedHub:
         self.local_connector: Connector | None = None
         """The server's own connector, whose tunnels the ingress dials in-process."""
         self._started = False
+        self._ready = asyncio.Event()
 
     async def start(self, public_url: str | None = None) -> None:
         """Open the store, start the hub's reaper, and find or make the local owner.
@@ -71,6 +73,17 @@ class EmbeddedHub:
         self._started = True
         await self.hub.start()
         self.token, self.owner_id = await self._local_owner()
+        self._ready.set()
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for :meth:`start` to finish; whether it has.
+
+        The server answers HTTP a moment before it runs the extensions' start hooks.
+        """
+        if self.owner_id is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout)
+        return self.owner_id is not None
 
     async def release(self, lease_id: str) -> None:
         """Release a lease of the local owner in-process: its tunnels end ``stopped``."""
@@ -102,6 +115,24 @@ class EmbeddedHub:
             message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
             raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
         return reader, writer
+
+    async def dial_raw(self, route: Route) -> asyncio.Transport:
+        """Like :meth:`dial`, as a paused transport (a reach stream splices it)."""
+        assert self.local_connector is not None, "only called when dials(route)"
+        host, port = route.target_host, route.target_port
+        loop = asyncio.get_running_loop()
+        try:
+            check_target(host, self.local_connector.allowed_hosts)
+            transport, _ = await asyncio.wait_for(
+                loop.create_connection(HeldProtocol, host, port), LOCAL_CONNECT_TIMEOUT
+            )
+        except TargetNotAllowed as exc:
+            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, str(exc)) from None
+        except (OSError, asyncio.TimeoutError) as exc:
+            reason = exc.__class__.__name__
+            message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
+            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
+        return transport
 
     async def stop(self) -> None:
         """Stop the hub and close the store; idempotent, and safe when never started."""

@@ -1,4 +1,5 @@
-"""The extension's own endpoints: ``info``, ``expose``, and the API proxy to a remote hub.
+"""The extension's own endpoints: ``info``, ``expose``, ``connect``, and the API proxy to a
+remote hub.
 
 All of them are Jupyter ``APIHandler``s: Jupyter's token, cookie and XSRF rules apply, and
 answers are JSON (errors as ``{code, message, details}``).
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pydantic
 from jupyter_server.base.handlers import APIHandler
+from pydantic.alias_generators import to_camel
 from tornado import web
 
 from .._errors import ErrorCode
@@ -20,7 +22,14 @@ from ..connector import TargetNotAllowed
 if TYPE_CHECKING:
     from ._app import TunnelsApp
 
-__all__ = ["ExposeHandler", "ExposeRequest", "InfoHandler", "RemoteApiHandler"]
+__all__ = [
+    "ConnectHandler",
+    "ConnectRequest",
+    "ExposeHandler",
+    "ExposeRequest",
+    "InfoHandler",
+    "RemoteApiHandler",
+]
 
 MAX_PROXY_BODY = 256 * 1024
 """The hub's own limit on API bodies; larger ones are refused before they are forwarded."""
@@ -114,6 +123,47 @@ class ExposeHandler(_ExtensionHandler):
             self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
             return
         self.finish(tunnel.model_dump_json(by_alias=True))
+
+
+class ConnectRequest(pydantic.BaseModel):
+    """Body of ``POST tunnels/connect``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", alias_generator=to_camel)
+
+    tunnel: str = pydantic.Field(min_length=1, max_length=200)
+    local_port: int | None = pydantic.Field(default=None, ge=1, le=65535)
+    share_token: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
+
+
+class ConnectHandler(_ExtensionHandler):
+    """``POST {base_url}tunnels/connect``: the server's connector binds a port for a tunnel, so
+    every kernel of this server reaches it at ``127.0.0.1:port`` (docs/reach.md)."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        """Connect ``{tunnel, localPort?, shareToken?}``; send the connection (201)."""
+        try:
+            wanted = ConnectRequest.model_validate_json(self.request.body or b"{}")
+        except pydantic.ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            field = ".".join(str(part) for part in first["loc"])
+            code = ErrorCode.INVALID_PORT if field == "localPort" else ErrorCode.INVALID_INPUT
+            message = f"{field}: {first['msg']}" if field else first["msg"]
+            self.send_error_envelope(400, code.value, message, {"field": field})
+            return
+        try:
+            connector = await self.tunnels.ready_connector()
+            connection = await connector.connect(
+                wanted.tunnel, local_port=wanted.local_port, share_token=wanted.share_token
+            )
+        except APIError as exc:
+            self.send_error_envelope(exc.status_code, exc.code or "", exc.message, exc.details)
+            return
+        except TunnelError as exc:  # hub unreachable, connector failed to start
+            self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
+            return
+        self.set_status(201)
+        self.finish(connection.model_dump_json(by_alias=True))
 
 
 class RemoteApiHandler(_ExtensionHandler):

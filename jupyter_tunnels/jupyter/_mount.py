@@ -24,11 +24,14 @@ the app receives never carries Jupyter's credentials: no ``Authorization``, no `
 no ``_xsrf`` or login cookies (Jupyter's ``username-*``, JupyterHub's ``jupyterhub-*``), and no
 ``_xsrf`` or Jupyter ``token`` in the query. The server's own connector's targets are dialled
 in-process; other connectors attached to the embedded hub serve through data connections.
-The control channel (a WebSocket authenticated by the lease's agent token) is mounted as is.
+The control channel (a WebSocket authenticated by the lease's agent token) is mounted as is,
+and so are reach streams (authenticated by their connection's reach token), which reach the
+server's own tunnels in-process too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -42,6 +45,7 @@ from tornado import web
 
 from .._errors import ErrorCode
 from ..hub import ApiHandler, Hub, IngressHandler
+from ..hub._reach_streams import ReachStreamHandler
 from ..hub._routing import Route
 from ._embedded import EmbeddedHub, Streams
 
@@ -49,6 +53,8 @@ __all__ = ["jupyter_rules"]
 
 Rule = tuple[str, Any, dict[str, Any]]
 _STARTING = "the tunnels extension is still starting: try again in a moment"
+START_WAIT = 10.0
+"""Seconds a request arriving before the extension's start hook waits for it."""
 _JUPYTER_FIELDS = frozenset({"authorization", "x-xsrftoken", "x-csrftoken"})
 """Request fields that carry Jupyter credentials (the tunnel's app never sees them)."""
 _JUPYTER_COOKIE_PREFIXES = ("username-", "jupyterhub-")
@@ -92,7 +98,7 @@ class JupyterApiMixin(ApiHandler):
     async def prepare(self) -> None:
         """A bearer token the hub accepts, else Jupyter's authentication; then the hub's checks."""
         token = self.bearer_token()
-        started = self.embedded.owner_id is not None
+        started = await self.embedded.wait_ready(START_WAIT)
         self._by_hub_token = started and token is not None and await self._hub_accepts(token)
         if self._by_hub_token:
             self.current_user = HUB_TOKEN_USER
@@ -210,6 +216,24 @@ class JupyterIngressMixin(IngressHandler):
         return name in ("_xsrf", login) or name.startswith(_JUPYTER_COOKIE_PREFIXES)
 
 
+class JupyterReachMixin(ReachStreamHandler):
+    """Reach streams inside Jupyter: the server's own tunnels are dialled in-process."""
+
+    embedded: EmbeddedHub
+
+    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
+    def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
+        """Receive the embedded state (tornado calls this per request); serve its hub."""
+        super().initialize(embedded.hub)
+        self.embedded = embedded
+
+    async def open_upstream(self, route: Route) -> tuple[asyncio.Transport, bytes]:
+        """The server's own tunnels: straight to the target; others: through their connector."""
+        if not self.embedded.dials(route):
+            return await super().open_upstream(route)
+        return await self.embedded.dial_raw(route), b""
+
+
 class _CurrentHub:
     """Serves the embedded hub current at request time (it is replaced when the port moves)."""
 
@@ -241,6 +265,9 @@ def jupyter_rules(embedded: EmbeddedHub, prefix: str) -> list[Rule]:
             verbs = _decorate(handler, web.authenticated)
         elif issubclass(handler, IngressHandler):  # judges each tunnel's access itself
             bases = (JupyterIngressMixin, handler, JupyterHandler)
+            verbs = _decorate(handler, allow_unauthenticated)
+        elif issubclass(handler, ReachStreamHandler):  # the reach token is its credential
+            bases = (JupyterReachMixin, handler)
             verbs = _decorate(handler, allow_unauthenticated)
         else:  # the control channel: the lease's agent token is its credential
             bases = (_CurrentHub, handler)

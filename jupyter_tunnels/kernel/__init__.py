@@ -23,6 +23,7 @@ from ._api import (
 from ._discovery import SERVER_TOKEN_ENV, SERVER_URL_ENV
 from ._display import ExposedTunnel, TunnelDetails, TunnelList
 from ._errors import AmbiguousName, InvalidArgument, PortNotListening, UnknownTunnel
+from ._reach import ReachedPort, aconnect, connect, connections, disconnect
 from ._session import shutdown
 
 __all__ = [
@@ -33,16 +34,21 @@ __all__ = [
     "ExposedTunnel",
     "InvalidArgument",
     "PortNotListening",
+    "ReachedPort",
     "TunnelDetails",
     "TunnelList",
     "UnknownTunnel",
     "aclose_all",
+    "aconnect",
     "aconnection",
     "aexpose",
     "atunnel",
     "atunnels",
     "close_all",
+    "connect",
     "connection",
+    "connections",
+    "disconnect",
     "expose",
     "shutdown",
     "tunnel",

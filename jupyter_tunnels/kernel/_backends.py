@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._models import Tunnel
+from .._models import ReachConnection, Tunnel
 from ..client import (
     AsyncTunnelsClient,
     HubTimeout,
@@ -101,6 +101,16 @@ class Backend(abc.ABC):
         """Expose ``spec`` without blocking the running loop."""
 
     @abc.abstractmethod
+    def connect(self, tunnel: str, port: int | None, share_token: str | None) -> ReachConnection:
+        """Reach ``tunnel`` as a local port of this backend's connector (blocking)."""
+
+    @abc.abstractmethod
+    async def aconnect(
+        self, tunnel: str, port: int | None, share_token: str | None
+    ) -> ReachConnection:
+        """:meth:`connect` without blocking the running loop."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Stop whatever this backend runs in the kernel."""
 
@@ -117,6 +127,7 @@ class ServerBackend(Backend):
         hub = "its embedded hub" if server.mode == "embedded" else f"the hub at {server.hub_url}"
         self.where = f"the Jupyter server at {server.url} ({hub})"
         self._expose_url = server.url + "tunnels/expose"
+        self._connect_url = server.url + "tunnels/connect"
 
     def expose(self, spec: ExposeSpec) -> Tunnel:
         """Ask the server's connector for the tunnel (blocking)."""
@@ -139,6 +150,42 @@ class ServerBackend(Backend):
         except httpx.RequestError as exc:
             raise self._lost(exc) from exc
         return self._read(response)
+
+    def connect(self, tunnel: str, port: int | None, share_token: str | None) -> ReachConnection:
+        """Ask the server's connector to bind the port (blocking): every kernel can use it."""
+        body = _connect_body(tunnel, port, share_token)
+        try:
+            with httpx.Client(timeout=EXPOSE_TIMEOUT) as http:
+                response = http.post(self._connect_url, json=body, headers=auth_headers(self.token))
+        except httpx.RequestError as exc:
+            raise self._lost(exc) from exc
+        return self._read_connection(response)
+
+    async def aconnect(
+        self, tunnel: str, port: int | None, share_token: str | None
+    ) -> ReachConnection:
+        """Ask the server's connector to bind the port, on the running loop."""
+        body = _connect_body(tunnel, port, share_token)
+        try:
+            async with httpx.AsyncClient(timeout=EXPOSE_TIMEOUT) as http:
+                response = await http.post(
+                    self._connect_url, json=body, headers=auth_headers(self.token)
+                )
+        except httpx.RequestError as exc:
+            raise self._lost(exc) from exc
+        return self._read_connection(response)
+
+    def _read_connection(self, response: httpx.Response) -> ReachConnection:
+        if not response.is_success:
+            raise api_error(response)
+        try:
+            return ReachConnection.model_validate_json(response.content)
+        except ValueError as exc:
+            raise UnexpectedResponse(
+                f"the Jupyter server at {self.server.url} answered the connect with a body "
+                "this version of jupyter-tunnels cannot read: is the extension the same version?",
+                response=response,
+            ) from exc
 
     def close(self) -> None:
         """Nothing to stop: the server owns its tunnels, and they outlive the kernel."""
@@ -275,6 +322,18 @@ class LocalBackend(Backend):
         except TargetNotAllowed as exc:
             raise InvalidArgument(str(exc)) from None
 
+    def connect(self, tunnel: str, port: int | None, share_token: str | None) -> ReachConnection:
+        """Bind the port on the in-kernel connector (blocking); it lives as long as the kernel."""
+        work = self.connector.connect(tunnel, local_port=port, share_token=share_token)
+        return self.runner.call(work, EXPOSE_TIMEOUT)
+
+    async def aconnect(
+        self, tunnel: str, port: int | None, share_token: str | None
+    ) -> ReachConnection:
+        """Bind the port on the in-kernel connector; the caller's loop is not blocked."""
+        work = self.connector.connect(tunnel, local_port=port, share_token=share_token)
+        return await self.runner.acall(work, EXPOSE_TIMEOUT)
+
     def close(self) -> None:
         """Release the lease (the tunnels stop), stop the hub, end the thread; safe to repeat."""
         if self._closed:
@@ -294,6 +353,15 @@ class LocalBackend(Backend):
         await self.connector.close(release=True)
         if self.hub is not None:
             await self.hub.stop()
+
+
+def _connect_body(tunnel: str, port: int | None, share_token: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"tunnel": tunnel}
+    if port is not None:
+        body["localPort"] = port
+    if share_token is not None:
+        body["shareToken"] = share_token
+    return body
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ client on the caller's running loop for the ``a``-prefixed twins.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._models import Tunnel
@@ -19,6 +19,7 @@ from ._checks import acheck_listening, check_listening, validate_port
 
 if TYPE_CHECKING:
     from ._backends import Backend
+    from ._shares import SharedLink, ShareList
 
 __all__ = ["ExposedTunnel", "TunnelDetails", "TunnelList"]
 
@@ -160,6 +161,65 @@ class ExposedTunnel:
             self._tunnel = await client.delete(self.id)
         return self
 
+    def share(
+        self,
+        name: str = "link",
+        *,
+        expiration: str = "24h",
+        methods: Sequence[str] | None = None,
+        rate: int | None = None,
+        path: str | None = None,
+    ) -> SharedLink:
+        """Make a share link (docs/shares.md): anyone with it reaches the tunnel, no account.
+
+        :param expiration: ``1h``, ``24h``, ``7d``, ``30d`` or ``never``.
+        :param methods: allowed methods (``["GET", "HEAD"]``); None: any.
+        :param rate: requests a minute, 1 to 1000; None: no limit.
+        :param path: only paths under this prefix (``/api``).
+        """
+        from ._shares import SharedLink
+
+        with self._backend.client() as client:
+            grant = client.create_share(
+                self.id,
+                name,
+                expiration=expiration,
+                allowed_methods=methods,
+                rate_limit_per_minute=rate,
+                path_prefix=path,
+            )
+        return SharedLink(grant, self.name)
+
+    async def ashare(
+        self,
+        name: str = "link",
+        *,
+        expiration: str = "24h",
+        methods: Sequence[str] | None = None,
+        rate: int | None = None,
+        path: str | None = None,
+    ) -> SharedLink:
+        """:meth:`share` on the running loop."""
+        from ._shares import SharedLink
+
+        async with self._backend.async_client() as client:
+            grant = await client.create_share(
+                self.id,
+                name,
+                expiration=expiration,
+                allowed_methods=methods,
+                rate_limit_per_minute=rate,
+                path_prefix=path,
+            )
+        return SharedLink(grant, self.name)
+
+    def shares(self) -> ShareList:
+        """The tunnel's share links with their access counts (revoked and expired too)."""
+        from ._shares import ShareList
+
+        with self._backend.client() as client:
+            return ShareList(client.list_shares(self.id), self.name)
+
     # --- display ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -173,7 +233,8 @@ class ExposedTunnel:
         """A link, the status in colour, how it is reached, and a QR code of the URL."""
         tunnel = self._tunnel
         live = tunnel.status in LIVE_STATUSES
-        qr = _qr_svg(tunnel.url) if live else ""
+        openable = tunnel.url.startswith(("http://", "https://"))
+        qr = _qr_svg(tunnel.url) if live and openable else ""
         facts = f"{tunnel.protocol} → {tunnel.target} · {tunnel.access} · via {self.where}"
         error = tunnel.last_error or tunnel.readiness.last_error
         lines = [
@@ -256,7 +317,12 @@ def status_badge(status: TunnelStatus) -> str:
 
 
 def link(url: str) -> str:
-    """A link that opens in a new tab and tells the page nothing about the notebook."""
+    """A link that opens in a new tab and tells the page nothing about the notebook.
+
+    Addresses a browser cannot open (``tcp://``, ``reach://``) are shown as code.
+    """
+    if not url.startswith(("http://", "https://")):
+        return f"<code>{_e(url)}</code>"
     return f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(url)}</a>'
 
 

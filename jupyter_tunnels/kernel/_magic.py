@@ -23,13 +23,15 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
+from .._share_text import EXPIRATIONS, parse_methods, parse_rate
 from ..client import TransportError, TunnelError
-from . import _api
+from . import _api, _reach
 from ._checks import PROTOCOLS, check_listening, validate_name, validate_port
 from ._display import ExposedTunnel, TunnelDetails, TunnelList
 from ._errors import InvalidArgument, PortNotListening
 from ._request_log import RequestLog
 from ._session import chosen_backend, current_backend
+from ._shares import SharedLink, ShareList
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -67,6 +69,20 @@ def _name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
     assert name is not None
     return name
+
+
+def _methods(text: str) -> list[str]:
+    try:
+        return parse_methods(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rate(text: str) -> int:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _limit(text: str) -> int:
@@ -148,6 +164,29 @@ def build_parser() -> CommandLine:
     log.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
     log.add_argument("--limit", type=_limit, default=20, help="at most this many (20)")
 
+    share = command("share", "a share link to NAME, for people without an account")
+    share.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
+    share.add_argument("--expires", choices=EXPIRATIONS, default="24h", help="default: 24h")
+    share.add_argument("--methods", type=_methods, help="e.g. GET,HEAD (default: any)")
+    share.add_argument("--rate", type=_rate, help="requests a minute, 1 to 1000")
+    share.add_argument("--path", help="only paths under this prefix, e.g. /api")
+    share.add_argument("--label", default="link", help="the share's name (default: link)")
+
+    shares = command("shares", "NAME's share links and how often each was used")
+    shares.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
+
+    unshare = command("unshare", "revoke the share link SHARE_ID at once")
+    unshare.add_argument("share_id", metavar="SHARE_ID", help="the id %tunnel share printed")
+
+    # --- connections (reach) ---
+    connect = command("connect", "reach tunnel NAME as a local port of this server")
+    connect.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
+    connect.add_argument("--port", type=_port, help="the local port (default: any free one)")
+    connect.add_argument("--share-token", help="a share token, to reach someone else's tunnel")
+    disconnect = command("disconnect", "release the port(s) of a connection or of tunnel NAME")
+    disconnect.add_argument("name", metavar="NAME", help="a connection id, or a tunnel's name")
+    command("connections", "the open connections (reached tunnels)")
+    # --- end connections ---
     command("panel", "a live widget listing the tunnels")
     command("help", "this help")
     return CommandLine(parser, commands)
@@ -249,6 +288,23 @@ def _log(args: argparse.Namespace) -> RequestLog:
     return RequestLog(found.name, entries, metrics)
 
 
+def _share(args: argparse.Namespace) -> SharedLink:
+    return _api.tunnel(args.name).share(
+        args.label, expiration=args.expires, methods=args.methods, rate=args.rate, path=args.path
+    )
+
+
+def _shares(args: argparse.Namespace) -> ShareList:
+    return _api.tunnel(args.name, include_inactive=True).shares()
+
+
+def _unshare(args: argparse.Namespace) -> None:
+    with current_backend().client() as client:
+        share = client.revoke_share(args.share_id)
+    _say(f"revoked {share.name!r}: its link no longer works")
+    return None
+
+
 def _panel(args: argparse.Namespace) -> Any:
     from ._panel import TunnelPanel  # ipywidgets is imported only when a panel is wanted
 
@@ -262,6 +318,27 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# --- connections (reach) ---
+
+
+def _connect(args: argparse.Namespace) -> _reach.ReachedPort:
+    return _reach.connect(args.name, port=args.port, share_token=args.share_token)
+
+
+def _disconnect(args: argparse.Namespace) -> None:
+    closed = _reach.disconnect(args.name)
+    released = ", ".join(f"{c.local_host}:{c.local_port}" for c in closed)
+    _say(f"released {released}" if closed else f"no open connection to {args.name}")
+
+
+def _connections(args: argparse.Namespace) -> None:
+    found = _reach.connections()
+    lines = [f"{c.connection_string or c.address}  {c.status.value}  {c.id}" for c in found]
+    _say("\n".join(lines) or "no open connection")
+
+
+# --- end connections ---
+
 TunnelMagics.tunnel.__doc__ = f"Expose local ports as tunnels.\n\n{USAGE}"
 
 _COMMANDS = {
@@ -273,7 +350,13 @@ _COMMANDS = {
     "resume": _resume,
     "rotate": _rotate,
     "log": _log,
+    "share": _share,
+    "shares": _shares,
+    "unshare": _unshare,
     "panel": _panel,
+    "connect": _connect,  # connections (reach)
+    "disconnect": _disconnect,
+    "connections": _connections,
 }
 
 

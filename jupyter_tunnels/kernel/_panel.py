@@ -23,11 +23,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._models import Tunnel
+from .._models import ShareGrant, Tunnel
 from .._status import TunnelStatus
 from ..client import AsyncTunnelsClient, TunnelError
 from ._display import FAILED_COLOUR
-from ._panel_rows import COLUMNS, TunnelRow, close_tree
+from ._panel_rows import COLUMNS, TunnelRow, close_tree, copy_button, link_html
 
 __all__ = ["DEFAULT_INTERVAL", "NO_LOOP", "TunnelPanel"]
 
@@ -68,6 +68,8 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         self.show_all = widgets.Checkbox(description="show stopped", indent=False)
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.status_line = widgets.HTML()
+        self.last_share: ShareGrant | None = None
+        """The last share link made with a row's Share button (its token is shown once)."""
         self.table = widgets.VBox()
         self.show_all.observe(lambda _: self._schedule(self.refresh()), names=["value"])
         self.refresh_button.on_click(lambda _: self._schedule(self.refresh()))
@@ -202,6 +204,9 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     async def _run_action(self, row: TunnelRow, action: str) -> None:
         name = row.tunnel.name
+        if action == "share":
+            await self._share(row)
+            return
         try:
             api = self._api()
             if action == "close":
@@ -219,6 +224,25 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             row.set_busy(False)
         if shown:
             self._say(f"{action}: {name!r} done")
+
+    async def _share(self, row: TunnelRow) -> None:
+        """Make a 24-hour share link and show it in the status line, with a Copy button."""
+        name = row.tunnel.name
+        try:
+            grant = await self._api().create_share(row.tunnel.id, "panel", expiration="24h")
+        except TunnelError as exc:
+            self._say(f"cannot share {name!r}: {exc}", error=True)
+            return
+        finally:
+            row.set_busy(False)
+        self.last_share = grant
+        if grant.share_url is None:
+            shown = f"<code>{html.escape(grant.token)}</code>"
+        else:
+            shown = f"{link_html(grant.share_url)} {copy_button(grant.share_url)}"
+        self.status_line.value = (
+            f"<i>share link to {html.escape(name)!r} (24 h, shown once):</i> {shown}"
+        )
 
     def _schedule(self, work: Coroutine[Any, Any, None]) -> bool:
         """Run ``work`` on the panel's loop (the one running now, else the one it started on).

@@ -36,14 +36,14 @@ __all__ = [
 ]
 
 COLUMNS = (
-    ("Name", "14%"),
-    ("URL", "30%"),
+    ("Name", "13%"),
+    ("URL", "28%"),
     ("Protocol", "7%"),
-    ("Target", "13%"),
+    ("Target", "12%"),
     ("Status", "9%"),
-    ("Lease", "9%"),
+    ("Lease", "8%"),
     ("Ready", "10%"),
-    ("", "8%"),
+    ("", "13%"),
 )
 """Column titles and widths, shared by the header and every row."""
 
@@ -55,7 +55,9 @@ LINKED_SCHEMES = ("http://", "https://")
 """URLs a browser can open; ``tcp://`` and ``udp://`` addresses are shown as text."""
 
 Action = Callable[["TunnelRow", str], None]
-"""Called with the row and ``"pause"``, ``"resume"`` or ``"close"`` when a button is clicked."""
+"""Called with the row and ``"pause"``, ``"resume"``, ``"share"`` or ``"close"`` on a click."""
+SHAREABLE = frozenset({"http", "https", "tcp"})
+"""Protocols a share link can carry (not udp)."""
 
 
 def lease_expiry(tunnel: Tunnel, now: datetime | None = None) -> str:
@@ -130,7 +132,7 @@ def _cell(width: str) -> widgets.Layout:
 
 
 class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type hints
-    """The widgets of one tunnel; ``on_action(row, "pause"|"resume"|"close")`` on a click."""
+    """The widgets of one tunnel; ``on_action(row, "pause"|"resume"|"share"|"close")``."""
 
     def __init__(self, tunnel: Tunnel, on_action: Action) -> None:
         self.tunnel = tunnel
@@ -146,10 +148,16 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
         self.lease_cell = widgets.Label(layout=_cell(widths[5]))
         self.ready_cell = widgets.Label(layout=_cell(widths[6]))
         self.toggle_button = widgets.Button(layout=widgets.Layout(width="auto"))
+        self.share_button = widgets.Button(
+            description="Share",
+            tooltip="make a share link (24 h) for people without an account",
+            layout=widgets.Layout(width="auto"),
+        )
         self.close_button = widgets.Button(
             description="Close", button_style="danger", layout=widgets.Layout(width="auto")
         )
         self.toggle_button.on_click(lambda _: self._on_action(self, self._toggle_action()))
+        self.share_button.on_click(lambda _: self._on_action(self, "share"))
         self.close_button.on_click(lambda _: self._on_action(self, "close"))
         super().__init__(
             [
@@ -161,6 +169,7 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
                 self.lease_cell,
                 self.ready_cell,
                 self.toggle_button,
+                self.share_button,
                 self.close_button,
             ]
         )
@@ -199,6 +208,10 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
             self.toggle_button.button_style = "success" if paused else ""
             self.toggle_button.disabled = self.busy or not can_transition(status, toggle_to)
         self.close_button.disabled = self.busy or not can_transition(status, TunnelStatus.STOPPING)
+        shareable = status in LIVE_STATUSES and status is not TunnelStatus.STOPPING
+        self.share_button.disabled = (
+            self.busy or not shareable or self.tunnel.protocol.value not in SHAREABLE
+        )
 
     def _toggle_action(self) -> str:
         return "resume" if self.tunnel.status is TunnelStatus.PAUSED else "pause"

@@ -12,14 +12,19 @@ from typing import Any
 import httpx
 import websockets
 from jupyter_server.serverapp import ServerApp
+from sqlalchemy import update
 
 from jupyter_tunnels.connector import Connector
+from jupyter_tunnels.hub import _tables
+from jupyter_tunnels.jupyter import TunnelsApp
 
 from .._apps import Services, event_lines
 from ._helpers import body, start, tunnels_app
 
 JSON = {"Content-Type": "application/json"}
 MIB = 1024 * 1024
+ROUNDS = 20
+"""Rounds of refusals on one connection: closing after a refusal raced the next request."""
 
 
 async def expose(jp_fetch: Any, **wanted: Any) -> dict[str, Any]:
@@ -230,3 +235,144 @@ async def test_another_connector_serves_through_data_connections(
         finally:
             await connector.close(release=True)
         assert tunnels_app(jp_serverapp) is app
+
+
+async def test_share_links_work_inside_jupyter(
+    jp_fetch: Any, jp_serverapp: ServerApp, jp_base_url: str, services: Services
+) -> None:
+    async with visitor() as http:
+        await start(jp_serverapp)
+        tunnel = await expose(jp_fetch, port=services.http_port, name="shared")
+        assert (await http.get(tunnel["url"])).status_code in (401, 403), "private"
+        created = await jp_fetch(
+            "tunnels",
+            "v1",
+            "tunnels",
+            tunnel["id"],
+            "shares",
+            method="POST",
+            body=json.dumps({"name": "guests", "allowedMethods": ["GET"], "rateLimitPerMinute": 5}),
+            headers=dict(JSON),
+        )
+        grant = body(created)
+        assert grant["shareUrl"] == f"{tunnel['url']}?share_token={grant['token']}"
+
+        # no Jupyter login, no cookie: the link alone opens the private tunnel
+        seen = await http.get(f"{tunnel['url']}headers/a?q=1&share_token={grant['token']}")
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["query"] == "q=1"
+        assert grant["token"] not in seen.text
+
+        browser = {"Accept": "text/html", "Cookie": "app=1"}
+        opened = await http.get(grant["shareUrl"], headers=browser)
+        assert opened.status_code == 303
+        prefix = f"{jp_base_url}tunnels/t/{tunnel['slug']}"
+        assert opened.headers["location"] == f"{prefix}/"
+        assert f"Path={prefix}/" in opened.headers["set-cookie"]
+        cookie = {"Cookie": f"app=1; tunnels_share={grant['token']}"}
+        followed = await http.get(f"{tunnel['url']}headers/b", headers=cookie)
+        assert followed.status_code == 200
+        assert followed.json()["headers"]["Cookie"] == "app=1"
+
+        posted = await http.post(grant["shareUrl"], content=b"x")
+        assert (posted.status_code, posted.headers["allow"]) == (405, "GET")
+        answers = [(await http.get(grant["shareUrl"])).status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429], "5 a minute: 2 were used above"
+
+        await jp_fetch("tunnels", "v1", "shares", grant["id"], method="DELETE", headers=dict(JSON))
+        revoked = await http.get(grant["shareUrl"])
+        assert (revoked.status_code, revoked.json()["code"]) == (403, "SHARE_REVOKED")
+        page = await http.get(grant["shareUrl"], headers={"Accept": "text/html"})
+        assert page.status_code == 403
+        assert "<h1>This share link was revoked</h1>" in page.text
+
+
+async def share(jp_fetch: Any, tunnel_id: str, name: str) -> dict[str, Any]:
+    """``POST tunnels/v1/tunnels/{id}/shares`` as the Jupyter user; the grant."""
+    created = await jp_fetch(
+        "tunnels", "v1", "tunnels", tunnel_id, "shares",
+        method="POST", body=json.dumps({"name": name}), headers=dict(JSON),
+    )  # fmt: skip
+    grant: dict[str, Any] = body(created)
+    return grant
+
+
+async def expire_share(app: TunnelsApp, share_id: str, tunnel_id: str) -> None:
+    """Move a share's expiry into the past, as time would (a write the router reloads)."""
+    assert app.embedded is not None
+    store = app.embedded.hub.store
+    async with store.write() as conn:
+        await conn.execute(
+            update(_tables.shares).where(_tables.shares.c.id == share_id).values(expires_at=1.0)
+        )
+        store.changed(conn, [tunnel_id])
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, httpx.Headers, bytes]:
+    """One response with a ``Content-Length`` from a raw connection: status, fields, body."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+    status_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+    fields = httpx.Headers([tuple(line.split(": ", 1)) for line in lines])
+    content = await reader.readexactly(int(fields.get("Content-Length", "0")))
+    return int(status_line.split(" ")[1]), fields, content
+
+
+async def test_refusals_keep_a_kept_alive_connection_usable(
+    jp_fetch: Any, jp_serverapp: ServerApp, services: Services
+) -> None:
+    app = await start(jp_serverapp)
+    private = await expose(jp_fetch, port=services.http_port, name="kept-private")
+    public = await expose(jp_fetch, port=services.http_port, name="kept-public", public=True)
+    paused = await expose(jp_fetch, port=services.http_port, name="kept-paused", public=True)
+    await jp_fetch(
+        "tunnels", "v1", "tunnels", paused["id"], method="PATCH",
+        body=json.dumps({"status": "paused"}), headers=dict(JSON),
+    )  # fmt: skip
+    revoked = await share(jp_fetch, private["id"], "revoked")
+    await jp_fetch("tunnels", "v1", "shares", revoked["id"], method="DELETE", headers=dict(JSON))
+    expired = await share(jp_fetch, private["id"], "expired")
+    await expire_share(app, expired["id"], private["id"])
+    link = await share(jp_fetch, private["id"], "guests")
+    unknown = private["url"].replace(private["slug"], "no-such-tunnel")
+    print("DEBUG", private["url"], public["url"], paused["url"], paused.get("status"))
+    refusals: list[tuple[str, str, bytes | None, int]] = [
+        ("GET", private["url"], None, 401),
+        ("GET", unknown, None, 404),
+        ("GET", revoked["shareUrl"], None, 403),
+        ("GET", expired["shareUrl"], None, 410),
+        ("GET", paused["url"], None, 503),
+        ("POST", private["url"] + "upload", bytes(1000), 401),
+    ]
+
+    async with httpx.AsyncClient(timeout=20, limits=httpx.Limits(max_connections=1)) as http:
+        for _ in range(ROUNDS):
+            for method, url, content, status in refusals:
+                refused = await http.request(method, url, content=content)
+                assert refused.status_code == status, refused.text
+                assert refused.headers.get("Connection") != "close", "the hub keeps it alive"
+            opened = await http.get(link["shareUrl"])
+            assert (opened.status_code, opened.text) == (200, "hello from the app\n")
+            assert (await http.get(private["url"])).status_code == 401
+            uploaded = await http.post(public["url"] + "upload", content=bytes(MIB))
+            assert uploaded.json() == {"received": MIB}
+
+    # pipelined: every request is judged, and answered in order, on one connection
+    host, port = httpx.URL(private["url"]).host, httpx.URL(private["url"]).port
+    requests = b"".join(
+        f"{method} {httpx.URL(url).raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Length: {len(content or b'')}\r\n\r\n".encode()
+        + (content or b"")
+        for method, url, content, _ in refusals
+    )
+    share_target = httpx.URL(link["shareUrl"]).raw_path.decode()
+    last = f"GET {share_target} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(requests + last.encode())
+        for *_, status in refusals:
+            assert (await read_answer(reader))[0] == status
+        status, fields, content = await read_answer(reader)
+        assert (status, fields["Connection"], content) == (200, "close", b"hello from the app\n")
+        assert await asyncio.wait_for(reader.read(), 20) == b"", "a clean close after it"
+    finally:
+        writer.close()

@@ -16,6 +16,7 @@ from jupyter_tunnels.kernel import TunnelDetails, TunnelList
 from jupyter_tunnels.kernel._magic import USAGE, build_parser
 from jupyter_tunnels.kernel._request_log import RequestLog
 from jupyter_tunnels.kernel._session import chosen_backend
+from jupyter_tunnels.kernel._shares import SharedLink, ShareList
 
 from .._apps import Services
 from .._sockets import closed_port
@@ -30,6 +31,12 @@ SUBCOMMANDS = (
     "resume",
     "rotate",
     "log",
+    "share",
+    "shares",
+    "unshare",
+    "connect",
+    "disconnect",
+    "connections",
     "panel",
     "help",
 )
@@ -183,6 +190,11 @@ def test_the_magic_assigns_in_a_cell(
         ("teleport 8050", "invalid choice: 'teleport'"),
         ("close", "one of the arguments NAME --all is required"),
         ("rotate web", "the following arguments are required: PORT"),
+        ("share web --expires 2h", "argument --expires: invalid choice: '2h'"),
+        ("share web --methods GET,FETCH", "'FETCH' is not one of GET, HEAD"),
+        ("share web --rate 0", "the rate must be between 1 and 1000 a minute, not 0"),
+        ("share web --rate many", "'many' is not a whole number"),
+        ("unshare", "the following arguments are required: SHARE_ID"),
         ("rotate web 0", "port must be a number from 1 to 65535, not '0'"),
     ],
 )
@@ -265,3 +277,39 @@ def test_log_shows_requests_through_the_jupyter_ingress(
         assert "--limit" in usage_error(shell, "log logged --limit 0")
     finally:
         tunnel(shell, "close logged")
+
+
+def test_share_makes_a_link_that_opens_without_credentials(
+    shell: InteractiveShell,
+    server_kernel: JupyterServerProcess,
+    services: Services,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exposed(shell, f"expose {services.http_port} --name guests")
+    try:
+        link = tunnel(shell, "share guests --expires 1h --methods get,head --rate 60 --label team")
+        assert isinstance(link, SharedLink)
+        assert link.url is not None and link.url.endswith(f"?share_token={link.token}")
+        text = repr(link).splitlines()
+        assert text[0] == "guests shared as 'team'"
+        assert text[1] == f"share link: {link.url}"
+        assert "GET, HEAD; 60/min" in text[2]
+        assert "<svg" in link._repr_html_(), "a QR code of the link"
+
+        # nobody logged in to Jupyter: the link alone opens the private tunnel
+        assert httpx.get(link.url, timeout=10).text == APP_BODY
+        assert httpx.post(link.url, timeout=10).status_code == 405
+
+        listed = tunnel(shell, "shares guests")
+        assert isinstance(listed, ShareList)
+        assert [(s.name, s.active, s.access_count) for s in listed] == [("team", True, 1)]
+        assert repr(listed).splitlines()[0].split()[:3] == ["ID", "NAME", "STATE"]
+
+        assert tunnel(shell, f"unshare {link.id}") is None
+        assert "revoked 'team'" in capsys.readouterr().out
+        assert httpx.get(link.url, timeout=10).status_code == 403
+        assert [s.active for s in tunnel(shell, "shares guests")] == [False]  # type: ignore[attr-defined]
+        assert "no share 'nope'" in usage_error(shell, "unshare nope")
+        assert usage_error(shell, "share unknown").startswith("no tunnel is named 'unknown'")
+    finally:
+        tunnel(shell, "close guests")

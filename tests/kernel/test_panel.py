@@ -11,6 +11,7 @@ import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import ipywidgets
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -338,3 +339,27 @@ def test_the_magic_returns_a_started_panel(
         assert NO_LOOP.split(":")[0] in panel.status_line.value  # a plain shell has no loop
     finally:
         panel.close()
+
+
+async def test_the_share_button_makes_a_link_that_works_without_credentials(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    tunnel = await connector.expose(apps[0].http_port, name="shared")
+    udp = await connector.expose(apps[1].udp_port, protocol="udp", name="datagrams")
+    panel = TunnelPanel(factory(hub), interval=60)
+    try:
+        await panel.refresh()
+        assert panel.rows[udp.id].share_button.disabled, "udp tunnels cannot be shared"
+        row = panel.rows[tunnel.id]
+        assert not row.share_button.disabled
+        row.share_button.click()
+        await until(lambda: panel.last_share is not None and not row.busy)
+        grant = panel.last_share
+        assert grant is not None and grant.share_url is not None
+        assert grant.share_url in panel.status_line.value
+        assert "Copy" in panel.status_line.value
+        async with httpx.AsyncClient(trust_env=False, timeout=WAIT) as http:
+            assert (await http.get(tunnel.url)).status_code == 401
+            assert (await http.get(grant.share_url)).text == "hello from the app\n"
+    finally:
+        await panel.aclose()

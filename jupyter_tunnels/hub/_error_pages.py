@@ -1,0 +1,107 @@
+"""The hub's own answers to visitors: JSON for programs, a small HTML page for browsers.
+
+Every answer the ingress makes by itself (tunnel paused, offline, unknown, refused, the app not
+answering, a share link's limits) carries the API's ``{code, message, details}`` envelope,
+unless the visitor's ``Accept`` asks for HTML (a browser navigating), who gets a page saying
+the same thing in words. Programs that send ``Accept: */*`` or ``application/json`` (curl,
+httpx, fetch) keep getting JSON. The page loads nothing (no scripts, styles or images from
+anywhere) and follows the reader's light or dark preference.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from .._errors import ErrorCode
+
+__all__ = ["error_page", "error_response", "wants_html"]
+
+_REASONS = {
+    303: "See Other",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
+}
+
+_TITLES = {
+    ErrorCode.AGENT_UNAVAILABLE: "This tunnel is not serving right now",
+    ErrorCode.LOCAL_UNAVAILABLE: "The app behind this tunnel is not answering",
+    ErrorCode.TUNNEL_NOT_FOUND: "No tunnel here",
+    ErrorCode.MISSING_AUTH: "This tunnel is private",
+    ErrorCode.INVALID_TOKEN: "This tunnel is private",
+    ErrorCode.INVALID_SHARE: "This share link is not valid",
+    ErrorCode.SHARE_REVOKED: "This share link was revoked",
+    ErrorCode.SHARE_EXPIRED: "This share link has expired",
+    ErrorCode.PATH_NOT_SHARED: "This page is not shared",
+    ErrorCode.METHOD_NOT_ALLOWED: "Not allowed through this share link",
+    ErrorCode.RATE_LIMITED: "Too many requests: slow down",
+}
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;"
+    "line-height:1.5;color:#222;background:#fff}"
+    "@media (prefers-color-scheme:dark){body{color:#ddd;background:#111}}"
+    "code{opacity:.7}"
+)
+
+
+def wants_html(accept: bytes | str | None) -> bool:
+    """Whether the visitor asked for HTML (a browser), going by its ``Accept`` field."""
+    if accept is None:
+        return False
+    if isinstance(accept, bytes):
+        return b"text/html" in accept
+    return "text/html" in accept
+
+
+def error_page(status: int, code: str, message: str) -> str:
+    """A small self-contained HTML page for a hub error."""
+    try:
+        title = _TITLES.get(ErrorCode(code), _REASONS.get(status, "Error"))
+    except ValueError:
+        title = _REASONS.get(status, "Error")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{status} {html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(_sentence(message))}</p>"
+        f"<p><code>{status} {html.escape(code)}</code> · jupyter-tunnels</p></body></html>"
+    )
+
+
+def _sentence(message: str) -> str:
+    text = message[:1].upper() + message[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def error_response(
+    status: int, code: str, message: str, extra: bytes = b"", *, html_page: bool = False
+) -> bytes:
+    """A complete error response that closes the connection: JSON, or HTML for a browser.
+
+    ``extra`` is more header lines, each ending in CRLF.
+    """
+    if html_page:
+        body = error_page(status, code, message).encode()
+        kind = b"text/html"
+    else:
+        body = json.dumps({"code": code, "message": message, "details": None}).encode()
+        kind = b"application/json"
+    reason = _REASONS.get(status, "Error").encode()
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nCache-Control: no-store\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n%s\r\n"
+        % (status, reason, kind, len(body), extra)
+    ) + body

@@ -1,0 +1,93 @@
+"""Reach streams: ``GET /v1/agent/reach`` upgraded, one local connection carried to a tunnel.
+
+An agent that holds a connection's port opens one reach stream per local connection it
+accepts, with ``Authorization: Bearer <reach token>`` and ``X-Tunnels-Connection: <id>``.
+The hub judges it (``ReachService.authorize_stream``), opens a stream to the tunnel the way a
+visitor's would be (the tunnel's connector dials its target), answers ``101`` and splices the
+two. A refusal is an ordinary JSON error (401, 403, 404, 410, 429, 503) before the ``101``.
+
+The handler is a tornado handler so it works wherever the hub is mounted: the standalone front
+hands it the request like any other hub request, and inside Jupyter the mount (``_mount.py``)
+reaches the server's own tunnels in-process instead (:meth:`ReachStreamHandler.open_upstream`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import TYPE_CHECKING
+
+from tornado import web
+
+from .._errors import ErrorCode
+from .._held import HeldProtocol, splice_held
+from .._protocol import CONNECTION_HEADER, REACH_UPGRADE
+from ._exceptions import HubError
+from ._routing import Route
+from ._streams import open_stream
+
+if TYPE_CHECKING:
+    from ._hub import Hub
+
+__all__ = ["ReachStreamHandler"]
+
+
+class ReachStreamHandler(web.RequestHandler):
+    """``GET /v1/agent/reach`` with ``Upgrade: jupyter-tunnels-reach/1``."""
+
+    hub: Hub
+
+    def initialize(self, hub: Hub) -> None:
+        """Receive the hub (tornado calls this per request)."""
+        self.hub = hub
+
+    async def get(self) -> None:
+        """Judge the stream, open the tunnel's side, answer ``101`` and splice."""
+        headers = self.request.headers
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        try:
+            if headers.get("Upgrade", "").lower() != REACH_UPGRADE:
+                raise HubError(ErrorCode.INVALID_INPUT, f"reach streams upgrade to {REACH_UPGRADE}")
+            reach = self.hub.reach
+            live, route = reach.authorize_stream(headers.get(CONNECTION_HEADER, ""), token)
+            upstream, leftover = await self.open_upstream(route)
+        except HubError as exc:
+            self._refuse(exc)
+            return
+        stream = self.detach()
+        try:
+            await stream.write(
+                f"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                f"Upgrade: {REACH_UPGRADE}\r\n\r\n".encode()
+            )
+            # asyncio takes the socket over from tornado: a duplicate survives tornado's close
+            sock: socket.socket = stream.socket.dup()
+        except Exception:
+            upstream.abort()
+            raise
+        finally:
+            stream.close()
+        loop = asyncio.get_running_loop()
+        agent, _ = await loop.connect_accepted_socket(HeldProtocol, sock)
+        if live.id not in reach.live:  # closed while the stream was being opened
+            agent.abort()
+            upstream.abort()
+            return
+        pair = (agent, upstream)
+        live.streams.update(pair)  # closing the connection (or its tunnel) aborts them
+        done = splice_held(agent, upstream, to_a=leftover)
+        done.add_done_callback(lambda _: live.streams.difference_update(pair))
+
+    async def open_upstream(self, route: Route) -> tuple[asyncio.Transport, bytes]:
+        """A stream to the tunnel's target through its connector (paused, plus bytes read)."""
+        return await open_stream(self.hub.agents, route, "tcp")
+
+    def _refuse(self, error: HubError) -> None:
+        self.set_status(error.status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        if error.code in (ErrorCode.MISSING_AUTH, ErrorCode.INVALID_TOKEN):
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
+        body = {"code": error.code.value, "message": error.message, "details": error.details}
+        self.finish(json.dumps(body))
