@@ -1,0 +1,158 @@
+/**
+ * What the panel's buttons and the palette's commands do: ask with a dialog, call the API,
+ * report the outcome as a notification (errors carry the API's message), refresh the list.
+ */
+
+import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+
+import { ApiError, ITunnel } from './api';
+import {
+  ConnectForm,
+  ConnectResult,
+  ExposeForm,
+  RotateForm,
+  ShareForm,
+  ShareResult
+} from './forms';
+import { TunnelsModel } from './model';
+
+/** Milliseconds a success notification stays up. */
+const NOTICE_MS = 4000;
+
+/** The user-facing operations on the server's tunnels. */
+export class TunnelActions {
+  constructor(readonly model: TunnelsModel) {}
+
+  /** Ask for a port (and name, protocol, public) and expose it. */
+  async expose(port?: number): Promise<ITunnel | null> {
+    const answer = await showDialog({
+      title: 'Expose a port',
+      body: new ExposeForm(port),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Expose' })],
+      focusNodeSelector: 'input[name="port"]'
+    });
+    if (!answer.button.accept || answer.value === null) {
+      return null;
+    }
+    const wanted = answer.value;
+    return this.run(`Could not expose port ${wanted.port}`, async () => {
+      const tunnel = await this.model.api.expose(wanted);
+      Notification.success(`${tunnel.name} is exposed at ${tunnel.url}`, {
+        autoClose: NOTICE_MS
+      });
+      return tunnel;
+    });
+  }
+
+  /** Ask for expiry, methods and rate limit; show the new link and its QR code. */
+  async share(tunnel: ITunnel): Promise<void> {
+    const answer = await showDialog({
+      title: `Share ${tunnel.name}`,
+      body: new ShareForm(tunnel),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create link' })]
+    });
+    if (!answer.button.accept || answer.value === null) {
+      return;
+    }
+    const wanted = answer.value;
+    const grant = await this.run(`Could not share ${tunnel.name}`, () =>
+      this.model.api.share(tunnel, wanted)
+    );
+    if (grant) {
+      await showDialog({
+        title: `Share link for ${tunnel.name}`,
+        body: new ShareResult(grant),
+        buttons: [Dialog.okButton({ label: 'Done' })]
+      });
+    }
+  }
+
+  /** Pause an active tunnel, resume a paused one. */
+  async togglePause(tunnel: ITunnel): Promise<void> {
+    const status = tunnel.status === 'paused' ? 'active' : 'paused';
+    const verb = status === 'paused' ? 'pause' : 'resume';
+    await this.run(`Could not ${verb} ${tunnel.name}`, () =>
+      this.model.api.setStatus(tunnel, status)
+    );
+  }
+
+  /** Ask for another local port and point the tunnel at it. */
+  async rotate(tunnel: ITunnel): Promise<void> {
+    const answer = await showDialog({
+      title: `Rotate ${tunnel.name}`,
+      body: new RotateForm(tunnel),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Rotate' })]
+    });
+    if (!answer.button.accept || answer.value === null) {
+      return;
+    }
+    const port = answer.value;
+    await this.run(`Could not rotate ${tunnel.name}`, async () => {
+      const rotated = await this.model.api.rotate(tunnel, port);
+      Notification.success(`${rotated.name} now reaches port ${rotated.target.port}`, {
+        autoClose: NOTICE_MS
+      });
+    });
+  }
+
+  /** Reach the tunnel from this server: bind a local port that carries its connections. */
+  async connect(tunnel: ITunnel): Promise<void> {
+    const answer = await showDialog({
+      title: `Connect to ${tunnel.name}`,
+      body: new ConnectForm(tunnel),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Connect' })]
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    const localPort = answer.value ?? undefined;
+    const connection = await this.run(`Could not connect to ${tunnel.name}`, () =>
+      this.model.api.connect({
+        tunnel: tunnel.id,
+        ...(localPort === undefined ? {} : { localPort })
+      })
+    );
+    if (connection) {
+      await showDialog({
+        title: `${tunnel.name} on this server`,
+        body: new ConnectResult(connection),
+        buttons: [Dialog.okButton({ label: 'Done' })]
+      });
+    }
+  }
+
+  /** Close a tunnel after confirmation; its URL stays reserved for a while. */
+  async close(tunnel: ITunnel): Promise<void> {
+    const answer = await showDialog({
+      title: `Close ${tunnel.name}?`,
+      body: `Visitors of ${tunnel.url} will be turned away.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Close tunnel' })]
+    });
+    if (answer.button.accept) {
+      await this.run(`Could not close ${tunnel.name}`, () => this.model.api.close(tunnel));
+    }
+  }
+
+  /** Copy a tunnel's URL to the clipboard. */
+  copyUrl(tunnel: ITunnel): void {
+    Clipboard.copyToSystem(tunnel.url);
+    Notification.info(`Copied ${tunnel.url}`, { autoClose: NOTICE_MS });
+  }
+
+  /** Run an API call; on failure notify with the API's message and answer null. The list is
+   * refreshed either way. */
+  private async run<T>(failure: string, call: () => Promise<T>): Promise<T | null> {
+    try {
+      return await call();
+    } catch (error) {
+      const reason = error instanceof ApiError ? error.message : String(error);
+      Notification.error(`${failure}: ${reason}`, { autoClose: false });
+      if (!(error instanceof ApiError)) {
+        console.error('jupyter-tunnels:', error);
+      }
+      return null;
+    } finally {
+      await this.model.refresh();
+    }
+  }
+}
