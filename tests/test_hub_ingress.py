@@ -3,6 +3,8 @@ connector is attached (hub/_front.py, hub/_routing.py, hub/_ingress.py)."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 
 from jupyter_tunnels._errors import ErrorCode
@@ -97,3 +99,25 @@ def test_subdomain_routing_with_a_domain(make_hub: Callable[..., RunningHub]) ->
         assert_error(web.get(f"{hub.url}/t/demo/"), ErrorCode.AGENT_UNAVAILABLE)
         # The API itself still answers on the hub's own host name.
         assert ok(api.get("/v1/tunnels"))[0]["id"] == tunnel["id"]
+
+
+def test_a_refusal_ends_the_connection_cleanly_whatever_the_visitor_still_sends(
+    hub: RunningHub,
+) -> None:
+    """The hub answers and closes without a reset even when unread bytes wait (a pipelined
+    flood, an unread 1 MiB body): a reset could make a client lose the answer."""
+    with client(hub) as api:
+        tunnel = create_tunnel(api, name="private app")
+    host, port = hub.server.host, hub.server.port
+    path = f"/t/{tunnel['slug']}/"
+    head = f"GET {path} HTTP/1.1\r\nHost: h\r\n\r\n".encode()
+    upload = f"POST {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {1 << 20}\r\n\r\n".encode()
+    for request in (head + b"x" * 400_000, upload + bytes(1 << 20)):
+        with socket.create_connection((host, port), timeout=15) as raw:
+            raw.sendall(request)
+            time.sleep(0.2)  # let the hub answer and close while bytes are still unread
+            answer = b""
+            while chunk := raw.recv(65536):  # a reset raises ConnectionResetError here
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+        assert b"\r\nConnection: close\r\n" in answer

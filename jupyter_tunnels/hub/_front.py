@@ -26,12 +26,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import HTTP_STATUS, ErrorCode
-from .._models import Access
-from .._protocol import DATA_PATH, DATA_UPGRADE, SESSION_HEADER
+from .._protocol import DATA_PATH
 from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from ._agents import AgentSession
 from ._error_pages import error_response, wants_html
 from ._exceptions import HubError
+from ._front_fields import rewrite_for_api, rewrite_for_tunnel
+from ._front_gates import Gates
 from ._front_shares import share_decision
 from ._http1 import (
     BodyScanner,
@@ -41,8 +42,6 @@ from ._http1 import (
     parse_request_head,
 )
 from ._routing import Route
-from ._share_gate import Refusal
-from ._streams import open_stream
 from ._traffic import CLIENT_CLOSED, Exchange
 from ._upstream import Pending, Upstream
 
@@ -53,26 +52,18 @@ __all__ = ["FrontProtocol"]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
-_HOP_HEADERS = frozenset(
-    {
-        b"x-forwarded-for",
-        b"x-forwarded-host",
-        b"x-forwarded-proto",
-        b"x-forwarded-prefix",
-        b"forwarded",
-    }
-)
-_SESSION_FIELD = SESSION_HEADER.lower().encode()
+LINGER_SECONDS = 5.0
+"""How long a connection the hub answered by itself drains the visitor's leftovers."""
+
 _HEAD_ERROR_CODES = {
     400: ErrorCode.INVALID_INPUT,
     431: ErrorCode.REQUEST_HEAD_TOO_LARGE,
     502: ErrorCode.LOCAL_UNAVAILABLE,
     505: ErrorCode.UNSUPPORTED_HTTP_VERSION,
 }
-_CLIENT_ADDRESS_HEADERS = frozenset({b"x-real-ip", b"x-forwarded-for"})
 
 
-class FrontProtocol(asyncio.Protocol):
+class FrontProtocol(Gates, asyncio.Protocol):
     """One visitor (or connector, or API client) connection to the standalone hub."""
 
     def __init__(
@@ -98,6 +89,9 @@ class FrontProtocol(asyncio.Protocol):
         """The size of the request head being judged, as the visitor sent it."""
         self.request: Exchange | None = None
         """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
+        self.draining = False
+        """A hub-made answer was sent: what the visitor still sends is dropped (``_linger``)."""
+        self._linger_timer: asyncio.TimerHandle | None = None
         self.visitor_head: RequestHead | None = None
         """The last tunnel request's head: its ``Accept`` decides JSON or HTML error pages."""
 
@@ -115,6 +109,8 @@ class FrontProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         self._finish_pending(CLIENT_CLOSED)
         if self.request is not None:
             self.request.finish(CLIENT_CLOSED)
@@ -125,6 +121,8 @@ class FrontProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
+        if self.draining:
+            return False  # the answer was sent: close now
         idle = not self.pending and self.body is None and self.waiting is None
         if idle:
             self._release_upstream()
@@ -164,6 +162,8 @@ class FrontProtocol(asyncio.Protocol):
     # requests --------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self.draining:
+            return
         if self.body is not None and not self.buffer and self.upstream is not None:
             try:
                 used = self.body.feed(data)
@@ -233,13 +233,7 @@ class FrontProtocol(asyncio.Protocol):
                 except HubError as exc:
                     self._fail(exc.status, exc.code, exc.message)
             else:
-                # the hub's own API learns the client's address from us, never from the client
-                head.fields = [
-                    (name, value)
-                    for name, value in head.fields
-                    if name.lower() not in _CLIENT_ADDRESS_HEADERS
-                ]
-                head.fields.append((b"X-Real-Ip", self.client.encode()))
+                rewrite_for_api(head, self.client)
                 self._forward(head, "api", None)
             return
         self.visitor_head = head
@@ -278,80 +272,13 @@ class FrontProtocol(asyncio.Protocol):
         if decided:
             self._tunnel_request(head, route, target.path, target.prefix)
 
-    def _access(self, route: Route, head: RequestHead) -> bool | None:
-        """True to let through, False when refused (answered), None to ask the store."""
-        if route.access is Access.PUBLIC:
-            return True
-        token = _bearer(head)
-        if route.access is Access.TOKEN:
-            if token and self.hub.router.worker_token_matches(route, token):
-                return True
-            self._refuse_auth(route, token)
-            return False
-        if not token:
-            self._refuse_auth(route, token)
-            return False
-        known, owner = self.hub.router.cached_owner(token)
-        if not known:
-            return None
-        if owner == route.owner_id:
-            return True
-        self._refuse_auth(route, token)
-        return False
-
-    async def _check_then_forward(
-        self, head: RequestHead, route: Route, path: bytes, prefix: bytes
-    ) -> None:
-        token = _bearer(head) or ""
-        owner = await self.hub.router.owner_for_token(token)
-        if owner != route.owner_id:
-            self._refuse_auth(route, token)
-            return
-        self._tunnel_request(head, route, path, prefix)
-
-    def _refuse(self, refusal: Refusal) -> None:
-        extra = b"".join(b"%s: %s\r\n" % (n.encode(), v.encode()) for n, v in refusal.headers)
-        self._fail(refusal.status, refusal.code, refusal.message, extra)
-
-    def _refuse_auth(self, route: Route, token: str | None) -> None:
-        code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
-        message = f"tunnel {route.slug!r} is {route.access.value}: send its token as a bearer"
-        self._fail(401, code, message, b'WWW-Authenticate: Bearer realm="jupyter-tunnels"\r\n')
-
     def _tunnel_request(self, head: RequestHead, route: Route, path: bytes, prefix: bytes) -> None:
         if not route.accepting:
             self._fail(
                 503, ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
             )
             return
-        fields = [
-            (name, value)
-            for name, value in head.fields
-            if name.lower() not in _HOP_HEADERS
-            and name.lower() != b"host"
-            and not (name.lower() == b"authorization" and route.access is not Access.PUBLIC)
-        ]
-        if head.version == b"HTTP/1.1":
-            # keep-alive is between us and each side: the local app keeps its connection for
-            # the next visitor even when this one closes (see _upstream.py)
-            self.close_after = not head.keep_alive
-            fields = _without_persistence_tokens(fields)
-        else:
-            self.close_after = True
-        original_host = head.host
-        fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
-        forwarded_for = head.get(b"x-forwarded-for")
-        client = self.client.encode()
-        fields.append(
-            (b"X-Forwarded-For", forwarded_for + b", " + client if forwarded_for else client)
-        )
-        fields.append((b"X-Forwarded-Proto", self.hub.config.scheme.encode()))
-        if original_host:
-            fields.append((b"X-Forwarded-Host", original_host))
-        if prefix:
-            fields.append((b"X-Forwarded-Prefix", self.hub.router.public_prefix(prefix)))
-        head.fields = fields
-        head.target = path
+        self.close_after = rewrite_for_tunnel(head, route, path, prefix, self.client, self.hub)
         self._forward(head, route.tunnel_id, route)
 
     def _forward(self, head: RequestHead, key: str, route: Route | None) -> None:
@@ -529,10 +456,27 @@ class FrontProtocol(asyncio.Protocol):
             await self._drained()
             self.send(response)
             self.closing = True
-            if self.transport is not None:
-                self.transport.close()
+            self._linger()
 
         self._wait(answer())
+
+    def _linger(self) -> None:
+        """Close after a hub-made answer without a reset: half-close, then read and drop what
+        the visitor still sends (pipelined requests, an unread body) until it closes, for at
+        most :data:`LINGER_SECONDS`. Closing with unread bytes would make the kernel reset the
+        connection, and a client could lose the answer."""
+        transport = self.transport
+        if transport is None:
+            return
+        if self.eof or not transport.can_write_eof():
+            transport.close()
+            return
+        self._release_upstream()
+        self.draining = True
+        transport.write_eof()
+        self.paused.clear()
+        transport.resume_reading()
+        self._linger_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
 
     def _wait(self, work: Any) -> None:
         """Run async work for the current request; reading pauses until it is done."""
@@ -558,111 +502,3 @@ class FrontProtocol(asyncio.Protocol):
             self.transport.close()
             return
         self.resume("wait")
-
-    # raw streams ------------------------------------------------------------------------
-
-    def _connect(self, head: RequestHead) -> None:
-        """``CONNECT slug:port``: a raw stream to a tunnel, after the same access checks."""
-        authority = head.target.decode("ascii", "replace")
-        name = authority.rsplit(":", 1)[0].lower()
-        domain = self.hub.config.domain
-        if domain and name.endswith("." + domain):
-            name = name[: -len(domain) - 1]
-        route = self.hub.router.by_slug.get(name)
-        if route is None:
-            self._fail(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {name!r}")
-            return
-        if self.pending or self.upstream is not None:
-            self._fail(
-                400, ErrorCode.INVALID_INPUT, "CONNECT must be the connection's first request"
-            )
-            return
-        shared = share_decision(self.hub, head, route, b"/", b"")
-        if shared is not None:
-            if shared.refusal is not None:
-                self._refuse(shared.refusal)
-            else:
-                self._wait(self._connect_stream(head, route, checked=True))
-            return
-        decided = self._access(route, head)
-        if decided is False:
-            return
-        self._wait(self._connect_stream(head, route, checked=decided is True))
-
-    async def _connect_stream(self, head: RequestHead, route: Route, *, checked: bool) -> None:
-        if not checked:
-            owner = await self.hub.router.owner_for_token(_bearer(head) or "")
-            if owner != route.owner_id:
-                self._refuse_auth(route, _bearer(head))
-                return
-        if not route.accepting:
-            raise HubError(
-                ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
-            )
-        upstream, leftover = await open_stream(self.hub.agents, route, route.protocol)
-        assert self.transport is not None
-        self.raw = True
-        self.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        untrack = self.hub.agents.session_for(route).track(
-            route.tunnel_id, upstream, self.transport
-        )
-        done = splice(self.transport, upstream, to_a=leftover, to_b=bytes(self.buffer))
-        self.buffer.clear()
-        self.paused.clear()
-        done.add_done_callback(lambda _: untrack())
-
-    # connectors ------------------------------------------------------------------------
-
-    def _data_connection(self, head: RequestHead) -> None:
-        """``GET /v1/agent/data`` with ``Upgrade``: join the agent's pool."""
-        if (head.get(b"upgrade") or b"").lower() != DATA_UPGRADE.encode():
-            raise HubError(ErrorCode.INVALID_INPUT, f"data connections upgrade to {DATA_UPGRADE}")
-        token = _bearer(head) or ""
-        session_id = (head.get(_SESSION_FIELD) or b"").decode("ascii", "replace")
-        session = self.hub.agents.for_data_connection(session_id, token)
-        if session is None:
-            raise HubError(
-                ErrorCode.INVALID_TOKEN, "unknown session or agent token for a data connection"
-            )
-        if self.buffer or self.pending or self.transport is None:
-            raise HubError(ErrorCode.INVALID_INPUT, "a data connection carries nothing before 101")
-        self.send(
-            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "
-            + DATA_UPGRADE.encode()
-            + b"\r\n\r\n"
-        )
-        self.raw = True
-        self.closing = True
-        self.paused.clear()
-        transport = self.transport
-        self.transport = None
-        transport.resume_reading()
-        session.offer(transport)
-
-
-def _without_persistence_tokens(
-    fields: list[tuple[bytes, bytes]],
-) -> list[tuple[bytes, bytes]]:
-    """Drop ``close``/``keep-alive`` from ``Connection`` (hop-by-hop); keep ``upgrade``."""
-    kept: list[tuple[bytes, bytes]] = []
-    for name, value in fields:
-        if name.lower() == b"connection":
-            tokens = [t.strip() for t in value.split(b",")]
-            tokens = [t for t in tokens if t and t.lower() not in (b"close", b"keep-alive")]
-            if not tokens:
-                continue
-            value = b", ".join(tokens)
-        elif name.lower() == b"keep-alive":
-            continue
-        kept.append((name, value))
-    return kept
-
-
-def _bearer(head: RequestHead) -> str | None:
-    value = head.get(b"authorization")
-    if not value:
-        return None
-    scheme, _, token = value.partition(b" ")
-    if scheme.lower() != b"bearer" or not token.strip():
-        return None
-    return token.strip().decode("ascii", "replace")
