@@ -8,17 +8,29 @@ Each visitor request is judged on its own: the tunnel must be live, its access r
 token; ``public``: nothing), and it must not be paused. Only then is a connection to the app
 opened (through the tunnel's connector) and the visitor's connection handed to
 :func:`~jupyter_tunnels.hub._visitor_relay.relay_visitor`, which streams both ways.
+
+Decision: the hub's own answers (a refusal, a redirect, a 502/503) keep a kept-alive connection
+usable. Tornado reads a streamed body only after ``prepare``, and a handler that finishes
+before the body is read makes tornado close the connection right after the answer, without
+saying so (no ``Connection: close``): a visitor's next request on it then met a reset. So the
+hub answers once tornado has read the request's body (and dropped it, :data:`DRAINED_BODY`
+bytes at most); a longer or chunked body is answered at once with ``Connection: close``, and
+what the visitor still sends is read and dropped (for :data:`LINGER` seconds at most) before
+the connection closes: closing a socket with unread bytes sends a reset, which can destroy
+the answer before the visitor reads it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from tornado import httputil, web
+from tornado.http1connection import HTTP1Connection
 
 from .._errors import HTTP_STATUS, ErrorCode
 from .._models import Access
@@ -38,14 +50,19 @@ from ._share_gate import (
 )
 from ._streams import open_stream
 from ._traffic import Exchange
-from ._visitor_relay import relay_visitor, stream_pair
+from ._visitor_relay import CHUNK, relay_visitor, stream_pair
 
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["DataConnectionHandler", "IngressHandler"]
+__all__ = ["DRAINED_BODY", "LINGER", "DataConnectionHandler", "IngressHandler"]
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+DRAINED_BODY = 1024 * 1024
+"""The longest request body the hub reads (and drops) to keep the connection after its answer."""
+LINGER = 5.0
+"""Seconds the hub drops what a visitor still sends after an answer that closes the connection."""
 
 _HOP_FIELDS = frozenset(
     {
@@ -83,6 +100,13 @@ class _HubErrors(web.RequestHandler):
         super()._handle_request_exception(e)
 
 
+class _Redirect(NamedTuple):
+    """A redirect the hub answers by itself."""
+
+    location: str
+    status: int
+
+
 @web.stream_request_body
 class IngressHandler(_HubErrors):
     """Serves ``/t/{slug}`` and everything under it, for any method, streaming both ways."""
@@ -91,17 +115,57 @@ class IngressHandler(_HubErrors):
 
     hub: Hub
     exchange: Exchange | None
+    own_answer: HubError | _Redirect | None
+    """The hub's answer to this request, given once tornado has read the body."""
 
     def initialize(self, hub: Hub) -> None:
         """Receive the hub (tornado calls this per request)."""
         self.hub = hub
         self.exchange = None
+        self.own_answer = None
 
     async def prepare(self) -> None:
-        """Judge the request, open the app's side, then hand the connection to the relay.
+        """Judge the request: relay it to the app, or answer it from the hub.
 
-        This runs before tornado reads the body, which then flows to the app untouched.
+        This runs before tornado reads the body: a relayed body flows to the app untouched; the
+        hub's own answer waits for the body (up to :data:`DRAINED_BODY`, dropped) so that the
+        connection serves the visitor's next request.
         """
+        try:
+            self.own_answer = await self._judge_and_relay()
+        except HubError as refusal:
+            self.own_answer = refusal
+        if self.own_answer is not None and not self._body_fits():
+            self.set_header("Connection", "close")  # tornado closes: say so
+            # a duplicate keeps the socket open past tornado's close, to linger on it
+            connection = cast(HTTP1Connection, self.request.connection)
+            self.hub.spawn(_linger(connection.stream.socket.dup()))
+            self._answer()
+
+    # the hub's own answer, once the body is read (a relayed request never gets here)
+    def get(self, *_args: str, **_kwargs: str) -> None:
+        """Give the hub's own answer."""
+        self._answer()
+
+    head = post = delete = patch = put = options = get
+
+    def _answer(self) -> None:
+        answer, self.own_answer = self.own_answer, None
+        if isinstance(answer, HubError):
+            raise answer
+        if answer is not None:
+            self.redirect(answer.location, status=answer.status)
+
+    def _body_fits(self) -> bool:
+        """Whether the request's body is short enough to read and drop (none fits too)."""
+        headers = self.request.headers
+        if "Transfer-Encoding" in headers:
+            return False
+        length = headers.get("Content-Length", "0")
+        return length.isdigit() and int(length) <= DRAINED_BODY
+
+    async def _judge_and_relay(self) -> _Redirect | None:
+        """Relay the request (None), or the redirect the hub answers; raise its refusal."""
         slug = self.path_kwargs["slug"]
         route = self.hub.router.by_slug.get(slug)
         if route is None:
@@ -114,8 +178,7 @@ class IngressHandler(_HubErrors):
         prefix += f"/t/{slug}"
         if not rest.startswith("/"):
             query = f"?{self.request.query}" if self.request.query else ""
-            self.redirect(f"{prefix}/{query}", status=308)  # 308 keeps the method and body
-            return
+            return _Redirect(f"{prefix}/{query}", 308)  # 308 keeps the method and body
         traffic = self.hub.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
         method = self.request.method or ""
         client = self.request.remote_ip or ""
@@ -123,8 +186,8 @@ class IngressHandler(_HubErrors):
         share_token, from_query = self._share_token()
         if share_token is None:
             await self._check_access(route)
-        elif self._judge_share(route, share_token, from_query, rest, prefix):
-            return  # answered with the redirect that sets the share cookie
+        elif cookie_redirect := self._judge_share(route, share_token, from_query, rest, prefix):
+            return cookie_redirect
         if not route.accepting:
             raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is {route.status.value}")
         reader, writer = await self.open_upstream(route)
@@ -143,6 +206,7 @@ class IngressHandler(_HubErrors):
             html_errors=wants_html(self.request.headers.get("Accept")),
         )
         self.hub.spawn(_counted(self.hub, relay))
+        return None
 
     def on_finish(self) -> None:
         """Record a request the hub answered by itself (refused, paused, no connector)."""
@@ -231,8 +295,8 @@ class IngressHandler(_HubErrors):
 
     def _judge_share(
         self, route: Route, token: str, from_query: bool, path: str, prefix: str
-    ) -> bool:
-        """Raise the share's refusal; True when answered with the cookie redirect."""
+    ) -> _Redirect | None:
+        """Raise the share's refusal; the redirect that sets the cookie for a browser."""
         method = self.request.method or ""
         rule = self.hub.router.share_for_token(token)
         browser = from_query and wants_cookie(
@@ -247,7 +311,7 @@ class IngressHandler(_HubErrors):
                 self.set_header(name, value)
             raise HubError(refusal.code, refusal.message)
         if not browser:
-            return False
+            return None
         assert rule is not None  # judge refuses a missing rule
         max_age = None if rule.expires_at is None else rule.expires_at - moment
         secure = self.request.protocol == "https"
@@ -255,8 +319,7 @@ class IngressHandler(_HubErrors):
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
         query = self.forwarded_query()
-        self.redirect(self.request.path + (f"?{query}" if query else ""), status=303)
-        return True
+        return _Redirect(self.request.path + (f"?{query}" if query else ""), 303)
 
     def _wants_upgrade(self) -> bool:
         connection = self.request.headers.get("Connection", "")
@@ -296,6 +359,22 @@ def _share_bearer(value: str) -> str | None:
     if scheme.lower() == "bearer" and token.startswith(SHARE_TOKEN_PREFIX):
         return token
     return None
+
+
+async def _linger(visitor: socket.socket) -> None:
+    """Drop what the visitor sends until it closes (``LINGER`` seconds at most), then close."""
+    loop = asyncio.get_running_loop()
+
+    async def drop() -> None:
+        while await loop.sock_recv(visitor, CHUNK):
+            pass
+
+    visitor.setblocking(False)
+    try:
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(drop(), LINGER)
+    finally:
+        visitor.close()
 
 
 async def _counted(hub: Hub, relay: Coroutine[Any, Any, None]) -> None:

@@ -322,8 +322,7 @@ async def test_refusals_keep_a_kept_alive_connection_usable(
 ) -> None:
     app = await start(jp_serverapp)
     private = await expose(jp_fetch, port=services.http_port, name="kept-private")
-    public = await expose(jp_fetch, port=services.http_port, name="kept-public", public=True)
-    paused = await expose(jp_fetch, port=services.http_port, name="kept-paused", public=True)
+    paused = await expose(jp_fetch, port=unused_port(), name="kept-paused", public=True)
     await jp_fetch(
         "tunnels", "v1", "tunnels", paused["id"], method="PATCH",
         body=json.dumps({"status": "paused"}), headers=dict(JSON),
@@ -334,7 +333,6 @@ async def test_refusals_keep_a_kept_alive_connection_usable(
     await expire_share(app, expired["id"], private["id"])
     link = await share(jp_fetch, private["id"], "guests")
     unknown = private["url"].replace(private["slug"], "no-such-tunnel")
-    print("DEBUG", private["url"], public["url"], paused["url"], paused.get("status"))
     refusals: list[tuple[str, str, bytes | None, int]] = [
         ("GET", private["url"], None, 401),
         ("GET", unknown, None, 404),
@@ -346,33 +344,60 @@ async def test_refusals_keep_a_kept_alive_connection_usable(
 
     async with httpx.AsyncClient(timeout=20, limits=httpx.Limits(max_connections=1)) as http:
         for _ in range(ROUNDS):
+            connections = []
             for method, url, content, status in refusals:
                 refused = await http.request(method, url, content=content)
                 assert refused.status_code == status, refused.text
                 assert refused.headers.get("Connection") != "close", "the hub keeps it alive"
+                connections.append(refused.extensions["network_stream"])
+            assert all(c is connections[0] for c in connections), "all came on one connection"
             opened = await http.get(link["shareUrl"])
             assert (opened.status_code, opened.text) == (200, "hello from the app\n")
             assert (await http.get(private["url"])).status_code == 401
-            uploaded = await http.post(public["url"] + "upload", content=bytes(MIB))
+            upload = f"{private['url']}upload?share_token={link['token']}"
+            uploaded = await http.post(upload, content=bytes(MIB))
             assert uploaded.json() == {"received": MIB}
 
-    # pipelined: every request is judged, and answered in order, on one connection
-    host, port = httpx.URL(private["url"]).host, httpx.URL(private["url"]).port
-    requests = b"".join(
-        f"{method} {httpx.URL(url).raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Content-Length: {len(content or b'')}\r\n\r\n".encode()
-        + (content or b"")
-        for method, url, content, _ in refusals
-    )
-    share_target = httpx.URL(link["shareUrl"]).raw_path.decode()
-    last = f"GET {share_target} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
-    reader, writer = await asyncio.open_connection(host, port)
+    # a body too long to read and drop: answered at once, and the connection closed, as said
+    async with visitor() as http:
+        for _ in range(ROUNDS):
+            refused = await http.post(private["url"] + "upload", content=bytes(8 * MIB))
+            assert (refused.status_code, refused.headers["Connection"]) == (401, "close")
+
+    # on one raw connection, one after the other and pipelined: each is judged and answered
+    upload = f"{private['url']}upload?share_token={link['token']}"
+    requests = [raw_request(method, url, content) for method, url, content, _ in refusals]
+    requests.append(raw_request("POST", upload, bytes(100_000)))
+    for pipelined in (False, True):
+        answers = await one_connection(private["url"], requests, pipelined=pipelined)
+        assert [status for status, _, _ in answers] == [*(wanted for *_, wanted in refusals), 200]
+        assert all(fields.get("Connection") != "close" for _, fields, _ in answers[:-1])
+        assert answers[-1][1]["Connection"] == "close"
+        assert json.loads(answers[-1][2]) == {"received": 100_000}
+
+
+def raw_request(method: str, url: str, content: bytes | None = None) -> bytes:
+    """An HTTP/1.1 request as sent on the wire."""
+    parsed = httpx.URL(url)
+    head = f"{method} {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.netloc.decode()}\r\n"
+    return f"{head}Content-Length: {len(content or b'')}\r\n\r\n".encode() + (content or b"")
+
+
+async def one_connection(
+    url: str, requests: list[bytes], *, pipelined: bool
+) -> list[tuple[int, httpx.Headers, bytes]]:
+    """The answers to ``requests`` sent on one connection; the last must close it cleanly."""
+    parsed = httpx.URL(url)
+    reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+    answers = []
     try:
-        writer.write(requests + last.encode())
-        for *_, status in refusals:
-            assert (await read_answer(reader))[0] == status
-        status, fields, content = await read_answer(reader)
-        assert (status, fields["Connection"], content) == (200, "close", b"hello from the app\n")
-        assert await asyncio.wait_for(reader.read(), 20) == b"", "a clean close after it"
+        if pipelined:
+            writer.write(b"".join(requests))
+        for request in requests:
+            if not pipelined:
+                writer.write(request)
+            answers.append(await read_answer(reader))
+        assert await asyncio.wait_for(reader.read(), 20) == b"", "a clean close at the end"
     finally:
         writer.close()
+    return answers
