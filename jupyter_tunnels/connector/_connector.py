@@ -56,6 +56,8 @@ BACKOFF_MAX = 3.0
 STABLE_SESSION_SECONDS = 2.0
 LOCAL_PROBE_TIMEOUT = 1.0
 ACTIVE_WAIT_TIMEOUT = 15.0
+LEASE_RECOVERY_WAIT = 30.0
+"""How long ``expose`` waits for a new lease when the current one expired under it."""
 
 
 class Backoff:
@@ -190,7 +192,15 @@ class Connector:
         key = f"{protocol}:{target}"
         fresh = _Wanted(target, name, protocol, "public" if public else "private", slug)
         wanted = self._wanted.setdefault(key, fresh)
-        tunnel = await self._ensure_tunnel(wanted, fresh)
+        expired = self.lease_id
+        try:
+            tunnel = await self._ensure_tunnel(wanted, fresh)
+        except LeaseExpired:
+            # the lease ran out just now (a laptop waking up): the control loop is taking a
+            # new one and re-creating every wanted tunnel, this one included
+            if not await self._lease_replaced(expired):
+                raise
+            tunnel = await self._ensure_tunnel(wanted)
         if wait:
             tunnel = await self._wait_active(tunnel.id)
         return tunnel
@@ -291,6 +301,17 @@ class Connector:
         wanted.slug = tunnel.slug
         wanted.hub_port = tunnel.hub_port
         wanted.tunnel_id = tunnel.id
+
+    async def _lease_replaced(self, expired: str | None) -> bool:
+        """Wait (bounded) until the control loop has replaced the expired lease; whether it
+        has."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEASE_RECOVERY_WAIT
+        while self.lease_id == expired:
+            if self._closing or loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def _wait_active(self, tunnel_id: str) -> Tunnel:
         loop = asyncio.get_running_loop()

@@ -117,8 +117,18 @@ class AgentSession:
         try:
             return await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:
+            self._reclaim(waiter)
             why = f"its connector opened no data connection within {timeout:g} s"
             raise _unavailable(why) from None
+        except BaseException:
+            self._reclaim(waiter)
+            raise
+
+    def _reclaim(self, waiter: asyncio.Future[asyncio.Transport]) -> None:
+        """A connection handed to a waiter that gave up (cancelled, timed out at the same
+        moment) goes back to the pool instead of being dropped unclosed."""
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            self.offer(waiter.result())
 
     def take_idle(self) -> asyncio.Transport | None:
         """An idle data connection if one is ready now (no waiting, no dial)."""

@@ -55,11 +55,14 @@ async def open_stream(
     session.open_stream(transport, route, protocol)
     try:
         received = await asyncio.wait_for(done, READY_TIMEOUT)
+        line, _, leftover = received.partition(b"\n")
+        ready = decode_line(line, StreamReady)
     except asyncio.TimeoutError:
         transport.abort()
         raise HubError(ErrorCode.AGENT_UNAVAILABLE, "the connector did not answer") from None
-    line, _, leftover = received.partition(b"\n")
-    ready = decode_line(line, StreamReady)
+    except BaseException:  # cancelled (the visitor left), or a malformed line: nobody owns it
+        transport.abort()
+        raise
     if not ready.ok:
         transport.close()
         raise HubError(ErrorCode.AGENT_UNAVAILABLE, ready.message or ready.code)
