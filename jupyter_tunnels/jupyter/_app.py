@@ -24,8 +24,10 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from jupyter_core.paths import jupyter_data_dir
@@ -94,13 +96,20 @@ class TunnelsApp(ExtensionApp):
         allow_none=True,
         help="""Embedded hub: the URL at which visitors reach this server's base URL, when it
         differs from the server's own address (behind JupyterHub or another proxy), e.g.
-        https://hub.example.org/user/alice/. Tunnel URLs are built on it.""",
+        https://hub.example.org/user/alice/. Tunnel URLs are built on it. Defaults, under
+        JupyterHub, to the origin of $JUPYTERHUB_PUBLIC_URL (set when the hub's public_url
+        is configured) or $JUPYTERHUB_HOST (subdomains) followed by
+        $JUPYTERHUB_SERVICE_PREFIX; elsewhere, to the server's own address.""",
     ).tag(config=True)
 
     client_instance_id = Unicode(
         help="""Identity of this server's connector at the hub; the same id gets the same
         lease and tunnel URLs back after a restart. Defaults to jupyter-{hostname}-{port}.""",
     ).tag(config=True)
+
+    @default("public_base_url")
+    def _default_public_base_url(self) -> str | None:
+        return jupyterhub_public_base_url(os.environ)
 
     @default("hub_url")
     def _hub_url_default(self) -> str | None:
@@ -290,3 +299,14 @@ class TunnelsApp(ExtensionApp):
 
     def _default_instance_id(self) -> str:
         return f"jupyter-{socket.gethostname()}-{self.server.port}"
+
+
+def jupyterhub_public_base_url(env: Mapping[str, str]) -> str | None:
+    """The public URL of a JupyterHub single-user server, from the environment JupyterHub
+    gives it, or None when it cannot be told (then the server's own address is used)."""
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
+    origin_of = env.get("JUPYTERHUB_PUBLIC_URL", "").strip() or env.get("JUPYTERHUB_HOST", "")
+    parts = urlsplit(origin_of.strip())
+    if not prefix.startswith("/") or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{prefix.rstrip('/')}/"

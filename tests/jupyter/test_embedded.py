@@ -166,3 +166,22 @@ async def test_stop_is_safe_when_never_started(jp_serverapp: ServerApp):
     await app.stop_extension()
     await app.stop_extension()
     assert app.connector is None
+
+
+def test_the_public_address_under_jupyterhub_comes_from_its_environment() -> None:
+    from jupyter_tunnels.jupyter._app import jupyterhub_public_base_url
+
+    prefix = {"JUPYTERHUB_SERVICE_PREFIX": "/hub-base/user/alice/"}
+    public = {**prefix, "JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/hub-base/"}
+    assert jupyterhub_public_base_url(public) == "https://hub.example.org/hub-base/user/alice/"
+    subdomain = {**prefix, "JUPYTERHUB_HOST": "https://alice.users.example.org"}
+    assert jupyterhub_public_base_url(subdomain) == (
+        "https://alice.users.example.org/hub-base/user/alice/"
+    )
+    for unknown in (
+        {},
+        prefix,
+        {"JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/"},
+        {**prefix, "JUPYTERHUB_HOST": "alice.users.example.org"},
+    ):
+        assert jupyterhub_public_base_url(unknown) is None, unknown
