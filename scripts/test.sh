@@ -48,10 +48,7 @@ pytest -p pytest_jupyter.jupyter_server tests/jupyter "$@"
 echo "== pytest: the JupyterLab panel in Debian's Chromium (one jupyter lab for the whole run)"
 pytest tests/browser "$@"
 echo "== pytest: the demo notebooks under nbval, in kernels of one real jupyter server"
-# reach-a-database.ipynb is left out while the hub embedded in Jupyter refuses tcp tunnels
-# (503 NO_HUB_PORTS): it exposes Redis as one (docs/notebooks.md)
 python -m pytest -p tests.notebooks.nbval_server --nbval --nbval-current-env \
-  --nbval-sanitize-with notebooks/sanitize.cfg notebooks/ \
-  --ignore=notebooks/reach-a-database.ipynb "$@"
+  --nbval-sanitize-with notebooks/sanitize.cfg notebooks/ "$@"
 echo "== pytest: the Binder demo, built from binder/ in a fresh venv, runs the quickstart"
 pytest tests/notebooks "$@"

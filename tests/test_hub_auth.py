@@ -7,6 +7,7 @@ record answers 404 (never 403) to an owner who does not own it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from jupyter_tunnels._errors import ErrorCode
+from jupyter_tunnels.connector import Connector
 from jupyter_tunnels.hub._api import ROUTES, Operation
 
 from ._api import (
@@ -43,6 +45,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "heartbeat": {"connectedToHub": True},
     "refreshLease": {"ttlSeconds": 600},
     "createWebhook": {"url": "http://127.0.0.1:9/hook", "events": ["*"]},
+    "createShare": {"name": "link"},
+    "connectTunnel": {"agentId": "no-such-agent"},
 }
 """A valid body for each operation that takes one (a new operation must add its own)."""
 
@@ -51,6 +55,8 @@ NOT_FOUND = {
     "leaseId": ErrorCode.LEASE_NOT_FOUND,
     "relayLeaseId": ErrorCode.RELAY_LEASE_NOT_FOUND,
     "webhookId": ErrorCode.WEBHOOK_NOT_FOUND,
+    "shareId": ErrorCode.SHARE_NOT_FOUND,
+    "connectionId": ErrorCode.CONNECTION_NOT_FOUND,
 }
 """The error for an unknown (or someone else's) record, by path parameter."""
 
@@ -153,7 +159,7 @@ def test_unknown_id_is_404(shared: RunningHub, path: str, op: Operation) -> None
 @pytest.mark.parametrize(("path", "op"), WITH_ID, ids=_id)
 def test_another_owner_gets_404_not_403(hub: RunningHub, path: str, op: Operation) -> None:
     bob = hub.new_owner("bob")
-    with client(hub) as api, client(hub, bob) as other:
+    with client(hub) as api, client(hub, bob) as other, contextlib.ExitStack() as cleanup:
         lease = create_lease(api, "laptop")
         tunnel = create_tunnel(api, slug="alices", leaseId=lease["id"])
         relay = ok(api.post("/v1/relay-leases", json=BODIES["createRelayLease"]), 201)
@@ -164,6 +170,16 @@ def test_another_owner_gets_404_not_403(hub: RunningHub, path: str, op: Operatio
             "relayLeaseId": relay["id"],
             "webhookId": webhook["id"],
         }
+        if "{shareId}" in path:
+            share = ok(api.post(f"/v1/tunnels/{tunnel['id']}/shares", json={"name": "s"}), 201)
+            ids["shareId"] = share["id"]
+        if "{connectionId}" in path:  # reach: an online agent of alice binds a port
+            agent = Connector(hub.url, hub.token, client_instance_id="reacher")
+            hub.call(agent.start())
+            cleanup.callback(lambda: hub.call(agent.close()))
+            body = {"agentId": agent.agent_id}
+            connected = ok(api.post(f"/v1/tunnels/{tunnel['id']}/connect", json=body), 201)
+            ids["connectionId"] = connected["id"]
         before = snapshot(api)
         relay_before = ok(api.get(f"/v1/relay-leases/{relay['id']}"))
         urls = [_url(path, ids)]
