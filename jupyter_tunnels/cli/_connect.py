@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import _settings as settings
-from ._errors import CommandError
 
 if TYPE_CHECKING:
     from .._models import ReachConnection
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_connect", "connect_command"]
 
-DEFAULT_HUB_URL = "http://127.0.0.1:8765"
 WATCH_INTERVAL = 2.0
 """Seconds between two checks that the hub still keeps the connection open."""
 
@@ -72,26 +70,9 @@ def add_connect(
 
 def connect_command(args: argparse.Namespace) -> int:
     """Bind the port and carry its connections until interrupted."""
-    from .._loop import run
-    from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
-    from ._expose import logging_setup
+    from ._expose import run_foreground
 
-    hub_url = args.hub or os.environ.get(HUB_URL_ENV, "").strip() or DEFAULT_HUB_URL
-    token = args.token or os.environ.get(TOKEN_ENV, "").strip() or None
-    if token is None:
-        raise CommandError(
-            f"no API token: pass --token or set {TOKEN_ENV} "
-            "(`jupyter-tunnels token create NAME` makes one)"
-        )
-    logging_setup()
-    try:
-        return run(_connect(args, hub_url, token))
-    except HubUnreachable as exc:
-        raise CommandError(
-            f"cannot reach the hub at {hub_url}: is it running (`jupyter-tunnels hub`)?"
-        ) from exc
-    except TunnelError as exc:
-        raise CommandError(str(exc)) from exc
+    return run_foreground(args, lambda hub_url, token: _connect(args, hub_url, token))
 
 
 async def _connect(args: argparse.Namespace, hub_url: str, token: str) -> int:

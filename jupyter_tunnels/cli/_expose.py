@@ -16,13 +16,15 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from .._loop import run
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
 from . import _settings as settings
 from ._errors import CommandError
 
-__all__ = ["add_arguments", "expose_command"]
+__all__ = ["add_arguments", "expose_command", "run_foreground"]
 
 DEFAULT_HUB_URL = "http://127.0.0.1:8765"
 PROTOCOLS = ("auto", "http", "https", "tcp", "udp")
@@ -62,6 +64,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def expose_command(args: argparse.Namespace) -> int:
     """Run a connector serving one tunnel until interrupted."""
+    return run_foreground(args, lambda hub_url, token: _expose(args, hub_url, token))
+
+
+def run_foreground(
+    args: argparse.Namespace, work: Callable[[str, str], Coroutine[Any, Any, int | None]]
+) -> int:
+    """Run ``work(hub_url, token)`` (a foreground connector) until it ends; its status.
+
+    The hub and token come from the options or the environment; SDK errors become one line.
+    """
     hub_url = args.hub or os.environ.get(HUB_URL_ENV, "").strip() or DEFAULT_HUB_URL
     token = args.token or os.environ.get(TOKEN_ENV, "").strip() or None
     if token is None:
@@ -71,14 +83,14 @@ def expose_command(args: argparse.Namespace) -> int:
         )
     logging_setup()
     try:
-        run(_expose(args, hub_url, token))
+        status = run(work(hub_url, token))
     except HubUnreachable as exc:
         raise CommandError(
             f"cannot reach the hub at {hub_url}: is it running (`jupyter-tunnels hub`)?"
         ) from exc
     except TunnelError as exc:
         raise CommandError(str(exc)) from exc
-    return 0
+    return status or 0
 
 
 def logging_setup() -> None:

@@ -7,7 +7,7 @@ answers are JSON (errors as ``{code, message, details}``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pydantic
@@ -30,6 +30,8 @@ __all__ = [
     "InfoHandler",
     "RemoteApiHandler",
 ]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 MAX_PROXY_BODY = 256 * 1024
 """The hub's own limit on API bodies; larger ones are refused before they are forwarded."""
@@ -64,6 +66,26 @@ class _ExtensionHandler(APIHandler):
         self.set_status(status)
         self.finish({"code": code, "message": message, "details": details})
 
+    def body_as(self, model: type[M], port_field: str) -> M | None:
+        """The JSON body as ``model``; None after answering 400 (``INVALID_PORT`` when the
+        field ``port_field`` is wrong)."""
+        try:
+            return model.model_validate_json(self.request.body or b"{}")
+        except pydantic.ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            field = ".".join(str(part) for part in first["loc"])
+            code = ErrorCode.INVALID_PORT if field == port_field else ErrorCode.INVALID_INPUT
+            message = f"{field}: {first['msg']}" if field else first["msg"]
+            self.send_error_envelope(400, code.value, message, {"field": field})
+            return None
+
+    def send_tunnel_error(self, exc: TunnelError) -> None:
+        """Answer an SDK or connector error in the API's envelope."""
+        if isinstance(exc, APIError):
+            self.send_error_envelope(exc.status_code, exc.code or "", exc.message, exc.details)
+        else:  # hub unreachable, connector failed to start
+            self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Jupyter's refusals in the API's envelope."""
         error = kwargs.get("exc_info", (None, None, None))[1]
@@ -95,14 +117,8 @@ class ExposeHandler(_ExtensionHandler):
 
         Posting the same port again answers with the same tunnel.
         """
-        try:
-            wanted = ExposeRequest.model_validate_json(self.request.body or b"{}")
-        except pydantic.ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            field = ".".join(str(part) for part in first["loc"])
-            code = ErrorCode.INVALID_PORT if field == "port" else ErrorCode.INVALID_INPUT
-            message = f"{field}: {first['msg']}" if field else first["msg"]
-            self.send_error_envelope(400, code.value, message, {"field": field})
+        wanted = self.body_as(ExposeRequest, "port")
+        if wanted is None:
             return
         try:
             connector = await self.tunnels.ready_connector()
@@ -116,11 +132,8 @@ class ExposeHandler(_ExtensionHandler):
         except TargetNotAllowed as exc:
             self.send_error_envelope(400, ErrorCode.INVALID_INPUT.value, str(exc))
             return
-        except APIError as exc:
-            self.send_error_envelope(exc.status_code, exc.code or "", exc.message, exc.details)
-            return
-        except TunnelError as exc:  # hub unreachable, connector failed to start
-            self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
+        except TunnelError as exc:
+            self.send_tunnel_error(exc)
             return
         self.finish(tunnel.model_dump_json(by_alias=True))
 
@@ -142,25 +155,16 @@ class ConnectHandler(_ExtensionHandler):
     @web.authenticated
     async def post(self) -> None:
         """Connect ``{tunnel, localPort?, shareToken?}``; send the connection (201)."""
-        try:
-            wanted = ConnectRequest.model_validate_json(self.request.body or b"{}")
-        except pydantic.ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            field = ".".join(str(part) for part in first["loc"])
-            code = ErrorCode.INVALID_PORT if field == "localPort" else ErrorCode.INVALID_INPUT
-            message = f"{field}: {first['msg']}" if field else first["msg"]
-            self.send_error_envelope(400, code.value, message, {"field": field})
+        wanted = self.body_as(ConnectRequest, "localPort")
+        if wanted is None:
             return
         try:
             connector = await self.tunnels.ready_connector()
             connection = await connector.connect(
                 wanted.tunnel, local_port=wanted.local_port, share_token=wanted.share_token
             )
-        except APIError as exc:
-            self.send_error_envelope(exc.status_code, exc.code or "", exc.message, exc.details)
-            return
-        except TunnelError as exc:  # hub unreachable, connector failed to start
-            self.send_error_envelope(503, ErrorCode.AGENT_UNAVAILABLE.value, str(exc))
+        except TunnelError as exc:
+            self.send_tunnel_error(exc)
             return
         self.set_status(201)
         self.finish(connection.model_dump_json(by_alias=True))
