@@ -20,6 +20,7 @@ import httpx
 
 from jupyter_tunnels import TunnelsClient
 
+from .._processes import stop_process
 from .._sockets import closed_port
 
 START_TIMEOUT = 45.0
@@ -75,13 +76,7 @@ class JupyterServerProcess:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and close its log."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
+        stop_process(self.process, STOP_TIMEOUT)
         self.log_file.close()
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from .._processes import stop_process
+
 START_TIMEOUT = 60.0
 """Seconds a server has to write its runtime file and answer ``tunnels/info``."""
 STOP_TIMEOUT = 15.0
@@ -78,13 +80,7 @@ class RunningServer:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM: it shuts its kernels and the extension down) and wait."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
+        stop_process(self.process, STOP_TIMEOUT)
 
 
 def start_server(
