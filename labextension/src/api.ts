@@ -135,34 +135,62 @@ export class TunnelsApi {
   constructor(readonly settings: ServerConnection.ISettings) {}
 
   /** Every live tunnel of the server, oldest first. */
-  listTunnels(): Promise<ITunnel[]> {
-    return this.request<ITunnel[]>('v1/tunnels');
+  async listTunnels(): Promise<ITunnel[]> {
+    const tunnels = await this.request<ITunnel[]>('v1/tunnels');
+    return tunnels.map(tunnel => this.seenFromHere(tunnel));
   }
 
   /** Expose a local port; posting the same port again answers with the same tunnel. */
-  expose(body: IExposeRequest): Promise<ITunnel> {
-    return this.request<ITunnel>('expose', 'POST', body);
+  async expose(body: IExposeRequest): Promise<ITunnel> {
+    return this.seenFromHere(await this.request<ITunnel>('expose', 'POST', body));
+  }
+
+  /**
+   * A URL of this server's own ingress (`{baseUrl}tunnels/t/...`) as this page reaches the
+   * server. The server builds tunnel URLs on the address it knows (its own, or a configured
+   * public one); behind a proxy or an SSH forward the browser reaches it elsewhere. Other
+   * URLs (a remote hub's) are left as they are.
+   */
+  forBrowser(url: string): string {
+    const here = new URL(URLExt.join(this.settings.baseUrl, MOUNT, 't/'), window.location.href);
+    let there: URL;
+    try {
+      there = new URL(url);
+    } catch {
+      return url;
+    }
+    if (!there.pathname.startsWith(here.pathname) || !there.protocol.startsWith('http')) {
+      return url;
+    }
+    return new URL(there.pathname + there.search + there.hash, here).href;
+  }
+
+  private seenFromHere(tunnel: ITunnel): ITunnel {
+    return { ...tunnel, url: this.forBrowser(tunnel.url) };
   }
 
   /** Pause (refuse new visitors) or resume a tunnel. */
-  setStatus(tunnel: ITunnel, status: 'active' | 'paused'): Promise<ITunnel> {
-    return this.request<ITunnel>(tunnelPath(tunnel), 'PATCH', { status });
+  async setStatus(tunnel: ITunnel, status: 'active' | 'paused'): Promise<ITunnel> {
+    const changed = await this.request<ITunnel>(tunnelPath(tunnel), 'PATCH', { status });
+    return this.seenFromHere(changed);
   }
 
   /** Point a tunnel at another local port; its URL stays the same. */
-  rotate(tunnel: ITunnel, port: number): Promise<ITunnel> {
+  async rotate(tunnel: ITunnel, port: number): Promise<ITunnel> {
     const target = { host: tunnel.target.host, port };
-    return this.request<ITunnel>(`${tunnelPath(tunnel)}/rotate`, 'POST', { target });
+    const path = `${tunnelPath(tunnel)}/rotate`;
+    return this.seenFromHere(await this.request<ITunnel>(path, 'POST', { target }));
   }
 
   /** Close a tunnel (it becomes `stopped` and leaves the default listing). */
-  close(tunnel: ITunnel): Promise<ITunnel> {
-    return this.request<ITunnel>(tunnelPath(tunnel), 'DELETE');
+  async close(tunnel: ITunnel): Promise<ITunnel> {
+    return this.seenFromHere(await this.request<ITunnel>(tunnelPath(tunnel), 'DELETE'));
   }
 
   /** Create a share link to a tunnel. */
-  share(tunnel: ITunnel, body: IShareRequest): Promise<IShareGrant> {
-    return this.request<IShareGrant>(`${tunnelPath(tunnel)}/shares`, 'POST', body);
+  async share(tunnel: ITunnel, body: IShareRequest): Promise<IShareGrant> {
+    const grant = await this.request<IShareGrant>(`${tunnelPath(tunnel)}/shares`, 'POST', body);
+    return { ...grant, shareUrl: grant.shareUrl && this.forBrowser(grant.shareUrl) };
   }
 
   /** Reach a tunnel: the server's connector binds a local port that carries connections to

@@ -88,6 +88,9 @@ class JupyterLab:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={root}",
             "--ServerApp.reraise_server_extension_failures=True",
+            # the server names itself differently from the address the browser uses (as behind
+            # a proxy): the panel must show links the browser can open (127.0.0.1 here)
+            f"--TunnelsApp.public_base_url=http://localhost:{self.port}/",
         ]
         if os.getuid() == 0:
             args.append("--allow-root")

@@ -109,6 +109,11 @@ def test_tunnels_made_and_closed_elsewhere_show_up_without_a_click(
         tunnel.raise_for_status()
 
         expect(panel.row("from-a-kernel")).to_have_attribute("data-status", "active")
+        # the server builds URLs on its configured public address; the panel on the page's
+        assert tunnel.json()["url"] == f"http://localhost:{lab.port}/tunnels/t/from-a-kernel/"
+        link = panel.row("from-a-kernel").get_by_role("link")
+        assert link.inner_text() == f"{lab.url}tunnels/t/from-a-kernel/"
+        assert link.get_attribute("href") == link.inner_text()
 
         api.delete(f"v1/tunnels/{tunnel.json()['id']}").raise_for_status()
 
