@@ -157,6 +157,10 @@ class DataPool:
             if connection.transport is not None:
                 connection.transport.close()
             return
+        except BaseException:  # cancelled (the pool closes): nobody else would close it
+            if connection.transport is not None:
+                connection.transport.close()
+            raise
         finally:
             self._opening -= 1
         if self.closed:
@@ -204,6 +208,9 @@ class DataPool:
             self.last_error = message
             self._refuse(hub, "LOCAL_CONNECT_FAILED", message)
             return
+        except BaseException:  # cancelled (the connector closes): the stream ends here
+            hub.close()
+            raise
         self.last_error = None
         if leftover:  # the hub sent its request already: answer "ready" with the response
             await splice(hub, local, to_b=leftover, before_b_to_a=READY_LINE)
