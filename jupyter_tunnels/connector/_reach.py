@@ -188,6 +188,12 @@ class ReachPorts:
         except (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
             self._failed(listener, local, hub, f"cannot reach the hub: {exc}")
             return
+        except BaseException:  # cancelled (the port is released): close both ends
+            if hub is not None:
+                hub.close()
+            local.close()
+            listener.streams.discard(local)
+            raise
         status_line = head.split(b"\r\n", 1)[0]
         if status_line.split(b" ", 2)[1:2] != [b"101"]:
             why = f"the hub refused the stream: {status_line.decode('latin-1')} {leftover[:300]!r}"
