@@ -255,7 +255,7 @@ async def test_exposing_the_same_target_twice_returns_the_same_tunnel(
 async def test_a_tunnel_closed_through_the_api_is_not_brought_back(
     make_hub: Callable[..., RunningHub], services: Services
 ) -> None:
-    hub = make_hub(lease_ttl=1)
+    hub = make_hub(lease_ttl=2)  # heartbeats every 0.7 s: slack on a loaded machine
     async with connector_for(hub) as connector, AsyncTunnelsClient(hub.url, hub.token) as client:
         first = await connector.expose(services.http_port, public=True, name="first")
         await client.delete(first.id)
@@ -272,8 +272,8 @@ async def test_a_tunnel_closed_through_the_api_is_not_brought_back(
 
         first_lease = connector.lease_id
         hub.stop()
-        await asyncio.sleep(1.5)  # the lease expires while the hub is away
-        make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=1)
+        await asyncio.sleep(2.5)  # the lease expires while the hub is away
+        make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=2)
         for _ in range(100):  # the connector takes a new lease and re-creates its tunnels
             if connector.lease_id != first_lease and len(await client.list()) > 0:
                 break
