@@ -180,6 +180,7 @@ async def test_reach_refusals(hub: RunningHub, services: Services) -> None:
         with pytest.raises(Conflict) as in_use:
             await laptop.connect(tunnel.id, local_port=taken_port)
         assert in_use.value.code == "PORT_IN_USE" and str(taken_port) in in_use.value.message
+        # ill-typed on purpose: the SDK sends what it is given and the hub must refuse it
         for bad in (0, 70000, "80", True):
             with pytest.raises(BadRequest) as invalid:
                 await laptop.client.connect(tunnel.id, laptop.agent_id, local_port=bad)  # type: ignore[arg-type]

@@ -158,7 +158,9 @@ def test_expose_manage_and_close_through_the_server(
     assert back.id != t.id
     exposed(shell, "close web")
     assert [x.name for x in tunnel(shell, "list")] == ["api"]
-    stopped = {x.id: x.status for x in tunnel(shell, "list --all") if x.name == "web"}  # type: ignore[attr-defined]
+    everything = tunnel(shell, "list --all")
+    assert isinstance(everything, TunnelList)
+    stopped = {x.id: x.status for x in everything if x.name == "web"}
     assert {t.id, back.id} <= stopped.keys(), "both stay listed (the server may hold others)"
     assert {stopped[t.id], stopped[back.id]} == {TunnelStatus.STOPPED}
     everything = tunnel(shell, "close --all")
@@ -310,7 +312,9 @@ def test_share_makes_a_link_that_opens_without_credentials(
         assert tunnel(shell, f"unshare {link.id}") is None
         assert "revoked 'team'" in capsys.readouterr().out
         assert httpx.get(link.url, timeout=10).status_code == 403
-        assert [s.active for s in tunnel(shell, "shares guests")] == [False]  # type: ignore[attr-defined]
+        after = tunnel(shell, "shares guests")
+        assert isinstance(after, ShareList)
+        assert [s.active for s in after] == [False]
         assert "no share 'nope'" in usage_error(shell, "unshare nope")
         assert usage_error(shell, "share unknown").startswith("no tunnel is named 'unknown'")
     finally:

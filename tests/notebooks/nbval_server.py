@@ -53,6 +53,7 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     """Leave the HTML reprs out of the comparison (see the module docstring)."""
     skip_compare = getattr(collector, "skip_compare", None)
     if isinstance(skip_compare, tuple):
+        # nbval's IPyNbFile sets skip_compare on itself; pytest.Collector does not declare it
         collector.skip_compare = skip_compare + UNCOMPARED  # type: ignore[attr-defined]
 
 
