@@ -19,6 +19,8 @@ from typing import Any, TypeVar, cast
 from tornado import httpserver, iostream, netutil, web, websocket
 from tornado.http1connection import HTTP1Connection
 
+from jupyter_tunnels._loop import run_forever_then_close
+
 T = TypeVar("T")
 
 CHUNK = 1024 * 1024
@@ -236,12 +238,9 @@ def start_services(name: str = "app") -> Services:
         )
 
     def run() -> None:
-        asyncio.set_event_loop(loop)
         booting = loop.create_task(boot(threading.current_thread()))
-        loop.run_forever()
+        run_forever_then_close(loop)
         del booting
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
     threading.Thread(target=run, name="test-services", daemon=True).start()
     return ready.result(START_TIMEOUT)

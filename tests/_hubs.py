@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from jupyter_tunnels._loop import run_forever_then_close
 from jupyter_tunnels.hub import HubServer
 from jupyter_tunnels.hub._auth import create_owner
 
@@ -70,8 +71,6 @@ def start_hub(db_path: Path, **options: Any) -> RunningHub:
     started: concurrent.futures.Future[HubServer] = concurrent.futures.Future()
 
     def run() -> None:
-        asyncio.set_event_loop(loop)
-
         async def boot() -> None:
             try:
                 started.set_result(await HubServer.start(db_path, **options))
@@ -79,10 +78,8 @@ def start_hub(db_path: Path, **options: Any) -> RunningHub:
                 started.set_exception(exc)
 
         booting = loop.create_task(boot())
-        loop.run_forever()
+        run_forever_then_close(loop)
         del booting
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
     thread = threading.Thread(target=run, name="test-hub", daemon=True)
     thread.start()

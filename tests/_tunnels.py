@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -32,6 +32,19 @@ async def connector_for(
         yield connector
     finally:
         await connector.close()
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Wait (at most :data:`WAIT` seconds) until ``condition`` holds; it may be async."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.05)
 
 
 def visitor(timeout: float = WAIT, **options: Any) -> httpx.AsyncClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,19 @@ def make_hub(tmp_path: Path) -> Iterator[Callable[..., RunningHub]]:
 def hub(make_hub: Callable[..., RunningHub]) -> RunningHub:
     """A fresh hub with default settings and its admin token."""
     return make_hub()
+
+
+@pytest.fixture
+def unused_tcp_port_range() -> range:
+    """Ten consecutive ports that are free now (both for TCP and UDP)."""
+    for base in range(41000, 60000, 97):
+        candidates = range(base, base + 10)
+        try:
+            for port in candidates:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as sock:
+                        sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return candidates
+    raise AssertionError("no free port range")

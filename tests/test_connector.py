@@ -16,7 +16,7 @@ from jupyter_tunnels.connector import Connector, TargetNotAllowed
 
 from ._apps import Services, start_services
 from ._hubs import RunningHub
-from ._tunnels import WAIT, connector_for, visitor
+from ._tunnels import WAIT, connector_for, until, visitor
 
 pytestmark = pytest.mark.anyio
 
@@ -84,6 +84,44 @@ async def test_lease_expired_while_away_comes_back_with_the_same_url(
         assert old.status.value == "stopped"
         assert old.last_error is not None and "lease expired" in old.last_error
         assert [(t.slug, t.url) for t in live] == [("sleeper", tunnel.url)]
+
+
+async def test_a_tunnel_the_hub_refuses_after_a_restart_comes_back_once_it_can(
+    make_hub: Callable[..., RunningHub], services: Services, unused_tcp_port_range: range
+) -> None:
+    ports = (unused_tcp_port_range.start, unused_tcp_port_range.stop - 1)
+    hub = make_hub(lease_ttl=2, tcp_ports=ports)
+    events: list[str] = []
+    async with connector_for(hub, on_event=events.append) as connector:
+        web = await connector.expose(services.http_port, public=True, name="web")
+        raw = await connector.expose(services.tcp_port, protocol="tcp", public=True, name="raw")
+        first_lease = connector.lease_id
+        hub.stop()
+        await asyncio.sleep(2.5)  # the lease expires while the hub is away
+        # back without TCP ports: the web tunnel returns at once, the raw one cannot
+        hub = make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=5, tcp_ports=None)
+        assert (await _get_until(web.url, 200)).status_code == 200
+        assert connector.lease_id != first_lease
+        await until(lambda: "cannot re-create" in (connector.last_error or ""))
+        assert "NO_HUB_PORTS" in (connector.last_error or "")
+        assert any("will retry" in event for event in events)
+
+        # back with its ports (the new lease still live): the raw tunnel returns, same address
+        lease = connector.lease_id
+        hub.stop()
+        hub = make_hub(db_path=hub.db_path, port=hub.server.port, lease_ttl=5, tcp_ports=ports)
+        async with AsyncTunnelsClient(hub.url, hub.token) as client:
+            await until(lambda: connector.last_error is None)
+            live = {t.name: t for t in await client.list()}
+        assert connector.lease_id == lease  # restored on the same lease, not by a new one
+        assert sorted(live) == ["raw", "web"], "\n".join(events)
+        assert (live["raw"].url, live["web"].url) == (raw.url, web.url)
+        reader, writer = await asyncio.open_connection("127.0.0.1", live["raw"].hub_port)
+        try:
+            writer.write(b"still here")
+            assert await asyncio.wait_for(reader.readexactly(10), WAIT) == b"still here"
+        finally:
+            writer.close()
 
 
 async def test_visitors_get_503_at_once_while_the_connector_is_away(

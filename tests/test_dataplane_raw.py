@@ -30,24 +30,6 @@ def ports_hub(make_hub: Callable[..., RunningHub], unused_tcp_port_range: range)
     return make_hub(tcp_ports=(unused_tcp_port_range.start, unused_tcp_port_range.stop - 1))
 
 
-@pytest.fixture
-def unused_tcp_port_range() -> range:
-    """Ten consecutive ports that are free now (both for TCP and UDP)."""
-    import socket
-
-    for base in range(41000, 60000, 97):
-        candidates = range(base, base + 10)
-        try:
-            for port in candidates:
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as sock:
-                        sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return candidates
-    raise AssertionError("no free port range")
-
-
 async def _echo_with_half_close(port: int, payload: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:

@@ -23,10 +23,12 @@ import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from .._errors import ErrorCode
 from .._models import HeartbeatAction, ReachConnection, Target, Tunnel
 from .._protocol import (
     CONTROL_PATH,
@@ -42,7 +44,7 @@ from .._protocol import (
     decode_control,
     encode_control,
 )
-from ..client import AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
+from ..client import APIError, AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
 from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, TargetNotAllowed, check_target
 from ._reach import ReachPorts
 from ._streams import DataPool
@@ -57,6 +59,8 @@ STABLE_SESSION_SECONDS = 2.0
 LOCAL_PROBE_TIMEOUT = 1.0
 ACTIVE_WAIT_TIMEOUT = 15.0
 LEASE_RECOVERY_WAIT = 30.0
+_HUB_PORT_LOST = frozenset({ErrorCode.HUB_PORT_TAKEN, ErrorCode.INVALID_PORT})
+"""Answers to a re-creation at the old hub port that another port would avoid."""
 """How long ``expose`` waits for a new lease when the current one expired under it."""
 
 
@@ -141,6 +145,8 @@ class Connector:
         self.local_error: str | None = None
         self.reconnects = 0
         self._wanted: dict[str, _Wanted] = {}
+        self._unrestored: set[str] = set()
+        """Keys of wanted tunnels not yet re-created on the current lease."""
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self._backoff = Backoff()
@@ -194,13 +200,19 @@ class Connector:
         wanted = self._wanted.setdefault(key, fresh)
         expired = self.lease_id
         try:
-            tunnel = await self._ensure_tunnel(wanted, fresh)
-        except LeaseExpired:
-            # the lease ran out just now (a laptop waking up): the control loop is taking a
-            # new one and re-creating every wanted tunnel, this one included
-            if not await self._lease_replaced(expired):
-                raise
-            tunnel = await self._ensure_tunnel(wanted)
+            try:
+                tunnel = await self._ensure_tunnel(wanted, fresh)
+            except LeaseExpired:
+                # the lease ran out just now (a laptop waking up): the control loop is taking
+                # a new one and re-creating every wanted tunnel, this one included
+                if not await self._lease_replaced(expired):
+                    raise
+                tunnel = await self._ensure_tunnel(wanted)
+        except BaseException:
+            if wanted is fresh and wanted.tunnel_id is None:
+                self._forget(key)  # a refused request is not remembered for re-creation
+            raise
+        self._unrestored.discard(key)
         if wait:
             tunnel = await self._wait_active(tunnel.id)
         return tunnel
@@ -209,8 +221,12 @@ class Connector:
         """Close one of this connector's tunnels."""
         for key, wanted in list(self._wanted.items()):
             if wanted.tunnel_id == tunnel_id:
-                del self._wanted[key]
+                self._forget(key)
         return await self.client.delete(tunnel_id)
+
+    def _forget(self, key: str) -> None:
+        self._wanted.pop(key, None)
+        self._unrestored.discard(key)
 
     async def connect(
         self, tunnel: str, *, local_port: int | None = None, share_token: str | None = None
@@ -274,27 +290,33 @@ class Connector:
         if fresh is not None and wanted is not fresh and wanted.tunnel_id is not None:
             wanted.__dict__.update(fresh.__dict__)
         try:
-            tunnel = await self.client.create(
-                wanted.target,
-                name=wanted.name,
-                slug=wanted.slug,
-                protocol=wanted.protocol,
-                access=wanted.access,
-                lease_id=self.lease_id,
-                hub_port=wanted.hub_port,
-            )
+            tunnel = await self._create(wanted)
         except SlugTaken:
             self.on_event(f"slug {wanted.slug!r} is no longer ours; the URL will change")
             wanted.slug = None
-            tunnel = await self.client.create(
-                wanted.target,
-                name=wanted.name,
-                protocol=wanted.protocol,
-                access=wanted.access,
-                lease_id=self.lease_id,
-            )
+            tunnel = await self._create(wanted)
         self._remember(wanted, tunnel)
         return tunnel
+
+    async def _create(self, wanted: _Wanted) -> Tunnel:
+        """Create ``wanted`` on the current lease, at its old hub port when it had one; if
+        that port is taken or outside the hub's range now, at another one."""
+        assert self.lease_id is not None
+        options: dict[str, Any] = {
+            "name": wanted.name,
+            "slug": wanted.slug,
+            "protocol": wanted.protocol,
+            "access": wanted.access,
+            "lease_id": self.lease_id,
+        }
+        try:
+            return await self.client.create(wanted.target, hub_port=wanted.hub_port, **options)
+        except APIError as exc:
+            if wanted.hub_port is None or exc.code not in _HUB_PORT_LOST:
+                raise
+            self.on_event(f"hub port {wanted.hub_port} is no longer ours; the address will change")
+            wanted.hub_port = None
+            return await self.client.create(wanted.target, **options)
 
     @staticmethod
     def _remember(wanted: _Wanted, tunnel: Tunnel) -> None:
@@ -329,8 +351,31 @@ class Connector:
         self.on_event("lease expired while disconnected: taking a new one")
         self.reach.release_all()  # the hub closed the old lease's connections
         await self._take_lease()
-        for wanted in self._wanted.values():
-            tunnel = await self._ensure_tunnel(wanted)
+        self.specs = {}  # the old lease's tunnels ended with it, not through the API
+        self._unrestored = set(self._wanted)
+        await self._restore_tunnels()
+
+    async def _restore_tunnels(self) -> None:
+        """Re-create, on the current lease, the wanted tunnels not yet back.
+
+        A tunnel the hub refuses (its answer, say no TCP ports any more) stays pending and is
+        tried again at the next session and heartbeat, without holding the others back; a hub
+        that cannot be reached raises, and the control loop retries after its backoff.
+        """
+        for key in sorted(self._unrestored):
+            wanted = self._wanted.get(key)
+            if wanted is None:
+                self._unrestored.discard(key)
+                continue
+            try:
+                tunnel = await self._ensure_tunnel(wanted)
+            except APIError as exc:
+                if isinstance(exc, LeaseExpired):
+                    raise
+                self.last_error = f"cannot re-create the tunnel to {wanted.target}: {exc}"
+                self.on_event(f"{self.last_error}; will retry")
+                continue
+            self._unrestored.discard(key)
             self.on_event(f"tunnel {tunnel.name} is back at {tunnel.url}")
 
     # --- control channel -----------------------------------------------------------------
@@ -343,9 +388,11 @@ class Connector:
             except asyncio.CancelledError:
                 raise
             except LeaseExpired:
-                with contextlib.suppress(TunnelError, OSError):
+                try:
                     await self._recover_lease()
                     continue
+                except (TunnelError, OSError) as exc:  # the rest is retried after the backoff
+                    self.last_error = f"could not take a new lease: {exc}"
             except (OSError, websockets.WebSocketException, TunnelError, ProtocolError) as exc:
                 self.last_error = f"hub connection lost: {exc}"
             except Exception as exc:  # keep serving: log what we did not foresee, then retry
@@ -365,6 +412,7 @@ class Connector:
     async def _session(self) -> None:
         assert self.lease_id is not None and self.agent_token is not None
         await self._check_lease()
+        await self._restore_tunnels()
         url = self.address.ws_url + CONTROL_PATH
         headers = {"Authorization": f"Bearer {self.agent_token}"}
         async with connect(url, additional_headers=headers, open_timeout=10) as ws:
@@ -384,7 +432,8 @@ class Connector:
             )
             self._pool.fill()
             self.connected.set()
-            self.last_error = None
+            if not self._unrestored:
+                self.last_error = None
             self.on_event("connected to the hub")
             heartbeats = asyncio.get_running_loop().create_task(
                 self._heartbeat_forever(welcome.heartbeat_seconds)
@@ -442,6 +491,8 @@ class Connector:
                     await self._ws.close()
                 raise
             interval = answer.next_heartbeat_seconds
+            if self._unrestored and answer.action is not HeartbeatAction.STOP:
+                await self._restore_tunnels()
             if answer.action is HeartbeatAction.STOP:
                 self.on_event("the lease was released on the hub: stopping")
                 self._closing = True

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from .._loop import run_forever_then_close
 from .._models import ReachConnection, Tunnel
 from ..client import (
     AsyncTunnelsClient,
@@ -221,10 +222,7 @@ class _LoopThread:
         self.thread.start()
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        self.loop.close()
+        run_forever_then_close(self.loop)
 
     def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start ``work`` on the thread's loop."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,7 +24,7 @@ from jupyter_tunnels.kernel._panel_rows import TunnelRow
 
 from .._apps import Services, start_services
 from .._hubs import RunningHub
-from .._tunnels import connector_for
+from .._tunnels import connector_for, until
 from ._servers import JupyterServerProcess
 
 pytestmark = pytest.mark.anyio
@@ -74,19 +74,6 @@ class ProbeClient(AsyncTunnelsClient):
 def factory(hub: RunningHub) -> Callable[[], AsyncTunnelsClient]:
     """A fresh SDK client for the hub, as the magic's backend makes one."""
     return lambda: AsyncTunnelsClient(hub.url, hub.token)
-
-
-async def until(condition: Callable[[], bool | Awaitable[bool]]) -> None:
-    """Wait (bounded) until ``condition`` holds."""
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
 
 
 def cells(row: TunnelRow) -> dict[str, str]:
