@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from jupyter_tunnels import AsyncTunnelsClient
+from jupyter_tunnels import APIError, AsyncTunnelsClient
 from jupyter_tunnels.connector import Connector, TargetNotAllowed
 
 from ._apps import Services, start_services
@@ -122,6 +122,47 @@ async def test_a_tunnel_the_hub_refuses_after_a_restart_comes_back_once_it_can(
             assert await asyncio.wait_for(reader.readexactly(10), WAIT) == b"still here"
         finally:
             writer.close()
+
+
+async def test_a_hub_port_outside_the_new_range_is_traded_for_one_inside(
+    make_hub: Callable[..., RunningHub], services: Services, unused_tcp_port_range: range
+) -> None:
+    first, last = unused_tcp_port_range.start, unused_tcp_port_range.stop - 1
+    hub = make_hub(lease_ttl=2, tcp_ports=(first, first + 4))
+    events: list[str] = []
+    async with connector_for(hub, on_event=events.append) as connector:
+        raw = await connector.expose(services.tcp_port, protocol="tcp", public=True, name="raw")
+        hub.stop()
+        await asyncio.sleep(2.5)  # the lease expires while the hub is away
+        hub = make_hub(db_path=hub.db_path, port=hub.server.port, tcp_ports=(first + 5, last))
+        async with AsyncTunnelsClient(hub.url, hub.token) as client:
+            await until(lambda: _live_names(client, {"raw"}))
+            (again,) = await client.list()
+            old = await client.get(raw.id)
+    assert old.status.value == "stopped"  # ended with its lease when the hub came back
+    assert again.hub_port is not None and first + 5 <= again.hub_port <= last
+    assert again.url != raw.url
+    assert f"hub port {raw.hub_port} is no longer ours; the address will change" in events
+
+
+async def test_a_refused_expose_is_not_re_created_after_a_lease_loss(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub(lease_ttl=2, tcp_ports=None)
+    events: list[str] = []
+    async with connector_for(hub, on_event=events.append) as connector:
+        with pytest.raises(APIError, match="NO_HUB_PORTS"):
+            await connector.expose(services.tcp_port, protocol="tcp", public=True)
+        web = await connector.expose(services.http_port, public=True, name="web")
+        hub.stop()
+        await asyncio.sleep(2.5)
+        make_hub(db_path=hub.db_path, port=hub.server.port, tcp_ports=None)
+        assert (await _get_until(web.url, 200)).status_code == 200
+    assert not [event for event in events if "re-create" in event], events
+
+
+async def _live_names(client: AsyncTunnelsClient, names: set[str]) -> bool:
+    return {tunnel.name for tunnel in await client.list()} == names
 
 
 async def test_visitors_get_503_at_once_while_the_connector_is_away(

@@ -101,6 +101,9 @@ class Hub:
         """Open the store, load the routes, start the reaper and the webhook worker."""
         await self.store.open()
         await self.leases.reset_connections()
+        # leases that ran out while the hub was down end now, before anything is served:
+        # their tunnels must not be listed (or routed) as live until the first reaper pass
+        await self.leases.expire_due()
         await self.router.load()
         await self.reach.start()
         self.started_at = time.monotonic()

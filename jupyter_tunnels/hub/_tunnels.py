@@ -538,8 +538,8 @@ class TunnelService:
             )
         ).scalars()
         busy = set(busy_live) | set(reserved_by_other)
-        if wanted is not None and wanted not in busy:
-            return wanted
+        if wanted is not None and wanted not in busy and first <= wanted <= last:
+            return wanted  # (a reserved port from before a range change is not)
         if explicit is not None:
             raise HubError(
                 ErrorCode.HUB_PORT_TAKEN,
