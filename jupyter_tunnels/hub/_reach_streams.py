@@ -64,13 +64,18 @@ class ReachStreamHandler(web.RequestHandler):
             )
             # asyncio takes the socket over from tornado: a duplicate survives tornado's close
             sock: socket.socket = stream.socket.dup()
-        except Exception:
+        except BaseException:  # cancelled (the hub stopping) included: nothing left open
             upstream.abort()
             raise
         finally:
             stream.close()
         loop = asyncio.get_running_loop()
-        agent, _ = await loop.connect_accepted_socket(HeldProtocol, sock)
+        try:
+            agent, _ = await loop.connect_accepted_socket(HeldProtocol, sock)
+        except BaseException:
+            sock.close()
+            upstream.abort()
+            raise
         if live.id not in reach.live:  # closed while the stream was being opened
             agent.abort()
             upstream.abort()
