@@ -23,11 +23,12 @@ from jupyter_tunnels import (
     ServerError,
 )
 from jupyter_tunnels.client import APIError
+from jupyter_tunnels.connector import Connector
 
 from ._apps import Services, start_services
 from ._hubs import RunningHub
 from ._redis import Resp, redis_server
-from ._tunnels import WAIT, connector_for, visitor
+from ._tunnels import WAIT, connector_for, until, visitor
 
 pytestmark = pytest.mark.anyio
 
@@ -234,3 +235,57 @@ async def test_a_share_that_allows_connect_lets_someone_else_reach(
         assert closed.last_error == "the share was revoked"
         assert await refused(connection.local_port or 0)
         assert (await server.client.get_share(connect_only.id)).access_count >= 1
+
+
+async def _echo_through(port: int, payload: bytes) -> bytes:
+    """Send ``payload`` through 127.0.0.1:``port`` and read as much back (the echo service)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(payload)
+        return await asyncio.wait_for(reader.readexactly(len(payload)), WAIT)
+    finally:
+        writer.close()
+
+
+async def test_a_reach_outlives_a_hub_restart_on_the_same_port(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub()
+    async with (
+        connector_for(hub, client_instance_id="server") as server,
+        connector_for(hub, client_instance_id="laptop") as laptop,
+    ):
+        await server.expose(services.tcp_port, protocol="tcp", name="echo")
+        connection = await laptop.connect("echo")
+        assert connection.local_port is not None
+        assert await _echo_through(connection.local_port, b"before") == b"before"
+
+        hub.stop()  # back well within the lease TTL: both connectors keep their leases
+        hub = make_hub(db_path=hub.db_path, port=hub.server.port)
+
+        async def carries() -> bool:
+            try:
+                return await _echo_through(connection.local_port or 0, b"after") == b"after"
+            except (OSError, asyncio.IncompleteReadError):
+                return False  # the hub is rebinding the port's connection
+
+        await until(carries)
+        async with AsyncTunnelsClient(hub.url, hub.token) as client:
+            (again,) = await client.list_connections()
+        assert (again.id, again.local_port) == (connection.id, connection.local_port)
+        assert again.status.value == "open"
+
+
+async def test_a_reach_whose_agent_stays_away_is_closed_with_the_reason(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub(lease_ttl=2)
+    async with connector_for(hub, client_instance_id="server") as server:
+        await server.expose(services.tcp_port, protocol="tcp", name="echo")
+        laptop = Connector(hub.url, hub.token, client_instance_id="laptop")
+        await laptop.start()
+        connection = await laptop.connect("echo")
+        await laptop.close(release=False)  # the laptop's process died: its lease stays
+        async with AsyncTunnelsClient(hub.url, hub.token) as client:
+            closed = await closed_connection(client, connection.id)
+    assert closed.last_error == "its agent was offline for more than 2 s"
