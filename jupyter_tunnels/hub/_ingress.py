@@ -39,6 +39,7 @@ from ._auth import SHARE_TOKEN_PREFIX
 from ._clock import now
 from ._error_pages import error_page, wants_html
 from ._exceptions import HubError
+from ._http1 import HeadError
 from ._routing import Route
 from ._share_gate import (
     COOKIE_NAME,
@@ -50,7 +51,7 @@ from ._share_gate import (
 )
 from ._streams import open_stream
 from ._traffic import Exchange
-from ._visitor_relay import CHUNK, relay_visitor, stream_pair
+from ._visitor_relay import CHUNK, RequestBody, relay_visitor, stream_pair
 
 if TYPE_CHECKING:
     from ._hub import Hub
@@ -190,9 +191,13 @@ class IngressHandler(_HubErrors):
             return cookie_redirect
         if not route.accepting:
             raise HubError(ErrorCode.AGENT_UNAVAILABLE, f"tunnel {slug!r} is {route.status.value}")
-        reader, writer = await self.open_upstream(route)
         upgrade = self._wants_upgrade()
         head = self._request_head(route, rest, prefix, upgrade)
+        try:
+            body = RequestBody(head)
+        except HeadError as exc:
+            raise HubError(ErrorCode.INVALID_INPUT, exc.message) from None
+        reader, writer = await self.open_upstream(route)
         self.visitor_arrived()
         visitor = self.detach()
         exchange, self.exchange = self.exchange, None
@@ -202,6 +207,7 @@ class IngressHandler(_HubErrors):
             writer,
             head,
             upgrade=upgrade,
+            body=body,
             exchange=exchange,
             html_errors=wants_html(self.request.headers.get("Accept")),
         )

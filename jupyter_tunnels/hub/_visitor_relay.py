@@ -8,8 +8,12 @@ answer goes back as it comes, never held whole.
 
 Decision: one request per visitor connection. The app is asked to close after its answer
 (``Connection: close``) and the visitor is told the same, so the next request arrives on a new
-connection and is judged again; a request that upgrades (WebSocket) keeps its connection, and
-after a refused upgrade nothing more from the visitor reaches the app. The standalone hub's
+connection and is judged again. Only that one request reaches the app: its body is relayed up
+to where its framing (``Content-Length`` or chunked) says it ends, and anything the visitor
+pipelines after it is read and dropped, never relayed unjudged (an app that ignores
+``Connection: close`` would otherwise answer it). A request that upgrades (WebSocket) keeps its
+connection: what the visitor sends after it waits for the app's ``101`` and is relayed from
+then on; after a refused upgrade nothing more from the visitor reaches the app. The standalone hub's
 front keeps visitor connections alive instead (``_front.py``); Jupyter is not the fast path.
 
 The relay also fills in the request's :class:`~._traffic.Exchange` (status from the response
@@ -21,14 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from tornado.iostream import IOStream, StreamClosedError
 
 from .._errors import HTTP_STATUS, ErrorCode
 from ._error_pages import error_response
+from ._http1 import HeadError, parse_request_head
 from ._traffic import CLIENT_CLOSED, Exchange, TunnelTraffic
 
-__all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "relay_visitor", "stream_pair"]
+__all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "RequestBody", "relay_visitor", "stream_pair"]
+
+log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 """Bytes read from either side at a time (and so the most held per direction)."""
@@ -59,19 +67,22 @@ async def relay_visitor(
     head: bytes,
     *,
     upgrade: bool,
+    body: RequestBody | None = None,
     exchange: Exchange | None = None,
     html_errors: bool = False,
 ) -> None:
     """Send ``head`` to the app, then relay both ways until either side is done.
 
-    ``exchange``, when given, is filled in and recorded (``_traffic.py``); ``html_errors``:
-    the hub's own answers (502) are pages for a browser rather than JSON.
+    ``body`` is the request's framing, read from ``head`` when not given (the caller checks
+    it before taking the connection over, to refuse a bad one with a 400); ``exchange``, when
+    given, is filled in and recorded (``_traffic.py``); ``html_errors``: the hub's own answers
+    (502) are pages for a browser rather than JSON.
     """
     exchange = exchange if exchange is not None else Exchange(b"")
     relay = _Relay(visitor, reader, writer, upgrade=upgrade, exchange=exchange)
     relay.html_errors = html_errors
     try:
-        await relay.run(head)
+        await relay.run(head, body if body is not None else RequestBody(head))
     finally:
         relay.close()
         exchange.finish(CLIENT_CLOSED)
@@ -93,17 +104,18 @@ class _Relay:
         self.reader = reader
         self.writer = writer
         self.upgrade = upgrade
-        self.upgrade_refused = False
         self.answered = False
         self.exchange = exchange
         self.upgraded: TunnelTraffic | None = None
         """The traffic a WebSocket counts as an open stream of, once upgraded."""
         self.html_errors = False
+        self.switched: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        """Whether the app switched protocols (set once its answer's head is read)."""
 
-    async def run(self, head: bytes) -> None:
+    async def run(self, head: bytes, body: RequestBody) -> None:
         self.exchange.bytes_in += len(head)
         self.writer.write(head)
-        uploading = asyncio.ensure_future(self._visitor_to_app())
+        uploading = asyncio.ensure_future(self._visitor_to_app(body))
         try:
             await self._app_to_visitor()
         finally:
@@ -115,21 +127,36 @@ class _Relay:
         self.writer.close()
         self.visitor.close()
 
-    async def _visitor_to_app(self) -> None:
-        """Request body (or WebSocket frames) to the app, with the app's backpressure."""
+    async def _visitor_to_app(self, body: RequestBody) -> None:
+        """The request's body, then (a WebSocket) frames, to the app with its backpressure;
+        nothing past the one request unless the app switched protocols."""
         try:
-            while True:
+            after = b""
+            while not body.complete:
                 data = await self.visitor.read_bytes(CHUNK, partial=True)
-                if self.upgrade_refused:
-                    return  # not a WebSocket after all: a next request would go unjudged
-                self.exchange.bytes_in += len(data)
-                self.writer.write(data)
-                await self.writer.drain()
+                data, after = body.split(data)
+                await self._to_app(data)
+            if self.upgrade and await self.switched:
+                await self._to_app(after)
+                while True:
+                    await self._to_app(await self.visitor.read_bytes(CHUNK, partial=True))
+            while True:  # pipelined requests are dropped; the visitor was told we close
+                await self.visitor.read_bytes(CHUNK, partial=True)
         except StreamClosedError:
             # tornado closes the whole connection at the visitor's EOF (no half-close)
             self.writer.close()
         except (ConnectionError, OSError):
             self.visitor.close()
+        except HeadError as exc:  # a chunked body that breaks its framing: end it all
+            log.info("ingress: %s; closing the visitor's connection", exc.message)
+            self.visitor.close()
+            self.writer.close()
+
+    async def _to_app(self, data: bytes) -> None:
+        if data:
+            self.exchange.bytes_in += len(data)
+            self.writer.write(data)
+            await self.writer.drain()
 
     async def _app_to_visitor(self) -> None:
         """The app's answer to the visitor, head rewritten, then bytes as they come."""
@@ -153,12 +180,13 @@ class _Relay:
             if status == [b"101"] and self.upgrade:
                 await self.visitor.write(head)  # a WebSocket from here on: raw both ways
                 self._upgraded(len(head))
+                self.switched.set_result(True)
                 return
             if status[:1] and status[0].startswith(b"1") and status != [b"101"]:
                 await self.visitor.write(head)  # 100 Continue, 103 Early Hints: more follows
                 self.answered = False
                 continue
-            self.upgrade_refused = self.upgrade
+            self.switched.set_result(False)
             closing = _closing(head)
             if status and status[0].isdigit():
                 self.exchange.status = int(status[0])
@@ -194,3 +222,24 @@ def _closing(head: bytes) -> bytes:
         if line.split(b":", 1)[0].strip().lower() not in _DROPPED_RESPONSE_FIELDS
     ]
     return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
+
+
+class RequestBody:
+    """Where one request's body ends in the bytes that follow its head: its framing read from
+    the head with the standalone front's parser (``_http1.py``), which refuses anything an app
+    could read differently (both ``Content-Length`` and ``Transfer-Encoding``, conflicting
+    lengths, unknown codings) with :class:`~._http1.HeadError`."""
+
+    def __init__(self, head: bytes) -> None:
+        self._scanner = parse_request_head(head).body_scanner()
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole body has gone past."""
+        return self._scanner.done
+
+    def split(self, data: bytes) -> tuple[bytes, bytes]:
+        """``data`` cut into the part that belongs to the body and what comes after it;
+        :class:`~._http1.HeadError` if a chunked body breaks its framing."""
+        taken = self._scanner.feed(data)
+        return data[:taken], data[taken:]

@@ -401,3 +401,91 @@ async def one_connection(
     finally:
         writer.close()
     return answers
+
+
+class CarelessApp:
+    """An app that answers the first request it sees and keeps reading until the peer closes,
+    recording every byte it receives (it ignores ``Connection: close``, as some do)."""
+
+    def __init__(self) -> None:
+        self.received: list[asyncio.Future[bytes]] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.received.append(done)
+        seen = bytearray()
+        answered = False
+        try:
+            while data := await reader.read(65536):
+                seen += data
+                if not answered and b"\r\n\r\n" in seen:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    answered = True
+        finally:
+            done.set_result(bytes(seen))
+            writer.close()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_only_the_judged_request_reaches_the_app(
+    jp_fetch: Any, jp_serverapp: ServerApp
+) -> None:
+    await start(jp_serverapp)
+    careless = CarelessApp()
+    try:
+        tunnel = await expose(jp_fetch, port=await careless.start(), name="careless")
+        grant_answer = await jp_fetch(
+            "tunnels", "v1", "tunnels", tunnel["id"], "shares", method="POST",
+            body=json.dumps({"name": "get-public", "allowedMethods": ["GET", "POST"],
+                             "pathPrefix": "/public/"}),
+            headers=dict(JSON),
+        )  # fmt: skip
+        token = body(grant_answer)["token"]
+        base = f"{tunnel['url']}public/"
+        smuggled = raw_request("DELETE", f"{tunnel['url']}admin?share_token={token}")
+        chunked_head = (
+            f"POST {httpx.URL(base + 'up?share_token=' + token).raw_path.decode()} HTTP/1.1\r\n"
+            f"Host: {httpx.URL(base).netloc.decode()}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        cases = [
+            (raw_request("GET", f"{base}a?share_token={token}"), b""),
+            (raw_request("POST", f"{base}b?share_token={token}", b"x" * 5000), b"x" * 5000),
+            (chunked_head + b"5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n",
+             b"5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n"),
+        ]  # fmt: skip
+        for request, wanted_body in cases:
+            assert await careless_visit(tunnel["url"], request + smuggled) == (200, b"ok")
+            received = await asyncio.wait_for(careless.received[-1], 20)
+            head, _, relayed_body = received.partition(b"\r\n\r\n")
+            assert b"DELETE" not in received and b"/admin" not in received, received
+            assert relayed_body == wanted_body
+            assert b"share_token" not in head
+
+        # a framing the app and the hub could read differently is refused before the app
+        ambiguous = chunked_head.replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n")
+        status, answer = await careless_visit(tunnel["url"], ambiguous + b"0\r\n\r\n" + smuggled)
+        assert status == 400 and b"both Content-Length and Transfer-Encoding" in answer, answer
+        assert len(careless.received) == len(cases)
+    finally:
+        careless.close()
+
+
+async def careless_visit(url: str, data: bytes) -> tuple[int, bytes]:
+    """Send ``data`` on one raw connection; the first answer's status and body."""
+    parsed = httpx.URL(url)
+    reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+    try:
+        writer.write(data)
+        status, _, content = await read_answer(reader)
+        return status, content
+    finally:
+        writer.close()
