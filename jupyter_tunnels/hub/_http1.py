@@ -51,27 +51,48 @@ def find_head_end(buffer: bytes | bytearray) -> int:
     return -1 if index < 0 else index + len(HEAD_END)
 
 
-def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+_FIELD_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*\r\n)*")
+"""Field lines, each a token name, a colon and a value without CR or LF, ending in CRLF."""
+
+
+def _parse_fields(block: bytes) -> list[tuple[bytes, bytes]]:
+    """The field lines of a head (``block``: from after the start line to the blank line,
+    each line ending in CRLF). One regular-expression pass checks the whole block; only a
+    bad block is looked at line by line, to say what is wrong (:func:`_field_error`)."""
+    if _FIELD_BLOCK.fullmatch(block) is None:
+        raise _field_error(block)
     fields: list[tuple[bytes, bytes]] = []
-    for line in lines:
-        if not line:
-            continue
-        if line[:1] in (b" ", b"\t"):
-            raise HeadError(400, "folded header lines are not accepted")
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.match(name):
-            raise HeadError(400, f"malformed header line {line[:100]!r}")
+    for line in block[:-2].split(b"\r\n") if block else ():
+        name, _, value = line.partition(b":")
         fields.append((name, value.strip(b" \t")))
     return fields
 
 
+def _field_error(block: bytes) -> HeadError:
+    for line in block.split(b"\r\n"):
+        if _FIELD_BLOCK.fullmatch(line + b"\r\n") is not None:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            return HeadError(400, "folded header lines are not accepted")
+        if b"\r" in line or b"\n" in line:
+            # a bare CR or LF could end the line for the app but not for the hub
+            return HeadError(400, f"a bare CR or LF in header line {line[:100]!r}")
+        return HeadError(400, f"malformed header line {line[:100]!r}")
+    return HeadError(400, "malformed header block")
+
+
 def _framing(fields: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, set[bytes]]:
     """Return ``(content_length, chunked, connection_tokens)`` after smuggling checks."""
-    lengths = {value for name, value in fields if name.lower() == b"content-length"}
-    codings = [value for name, value in fields if name.lower() == b"transfer-encoding"]
+    lengths: set[bytes] = set()
+    codings: list[bytes] = []
     connection: set[bytes] = set()
     for name, value in fields:
-        if name.lower() == b"connection":
+        lowered = name.lower()
+        if lowered == b"content-length":
+            lengths.add(value)
+        elif lowered == b"transfer-encoding":
+            codings.append(value)
+        elif lowered == b"connection":
             connection.update(token.strip().lower() for token in value.split(b","))
     if codings:
         if lengths:
@@ -140,16 +161,17 @@ class RequestHead:
 
 def parse_request_head(head: bytes) -> RequestHead:
     """Parse a request head (ending with the blank line); raise :class:`HeadError` if bad."""
-    lines = head[: -len(HEAD_END)].split(b"\r\n")
-    parts = lines[0].split(b" ")
+    line_end = head.find(b"\r\n")
+    start_line = head[:line_end]
+    parts = start_line.split(b" ")
     if len(parts) != 3 or not parts[0] or not _TOKEN.match(parts[0]):
-        raise HeadError(400, f"malformed request line {lines[0][:100]!r}")
+        raise HeadError(400, f"malformed request line {start_line[:100]!r}")
     method, target, version = parts
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise HeadError(505, f"unsupported HTTP version {version[:20]!r}")
     if not target or any(byte < 0x21 or byte == 0x7F for byte in target):
         raise HeadError(400, "malformed request target")
-    fields = _parse_fields(lines[1:])
+    fields = _parse_fields(head[line_end + 2 : -2])
     length, chunked, connection = _framing(fields)
     if target[:1] != b"/" and method != b"CONNECT":
         target, fields = _origin_form(target, fields)
@@ -209,12 +231,13 @@ class ResponseHead:
 
 def parse_response_head(head: bytes) -> ResponseHead:
     """Parse a response head; raise :class:`HeadError` (502) if it is not HTTP/1.x."""
-    lines = head[: -len(HEAD_END)].split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
+    line_end = head.find(b"\r\n")
+    start_line = head[:line_end]
+    parts = start_line.split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise HeadError(502, f"the local service sent a malformed status line {lines[0][:100]!r}")
+        raise HeadError(502, f"the local service sent a malformed status line {start_line[:100]!r}")
     try:
-        fields = _parse_fields(lines[1:])
+        fields = _parse_fields(head[line_end + 2 : -2])
         length, chunked, connection = _framing(fields)
     except HeadError as exc:
         raise HeadError(502, f"the local service sent a bad response head: {exc.message}") from None
