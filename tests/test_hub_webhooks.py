@@ -254,8 +254,9 @@ def test_lease_expiry_is_an_event(make_hub: Callable[..., RunningHub], receiver:
             ),
             201,
         )
-        lease = create_lease(api, "laptop")
+        lease = create_lease(api, "laptop", ttlSeconds=60)  # no expiry while setting up
         tunnel = create_tunnel(api, leaseId=lease["id"])
+        ok(api.post(f"/v1/leases/{lease['id']}/refresh", json={"ttlSeconds": 1}))
         wait_for(lambda: len(receiver.requests) >= 2)
     bodies = {json.loads(body)["event"]: json.loads(body)["data"] for _, body in receiver.requests}
     assert bodies["lease.expired"]["lease"]["id"] == lease["id"]
