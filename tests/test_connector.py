@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -361,3 +362,35 @@ async def test_a_tunnel_closed_through_the_api_is_not_brought_back(
         assert (await _get_until(second.url, 401)).status_code == 401  # back, and private
         live = await client.list()
     assert [t.name for t in live] == ["second"]  # "raw" stayed closed
+
+
+async def test_readiness_is_reported_soon_after_a_tunnel_changes(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    hub = make_hub(lease_ttl=600)  # a heartbeat every 200 s: only the early beats can report
+    async with connector_for(hub) as connector:
+        ready = await connector.expose(services.http_port, name="ready")
+
+        async def readiness(tunnel_id: str) -> tuple[bool, str | None]:
+            found = (await connector.client.get(tunnel_id)).readiness
+            return found.local_ready, found.last_error
+
+        await until(lambda: _is(readiness(ready.id), (True, None)))
+        closed_port = unused_port()
+        down = await connector.expose(closed_port, name="down")
+        wanted = (False, f"port {closed_port} is not listening on 127.0.0.1: start your app first")
+        await until(lambda: _is(readiness(down.id), wanted))
+        await connector.unexpose(down.id)
+        await until(lambda: _is(readiness(ready.id), (True, None)))
+
+
+async def _is(value: Awaitable[object], wanted: object) -> bool:
+    return await value == wanted
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

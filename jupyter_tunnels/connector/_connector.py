@@ -59,6 +59,8 @@ STABLE_SESSION_SECONDS = 2.0
 LOCAL_PROBE_TIMEOUT = 1.0
 ACTIVE_WAIT_TIMEOUT = 15.0
 LEASE_RECOVERY_WAIT = 30.0
+EARLY_BEAT_GAP = 0.5
+"""The least time between two heartbeats (a burst of changes makes one early beat)."""
 _HUB_PORT_LOST = frozenset({ErrorCode.HUB_PORT_TAKEN, ErrorCode.INVALID_PORT})
 """Answers to a re-creation at the old hub port that another port would avoid."""
 """How long ``expose`` waits for a new lease when the current one expired under it."""
@@ -145,6 +147,8 @@ class Connector:
         self.local_error: str | None = None
         self.reconnects = 0
         self._wanted: dict[str, _Wanted] = {}
+        self._beat_now = asyncio.Event()
+        """Set to heartbeat (probing the targets) before the interval is up."""
         self._unrestored: set[str] = set()
         """Keys of wanted tunnels not yet re-created on the current lease."""
         self._runner: asyncio.Task[None] | None = None
@@ -473,9 +477,18 @@ class Connector:
         )
 
     async def _heartbeat_forever(self, interval: float) -> None:
+        """Heartbeat every ``interval`` (as the hub says), and soon after the tunnels served
+        change or a session starts, so the readiness the hub shows (and the Lab panel, the
+        widget) is a second old rather than a heartbeat interval."""
         assert self.lease_id is not None
+        loop = asyncio.get_running_loop()
+        self._beat_now.set()  # a new session: probe and report at once
         while True:
-            await asyncio.sleep(interval)
+            due = loop.time() + interval
+            await asyncio.sleep(min(EARLY_BEAT_GAP, interval / 2))  # one early beat per gap
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._beat_now.wait(), max(0.0, due - loop.time()))
+            self._beat_now.clear()
             self.local_ready = await self._probe_targets()
             pool_error = self._pool.last_error if self._pool else None
             try:
@@ -530,6 +543,8 @@ class Connector:
         for key, wanted in list(self._wanted.items()):
             if wanted.tunnel_id in gone:
                 del self._wanted[key]
+        if _targets(live.values()) != _targets(self.specs.values()):
+            self._beat_now.set()  # readiness is about the targets: report it soon
         self.specs = live
 
     async def _end_session(self) -> None:
@@ -538,3 +553,7 @@ class Connector:
             await self._pool.close()
             self._pool = None
         self._ws = None
+
+
+def _targets(specs: Iterable[TunnelSpec]) -> set[tuple[str, int]]:
+    return {(spec.host, spec.port) for spec in specs}
