@@ -7,6 +7,7 @@ its methods return, plus the kernel side: :func:`expose` / :func:`aexpose` (an
 is cheap: the hub, the connector and the Jupyter hooks load only when used.
 """
 
+import importlib
 import typing
 
 from ._errors import ErrorCode
@@ -41,32 +42,78 @@ from ._models import (
     WorkerToken,
 )
 from ._version import __version__
-from .client import (
-    APIError,
-    AsyncTunnelsClient,
-    AuthenticationError,
-    BadRequest,
-    ConfigurationError,
-    Conflict,
-    Gone,
-    HubTimeout,
-    HubUnreachable,
-    IllegalTransition,
-    LeaseExpired,
-    LeaseInactive,
-    NotFound,
-    ServerError,
-    SlugTaken,
-    TransportError,
-    TunnelError,
-    TunnelProvider,
-    TunnelsClient,
-    UnexpectedResponse,
-)
-from .kernel import ExposedTunnel, aexpose, connection, expose
 
 if typing.TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+    from .client import (
+        APIError,
+        AsyncTunnelsClient,
+        AuthenticationError,
+        BadRequest,
+        ConfigurationError,
+        Conflict,
+        Gone,
+        HubTimeout,
+        HubUnreachable,
+        IllegalTransition,
+        LeaseExpired,
+        LeaseInactive,
+        NotFound,
+        ServerError,
+        SlugTaken,
+        TransportError,
+        TunnelError,
+        TunnelProvider,
+        TunnelsClient,
+        UnexpectedResponse,
+    )
+    from .kernel import ExposedTunnel, aexpose, connection, expose
+
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "APIError",
+            "AsyncTunnelsClient",
+            "AuthenticationError",
+            "BadRequest",
+            "ConfigurationError",
+            "Conflict",
+            "Gone",
+            "HubTimeout",
+            "HubUnreachable",
+            "IllegalTransition",
+            "LeaseExpired",
+            "LeaseInactive",
+            "NotFound",
+            "ServerError",
+            "SlugTaken",
+            "TransportError",
+            "TunnelError",
+            "TunnelProvider",
+            "TunnelsClient",
+            "UnexpectedResponse",
+        ),
+        ".client",
+    ),
+    **dict.fromkeys(("ExposedTunnel", "aexpose", "connection", "expose"), ".kernel"),
+}
+"""Exported names loaded on first use: the SDK (and httpx under it) and the kernel side are
+not needed by the hub and connector processes, which import this package too."""
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIError",

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from jupyter_tunnels._env import TOKEN_ENV
 from jupyter_tunnels._errors import HTTP_STATUS, ErrorCode
-from jupyter_tunnels.hub._server import TOKEN_ENV
 
 from ._hubs import RunningHub, start_hub
 

@@ -46,12 +46,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 
+from jupyter_tunnels._env import TOKEN_ENV
 from jupyter_tunnels._models import TARGET_STRING_PATTERN, Target
 from jupyter_tunnels.connector import Connector
 from jupyter_tunnels.hub._auth import USER_TOKEN_PREFIX, new_token
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
 from jupyter_tunnels.hub._openapi import build_openapi
-from jupyter_tunnels.hub._server import TOKEN_ENV
 
 from ._api import REQUEST_TIMEOUT, client, ok
 from ._hubs import RunningHub, start_hub

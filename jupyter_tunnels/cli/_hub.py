@@ -34,9 +34,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from .._env import HUB_URL_ENV, TOKEN_ENV
 from .._loop import loop_name, run
 from .._version import __version__
-from ..client import HUB_URL_ENV, TOKEN_ENV
 from ..hub import (
     ADMIN_TOKEN_FILE,
     DEFAULT_HUB_PORT,

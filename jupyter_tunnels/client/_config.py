@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from .._env import HUB_URL_ENV, TOKEN_ENV
 from ._exceptions import ConfigurationError
 
 __all__ = [
@@ -32,10 +33,6 @@ __all__ = [
     "ClientConfig",
 ]
 
-HUB_URL_ENV = "JUPYTER_TUNNELS_HUB"
-"""Environment variable holding the hub's base URL."""
-TOKEN_ENV = "JUPYTER_TUNNELS_TOKEN"
-"""Environment variable holding the API token."""
 API_PREFIX = "/v1"
 """Path of the API under the hub's base URL."""
 DEFAULT_TIMEOUT = 30.0

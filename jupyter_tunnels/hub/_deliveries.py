@@ -21,9 +21,8 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Row, select, update
 
 from .._models import DeliveryStatus
@@ -33,6 +32,9 @@ from ._clock import now
 from ._config import HubConfig
 from ._store import Store
 from ._webhooks import receiver_refusal
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["DELIVERY_TIMEOUT", "DeliveryWorker", "retry_delay", "signature"]
 
@@ -81,9 +83,6 @@ class DeliveryWorker:
 
     def start(self) -> None:
         """Start the worker on the running loop."""
-        self._http = httpx.AsyncClient(
-            timeout=DELIVERY_TIMEOUT, follow_redirects=False, trust_env=False
-        )
         self._task = asyncio.create_task(self._run(), name="jupyter-tunnels-webhooks")
 
     async def close(self) -> None:
@@ -184,10 +183,15 @@ class DeliveryWorker:
 
     async def _post(self, row: Row[Any]) -> tuple[int | None, str | None]:
         """One attempt: ``(status code, error)``; no error means delivered."""
-        assert self._http is not None
         refusal = receiver_refusal(row.url, self.config.webhook_hosts)
         if refusal is not None:  # the rule changed since the webhook was made: no connection
             return None, refusal
+        if self._http is None:  # at the first delivery: a hub without webhooks never loads httpx
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                timeout=DELIVERY_TIMEOUT, follow_redirects=False, trust_env=False
+            )
         body = row.payload.encode()
         headers = {
             "Content-Type": "application/json",

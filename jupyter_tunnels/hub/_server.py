@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tornado import httpserver, netutil, web
 
+from .._env import TOKEN_ENV
 from ._auth import create_owner
 from ._config import (
     DEFAULT_LEASE_TTL,
@@ -38,7 +39,6 @@ __all__ = ["ADMIN_TOKEN_FILE", "AdminBootstrap", "HubServer", "bootstrap_admin",
 
 ADMIN_TOKEN_FILE = "admin-token"
 ADMIN_OWNER = "admin"
-TOKEN_ENV = "JUPYTER_TUNNELS_TOKEN"
 
 
 def default_db_path() -> Path:

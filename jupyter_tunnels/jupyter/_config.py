@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .._env import HUB_URL_ENV, TOKEN_ENV
+
 __all__ = [
     "EXTENSION_NAME",
     "HUB_ENV",
@@ -24,8 +26,7 @@ __all__ = [
 EXTENSION_NAME = "jupyter_tunnels"
 MOUNT = "tunnels"
 """Everything of the extension lives under ``{base_url}tunnels/``."""
-HUB_ENV = "JUPYTER_TUNNELS_HUB"
-TOKEN_ENV = "JUPYTER_TUNNELS_TOKEN"
+HUB_ENV = HUB_URL_ENV
 LOCAL_OWNER = "jupyter"
 """Name of the hub owner that Jupyter-authenticated users act as in embedded mode."""
 LOCAL_TOKEN_FILE = "local-token"
