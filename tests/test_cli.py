@@ -301,6 +301,20 @@ def test_demo_prints_a_working_url_and_token(
     assert demo.stop() == 0
 
 
+def test_the_demo_never_prints_the_token_of_the_environment(
+    tmp_path: Path, start_cli_hub: Callable[..., CliHub]
+) -> None:
+    real = "a-real-hub-admin-token-" + "x" * 24  # a shell set up for a real hub
+    env = cli_env(tmp_path, JUPYTER_TUNNELS_TOKEN=real)
+    demo = start_cli_hub(env, "demo", "--port", "0", "--db", str(tmp_path / "d.db"))
+    url = demo.wait_until_ready()
+    token_line = re.search(r"token:\s+(\S+)", demo.stdout)
+    assert token_line is not None and token_line[1] != real
+    assert real not in demo.stdout
+    assert create_tunnel(url, token_line[1], "works")["status"] == "creating"
+    assert demo.stop() == 0
+
+
 # --- errors from a hub -----------------------------------------------------------------------
 
 

@@ -54,8 +54,14 @@ def test_bad_share_options_are_one_clear_line(tmp_path: Path, hub: RunningHub) -
         (("share", "create", "x", "--rate", "0"), "between 1 and 1000"),
         (("share", "create", "x", "--methods", "FETCH"), "'FETCH' is not one of"),
         (("share", "create", "x", "--expires", "2h"), "invalid choice: '2h'"),
+        (("share", "create", ""), "argument TUNNEL: the value is empty"),
+        (("share", "create", "x", "--name", " "), "argument --name: the value is empty"),
+        (("share", "list", ""), "argument TUNNEL: the value is empty"),
+        (("share", "revoke", ""), "argument SHARE_ID: the value is empty"),
+        (("expose", "0"), "port 0 is not a port an app listens on"),
     ):
         result = run_cli(env, *args)
         assert result.returncode == 2 and expected in result.stderr, result  # argparse usage
+        assert "Traceback" not in result.stderr
     assert_one_line_error(run_cli(env, "share", "create", "no-such-tunnel"), "404")
     assert_one_line_error(run_cli(env, "share", "revoke", "no-such-share"), "404")

@@ -34,7 +34,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``expose`` (argparse only: cheap to import)."""
-    parser.add_argument("port", type=settings.port, metavar="PORT", help="the local port")
+    parser.add_argument("port", type=settings.target_port, metavar="PORT", help="the local port")
     parser.add_argument(
         "--host", default="127.0.0.1", type=settings.text, help="the local host (default 127.0.0.1)"
     )

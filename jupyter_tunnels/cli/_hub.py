@@ -118,6 +118,9 @@ def demo_command(args: argparse.Namespace) -> int:
     """``jupyter-tunnels demo``: run a hub on a demo store and print how to try it."""
     configure_logging(settings.resolve(args, "log_level", settings.log_level, "info"))
     db_path: Path | None = getattr(args, "db", None)  # never JUPYTER_TUNNELS_DB: see above
+    # nor JUPYTER_TUNNELS_TOKEN: at a first start the hub would make it the admin token, and
+    # the demo prints its admin token (in a shell set up for a real hub, that one's token)
+    os.environ.pop(TOKEN_ENV, None)
     demo = HubSettings(
         db_path=db_path or demo_db_path(),
         port=settings.resolve(args, "port", settings.port, DEFAULT_HUB_PORT),
@@ -291,9 +294,6 @@ async def announce_demo(server: HubServer) -> None:
 
 async def demo_token(server: HubServer) -> str:
     """The demo's token: the admin's, or a new owner's when the admin's is not at hand."""
-    bootstrap = server.bootstrap
-    if bootstrap is not None and bootstrap.token_file is None:
-        return os.environ.get(TOKEN_ENV, "")
     token_file = _store_path(server).parent / ADMIN_TOKEN_FILE
     saved = await asyncio.to_thread(_read_token, token_file)
     if saved:

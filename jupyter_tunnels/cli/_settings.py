@@ -93,6 +93,14 @@ def port(value: str) -> int:
     return number
 
 
+def target_port(value: str) -> int:
+    """A port something listens on: 1 to 65535 (0 picks nothing to expose)."""
+    number = port(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("port 0 is not a port an app listens on: give 1-65535")
+    return number
+
+
 def port_range(value: str) -> tuple[int, int] | None:
     """``FIRST-LAST`` (or one port) for TCP/UDP tunnels; ``none`` or ``off`` for no ports."""
     if value.strip().lower() in DISABLED:

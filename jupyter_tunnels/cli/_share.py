@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from .._share_text import EXPIRATIONS, parse_methods, parse_rate, share_created, share_table
+from . import _settings as settings
 
 __all__ = ["add_share"]
 
@@ -86,8 +87,12 @@ def add_share(
     create = command(
         actions, "create", "make a share link to a tunnel", _create, epilog=SHARE_EPILOG
     )
-    create.add_argument("tunnel", metavar="TUNNEL", help="the tunnel's id or slug")
-    create.add_argument("--name", default="link", help="a name for you (default: link)")
+    create.add_argument(
+        "tunnel", type=settings.text, metavar="TUNNEL", help="the tunnel's id or slug"
+    )
+    create.add_argument(
+        "--name", type=settings.text, default="link", help="a name for you (default: link)"
+    )
     create.add_argument(
         "--expires", choices=EXPIRATIONS, default="24h", help="how long it works (default 24h)"
     )
@@ -106,10 +111,12 @@ def add_share(
     create.add_argument("--json", action="store_true", help="print the share as JSON")
 
     listing = command(actions, "list", "list a tunnel's share links", _list, epilog=SHARE_EPILOG)
-    listing.add_argument("tunnel", metavar="TUNNEL", help="the tunnel's id or slug")
+    listing.add_argument(
+        "tunnel", type=settings.text, metavar="TUNNEL", help="the tunnel's id or slug"
+    )
     listing.add_argument("--json", action="store_true", help="print the shares as JSON")
 
     revoke = command(actions, "revoke", "revoke a share link", _revoke, epilog=SHARE_EPILOG)
-    revoke.add_argument("id", metavar="SHARE_ID", help="the share's id")
+    revoke.add_argument("id", type=settings.text, metavar="SHARE_ID", help="the share's id")
     for parser in (create, listing, revoke):
         client_options(parser)
