@@ -111,6 +111,28 @@ def test_expose_prints_the_url_and_closes_cleanly(
     assert "closing the tunnel" in expose.stderr
 
 
+def test_a_second_expose_of_the_same_port_takes_over_and_the_first_ends_clearly(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    _, hub_url, token = _start_hub(processes, env, tmp_path / "hub" / "hub.db")
+    args = ("expose", str(services.http_port), "--public", "--hub", hub_url, "--token", token)
+    first = processes(env, *args)
+    url = first.wait_for(URL_LINE)["url"]
+    second = processes(env, *args)  # the same client instance id: it attaches to the lease
+    assert second.wait_for(URL_LINE)["url"] == url
+    # the first stops by itself, with the reason, instead of retrying a dead token forever
+    assert first.process.wait(WAIT) == 1
+    first.kill()
+    reason = "another connector with client instance id"
+    assert reason in first.stderr and "Traceback" not in first.stderr, first.stderr
+    assert first.stderr.count("reconnecting to the hub") <= 1
+    # and its exit did not release the lease the second one serves
+    assert _get_until(url, 200).text == "hello from the app\n"
+    assert second.process.poll() is None
+    assert second.stop(signal.SIGINT) == 0
+
+
 def test_a_killed_hub_comes_back_and_the_url_works_again(
     tmp_path: Path, services: Services, processes: Callable[..., CliHub]
 ) -> None:

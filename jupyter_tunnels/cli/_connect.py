@@ -95,6 +95,9 @@ async def _connect(args: argparse.Namespace, hub_url: str, token: str) -> int:
         say(f"{args.name} is reachable at {connection.address} ({connection.protocol})")
         say("press Ctrl-C to release the port")
         while not await _stopped(stopping, WATCH_INTERVAL):
+            if connector.ended.is_set():
+                say(f"the port is no longer carried: {connector.last_error}")
+                return 1
             current = await connector.client.get_connection(connection.id)
             if current.status.value not in ("open", "opening"):
                 say(f"the hub closed the connection: {current.last_error or 'closed'}")

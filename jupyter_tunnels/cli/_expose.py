@@ -17,12 +17,15 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._loop import run
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
 from . import _settings as settings
 from ._errors import CommandError
+
+if TYPE_CHECKING:
+    from ..connector import Connector
 
 __all__ = ["add_arguments", "expose_command", "run_foreground"]
 
@@ -140,12 +143,24 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
         if args.protocol != "udp" and not await _listening(args.host, args.port):
             say(f"nothing answers on {args.host}:{args.port} yet: start your app there")
         say("press Ctrl-C to close the tunnel")
-        await stopping.wait()
+        if not await until_stopped(stopping, connector):
+            raise CommandError(f"the tunnel is no longer served: {connector.last_error}")
         say("closing the tunnel...")
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
         await connector.close()
+
+
+async def until_stopped(stopping: asyncio.Event, connector: Connector) -> bool:
+    """Wait for Ctrl-C (True) or for the connector to stop by itself (False)."""
+    waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(connector.ended.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return stopping.is_set()
 
 
 async def _listening(host: str, port: int) -> bool:

@@ -44,7 +44,14 @@ from .._protocol import (
     decode_control,
     encode_control,
 )
-from ..client import APIError, AsyncTunnelsClient, LeaseExpired, SlugTaken, TunnelError
+from ..client import (
+    APIError,
+    AsyncTunnelsClient,
+    AuthenticationError,
+    LeaseExpired,
+    SlugTaken,
+    TunnelError,
+)
 from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, TargetNotAllowed, check_target
 from ._reach import ReachPorts
 from ._streams import DataPool
@@ -146,6 +153,12 @@ class Connector:
         self.local_ready = False
         self.local_error: str | None = None
         self.reconnects = 0
+        self.ended = asyncio.Event()
+        """Set when the connector stopped serving by itself (the lease was released on the hub,
+        or another connector took it over); :attr:`last_error` says why."""
+        self.displaced = False
+        """The hub gave this connector's lease to another connector (the same
+        ``client_instance_id`` attached again): closing must not release it."""
         self._wanted: dict[str, _Wanted] = {}
         self._beat_now = asyncio.Event()
         """Set to heartbeat (probing the targets) before the interval is up."""
@@ -251,7 +264,7 @@ class Connector:
     async def close(self, *, release: bool = True) -> None:
         """Stop serving: close the tunnels (releasing the lease) and every connection."""
         self._closing = True
-        if release and self.lease_id is not None:
+        if release and self.lease_id is not None and not self.displaced:
             with contextlib.suppress(TunnelError):
                 await self.client.release_lease(self.lease_id)
         if self._runner is not None:
@@ -397,6 +410,22 @@ class Connector:
                     continue
                 except (TunnelError, OSError) as exc:  # the rest is retried after the backoff
                     self.last_error = f"could not take a new lease: {exc}"
+            except AuthenticationError as exc:  # the agent token was rotated (or the lease gone)
+                self.displaced = True
+                self._stop_serving(
+                    "the hub no longer accepts this connector's lease token: another connector "
+                    f"with client instance id {self.client_instance_id!r} took the lease over, "
+                    f"or it was deleted ({exc.message})"
+                )
+            except websockets.InvalidStatus as exc:
+                self.last_error = f"hub connection lost: {exc}"
+                if exc.response.status_code == 401:  # as above, seen at the control channel
+                    self.displaced = True
+                    self._stop_serving(
+                        "the hub no longer accepts this connector's lease token: another "
+                        f"connector with client instance id {self.client_instance_id!r} took "
+                        "the lease over, or it was deleted"
+                    )
             except (OSError, websockets.WebSocketException, TunnelError, ProtocolError) as exc:
                 self.last_error = f"hub connection lost: {exc}"
             except Exception as exc:  # keep serving: log what we did not foresee, then retry
@@ -410,7 +439,8 @@ class Connector:
                 self._backoff.reset()
             self.reconnects += 1
             delay = self._backoff.next_delay()
-            self.on_event(f"reconnecting to the hub in {delay:.1f} s ({self.last_error})")
+            why = self.last_error or "the hub closed the control channel"
+            self.on_event(f"reconnecting to the hub in {delay:.1f} s ({why})")
             await asyncio.sleep(delay)
 
     async def _session(self) -> None:
@@ -457,6 +487,13 @@ class Connector:
                 heartbeats.cancel()
                 with contextlib.suppress(asyncio.CancelledError, TunnelError):
                     await heartbeats
+
+    def _stop_serving(self, why: str) -> None:
+        """Stop by itself: no reconnecting; :attr:`ended` tells the owner of the connector."""
+        self.last_error = why
+        self.on_event(f"stopping: {why}")
+        self._closing = True
+        self.ended.set()
 
     @staticmethod
     def _replier(ws: ClientConnection) -> Callable[[ControlMessage], Awaitable[None]]:
@@ -507,8 +544,7 @@ class Connector:
             if self._unrestored and answer.action is not HeartbeatAction.STOP:
                 await self._restore_tunnels()
             if answer.action is HeartbeatAction.STOP:
-                self.on_event("the lease was released on the hub: stopping")
-                self._closing = True
+                self._stop_serving("the lease was released on the hub")
                 if self._ws is not None:
                     await self._ws.close()
                 return
