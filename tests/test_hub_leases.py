@@ -373,3 +373,18 @@ def test_lease_expiry_stops_tunnels_and_keeps_their_urls(
             assert new["status"] == "connecting"
             for field in ("slug", "url", "hostname", "hubPort", "protocol"):
                 assert new[field] == old[field], field
+
+
+def test_the_same_target_under_another_name_gets_that_name_s_slug(hub: RunningHub) -> None:
+    with client(hub) as api:
+        first = create_lease(api, "laptop")
+        unnamed = create_tunnel(api, target="9123", leaseId=first["id"])
+        assert unnamed["slug"] == "port-9123"
+        ok(api.delete(f"/v1/tunnels/{unnamed['id']}"))  # its slug stays reserved for us
+        # the same command again: the reserved slug comes back
+        again = create_tunnel(api, target="9123", leaseId=first["id"])
+        assert again["slug"] == "port-9123"
+        ok(api.delete(f"/v1/tunnels/{again['id']}"))
+        # the same port under a name of its own: that name's slug, not the reservation's
+        named = create_tunnel(api, target="9123", name="web", leaseId=first["id"])
+        assert (named["slug"], named["url"].rstrip("/").rsplit("/", 1)[1]) == ("web", "web")

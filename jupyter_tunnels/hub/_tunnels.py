@@ -249,6 +249,14 @@ class TunnelService:
         reservation = await self._own_reservation(
             conn, owner_id, client_instance_id, body.target.port, protocol, body.slug
         )
+        renamed = (
+            reservation is not None
+            and body.slug is None
+            and body.name is not None
+            and not _slug_of_name(reservation.slug, body.name)
+        )
+        if renamed:  # the same target asked for under another name: another tunnel, its own slug
+            reservation = None
         slug = await self._choose_slug(conn, owner_id, body.slug, name, reservation)
         hub_port = None
         reach_only = (
@@ -570,3 +578,12 @@ class TunnelService:
                 await conn.execute(select(t.tunnels.c.owner_id).where(t.tunnels.c.id == tunnel_id))
             ).scalar_one()
         return str(owner)
+
+
+def _slug_of_name(slug: str, name: str) -> bool:
+    """Whether ``slug`` is what :meth:`TunnelService._choose_slug` makes of ``name``: its
+    slugified form, or that form's stem with a random suffix."""
+    base = slugify(name)
+    stem = base[: 32 - SUFFIX_LENGTH - 1].rstrip("-")
+    suffixed = len(slug) == len(stem) + 1 + SUFFIX_LENGTH and slug.startswith(stem + "-")
+    return slug == base or (bool(stem) and suffixed)
