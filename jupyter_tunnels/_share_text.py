@@ -52,7 +52,10 @@ def share_created(grant: ShareGrant) -> str:
     if grant.share_url is not None:
         lines.append(f"share link: {grant.share_url}")
     else:
-        lines.append(f"share token: {grant.token}  (reach it: jupyter-tunnels connect)")
+        lines.append(f"share token: {grant.token}")
+        lines.append(
+            f"  reach it: jupyter-tunnels connect {grant.tunnel_id} --share-token {grant.token}"
+        )
     lines.append(f"  {_limits(grant)}")
     lines.append(f"  id {grant.id}; the link is shown once: revoke it with its id")
     return "\n".join(lines)

@@ -311,6 +311,10 @@ async def test_bad_share_requests_change_nothing(hub: RunningHub, services: Serv
             name_wrong = isinstance(body, dict) and len(body.get("name", "")) in (0, 101)
             expected = "INVALID_NAME" if name_wrong else "INVALID_INPUT"
             assert answer.json()["code"] == expected, body
+        worded = await api.post(shares_url, json={"name": "n", "pathPrefix": "api"})
+        assert worded.json()["message"] == (
+            "pathPrefix: must be a path starting with / (visible ASCII characters, no spaces)"
+        )
         answer = await api.post(
             shares_url, content=b"{not json", headers={"Content-Type": "application/json"}
         )

@@ -289,3 +289,32 @@ async def test_a_reach_whose_agent_stays_away_is_closed_with_the_reason(
         async with AsyncTunnelsClient(hub.url, hub.token) as client:
             closed = await closed_connection(client, connection.id)
     assert closed.last_error == "its agent was offline for more than 2 s"
+
+
+async def test_a_stream_over_the_share_s_rate_is_refused_with_the_hub_s_reason(
+    hub: RunningHub, services: Services
+) -> None:
+    eve_token = hub.new_owner("eve")
+    async with (
+        connector_for(hub, client_instance_id="server") as server,
+        connector_for(dataclasses.replace(hub, token=eve_token), client_instance_id="eve") as eve,
+    ):
+        tunnel = await server.expose(services.tcp_port, protocol="tcp", name="echo")
+        grant = await server.client.create_share(
+            tunnel.id, "twice", allowed_methods=["CONNECT"], rate_limit_per_minute=2
+        )
+        connection = await eve.connect(tunnel.slug, share_token=grant.token)
+        port = connection.local_port or 0
+        answered = [await _echoes(port) for _ in range(4)]  # the connect counts too
+        assert False in answered
+        assert eve.reach.last_error is not None
+        assert "the hub refused the stream: 429 RATE_LIMITED: " in eve.reach.last_error
+        assert "b'" not in eve.reach.last_error  # words, not bytes
+
+
+async def _echoes(port: int) -> bool:
+    """Whether a stream through the port is carried (False: it was cut)."""
+    try:
+        return await _echo_through(port, b"ping") == b"ping"
+    except (OSError, asyncio.IncompleteReadError):
+        return False

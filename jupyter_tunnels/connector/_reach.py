@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
@@ -196,7 +197,7 @@ class ReachPorts:
             raise
         status_line = head.split(b"\r\n", 1)[0]
         if status_line.split(b" ", 2)[1:2] != [b"101"]:
-            why = f"the hub refused the stream: {status_line.decode('latin-1')} {leftover[:300]!r}"
+            why = f"the hub refused the stream: {_hub_refusal(status_line, leftover)}"
             self._failed(listener, local, hub, why)
             return
         if local.is_closing():  # the local client gave up meanwhile
@@ -246,3 +247,13 @@ def _refusal(message: Bind, exc: OSError) -> Bound:
         code = "BIND_FAILED"
         text = f"the agent cannot bind {where}: {exc.strerror or exc}"
     return Bound(message.connection_id, ok=False, code=code, message=text)
+
+
+def _hub_refusal(status_line: bytes, body: bytes) -> str:
+    """``429 RATE_LIMITED: ...`` from the hub's refusal (its JSON error, when it came whole)."""
+    status = status_line.decode("latin-1").partition(" ")[2]
+    try:
+        error = json.loads(body)
+        return f"{status.split(' ', 1)[0]} {error['code']}: {error['message']}"
+    except (ValueError, TypeError, KeyError):
+        return status

@@ -43,6 +43,14 @@ _FIELD_CODES = {
     "events": ErrorCode.INVALID_EVENT,
 }
 _TORNADO_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+_PATTERN_MESSAGES = {
+    "slug": "1 to 32 lower-case letters, digits and inner hyphens",
+    "clientInstanceId": "letters, digits and . _ : - (starting with a letter or digit)",
+    "host": "a host name or an IP address",
+    "url": "an http:// or https:// URL without spaces",
+    "pathPrefix": "a path starting with / (visible ASCII characters, no spaces)",
+}
+"""What a field that must match a pattern looks like, said instead of the regular expression."""
 
 
 def _validation_error(exc: pydantic.ValidationError) -> HubError:
@@ -54,7 +62,7 @@ def _validation_error(exc: pydantic.ValidationError) -> HubError:
     if first["type"] == "model_type" and not first["loc"]:
         return HubError(ErrorCode.INVALID_INPUT, "the body must be a JSON object")
     details = [
-        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        {"field": ".".join(str(part) for part in error["loc"]), "message": _message(error)}
         for error in errors
     ]
     field = details[0]["field"]
@@ -63,7 +71,15 @@ def _validation_error(exc: pydantic.ValidationError) -> HubError:
     # a list item's last part is its index (events.0): its list names the error then
     code = _FIELD_CODES.get(last) or _FIELD_CODES.get(top, ErrorCode.INVALID_INPUT)
     where = f"{field}: " if field else ""
-    return HubError(code, f"{where}{first['msg']}", details)
+    return HubError(code, f"{where}{details[0]['message']}", details)
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, except a pattern's regular expression is said in words."""
+    wanted = _PATTERN_MESSAGES.get(str(error["loc"][-1]) if error["loc"] else "")
+    if error["type"] == "string_pattern_mismatch" and wanted is not None:
+        return f"must be {wanted}"
+    return str(error["msg"])
 
 
 class ApiHandler(web.RequestHandler):
