@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._timeouts import within
 from . import _settings as settings
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ async def _connect(args: argparse.Namespace, hub_url: str, token: str) -> int:
 async def _stopped(stopping: asyncio.Event, seconds: float) -> bool:
     """Whether ``stopping`` is set within ``seconds``."""
     try:
-        await asyncio.wait_for(stopping.wait(), seconds)
+        await within(seconds, stopping.wait())
     except asyncio.TimeoutError:
         return False
     return True

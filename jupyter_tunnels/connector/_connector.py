@@ -44,6 +44,7 @@ from .._protocol import (
     decode_control,
     encode_control,
 )
+from .._timeouts import within
 from ..client import (
     APIError,
     AsyncTunnelsClient,
@@ -523,8 +524,10 @@ class Connector:
         while True:
             due = loop.time() + interval
             await asyncio.sleep(min(EARLY_BEAT_GAP, interval / 2))  # one early beat per gap
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._beat_now.wait(), max(0.0, due - loop.time()))
+            # (not asyncio.wait_for: on 3.11 it can swallow a cancellation that arrives as the
+            # event is set, and the session closing this task would then wait for it forever)
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await within(max(0.0, due - loop.time()), self._beat_now.wait())
             self._beat_now.clear()
             self.local_ready = await self._probe_targets()
             pool_error = self._pool.last_error if self._pool else None

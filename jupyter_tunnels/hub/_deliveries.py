@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, select, update
 
 from .._models import DeliveryStatus
+from .._timeouts import within
 from .._version import __version__
 from . import _tables as t
 from ._clock import now
@@ -125,7 +126,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("the webhook worker failed to read the store; it will try again")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), idle)
+                await within(idle, self._wake.wait())  # (wait_for may swallow a cancel)
 
     async def _claim_and_send(self) -> float:
         """Claim what is due and free to send; return how long to sleep if nothing wakes us."""
