@@ -70,49 +70,23 @@ if typing.TYPE_CHECKING:
     )
     from .kernel import ExposedTunnel, aexpose, connection, expose
 
-_LAZY = {
-    **dict.fromkeys(
-        (
-            "APIError",
-            "AsyncTunnelsClient",
-            "AuthenticationError",
-            "BadRequest",
-            "ConfigurationError",
-            "Conflict",
-            "Gone",
-            "HubTimeout",
-            "HubUnreachable",
-            "IllegalTransition",
-            "LeaseExpired",
-            "LeaseInactive",
-            "NotFound",
-            "ServerError",
-            "SlugTaken",
-            "TransportError",
-            "TunnelError",
-            "TunnelProvider",
-            "TunnelsClient",
-            "UnexpectedResponse",
-        ),
-        ".client",
-    ),
-    **dict.fromkeys(("ExposedTunnel", "aexpose", "connection", "expose"), ".kernel"),
-}
-"""Exported names loaded on first use: the SDK (and httpx under it) and the kernel side are
-not needed by the hub and connector processes, which import this package too."""
+_KERNEL_NAMES = frozenset({"ExposedTunnel", "aexpose", "connection", "expose"})
+"""Exported names from ``.kernel``; every other name of ``__all__`` not defined here is from
+``.client``. Both load on first use: the SDK (and httpx under it) and the kernel side are not
+needed by the hub and connector processes, which import this package too."""
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = ".kernel" if name in _KERNEL_NAMES else ".client"
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value  # once loaded, an ordinary attribute
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

@@ -7,9 +7,10 @@ connector serves the service, another connector (the "agent") binds the local po
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -86,6 +87,17 @@ async def closed_connection(client: AsyncTunnelsClient, connection_id: str) -> R
         assert asyncio.get_running_loop().time() < deadline, found
         await asyncio.sleep(0.05)
     return found
+
+
+@contextlib.asynccontextmanager
+async def server_and_eve(hub: RunningHub) -> AsyncIterator[tuple[Connector, Connector]]:
+    """The admin's connector ("server") and one of another owner, eve."""
+    eve_token = hub.new_owner("eve")
+    async with (
+        connector_for(hub, client_instance_id="server") as server,
+        connector_for(dataclasses.replace(hub, token=eve_token), client_instance_id="eve") as eve,
+    ):
+        yield server, eve
 
 
 async def test_a_real_redis_session_through_reach(ports_hub: RunningHub, redis_port: int) -> None:
@@ -206,11 +218,7 @@ async def test_reach_refusals(hub: RunningHub, services: Services) -> None:
 async def test_a_share_that_allows_connect_lets_someone_else_reach(
     hub: RunningHub, services: Services
 ) -> None:
-    eve_token = hub.new_owner("eve")
-    async with (
-        connector_for(hub, client_instance_id="server") as server,
-        connector_for(dataclasses.replace(hub, token=eve_token), client_instance_id="eve") as eve,
-    ):
+    async with server_and_eve(hub) as (server, eve):
         tunnel = await server.expose(services.http_port, name="web")
         connect_only = await server.client.create_share(
             tunnel.id, "for eve", allowed_methods=["CONNECT"]
@@ -294,11 +302,7 @@ async def test_a_reach_whose_agent_stays_away_is_closed_with_the_reason(
 async def test_a_stream_over_the_share_s_rate_is_refused_with_the_hub_s_reason(
     hub: RunningHub, services: Services
 ) -> None:
-    eve_token = hub.new_owner("eve")
-    async with (
-        connector_for(hub, client_instance_id="server") as server,
-        connector_for(dataclasses.replace(hub, token=eve_token), client_instance_id="eve") as eve,
-    ):
+    async with server_and_eve(hub) as (server, eve):
         tunnel = await server.expose(services.tcp_port, protocol="tcp", name="echo")
         grant = await server.client.create_share(
             tunnel.id, "twice", allowed_methods=["CONNECT"], rate_limit_per_minute=2

@@ -502,7 +502,7 @@ class TunnelService:
             return str(reservation.slug)
         base = slugify(name)
         candidates = [base] if base else []
-        stem = base[: 32 - SUFFIX_LENGTH - 1].rstrip("-")
+        stem = _slug_stem(base)
         candidates += [
             f"{stem}-{random_slug(SUFFIX_LENGTH)}" if stem else random_slug()
             for _ in range(SLUG_ATTEMPTS)
@@ -580,10 +580,15 @@ class TunnelService:
         return str(owner)
 
 
+def _slug_stem(base: str) -> str:
+    """The part of a name's slug that a random suffix follows when the slug itself is taken."""
+    return base[: 32 - SUFFIX_LENGTH - 1].rstrip("-")
+
+
 def _slug_of_name(slug: str, name: str) -> bool:
     """Whether ``slug`` is what :meth:`TunnelService._choose_slug` makes of ``name``: its
     slugified form, or that form's stem with a random suffix."""
     base = slugify(name)
-    stem = base[: 32 - SUFFIX_LENGTH - 1].rstrip("-")
+    stem = _slug_stem(base)
     suffixed = len(slug) == len(stem) + 1 + SUFFIX_LENGTH and slug.startswith(stem + "-")
     return slug == base or (bool(stem) and suffixed)
