@@ -22,7 +22,7 @@ from pathlib import Path
 from jupyter_tunnels.connector import Connector
 
 try:
-    from jupyter_tunnels._loop import loop_name, run
+    from jupyter_tunnels._core.loop import loop_name, run
 except ImportError:  # a version without the uvloop choice: the standard loop
 
     def loop_name() -> str:

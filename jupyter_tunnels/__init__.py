@@ -10,8 +10,8 @@ is cheap: the hub, the connector and the Jupyter hooks load only when used.
 import importlib
 import typing
 
-from ._errors import ErrorCode
-from ._models import (
+from ._core.errors import ErrorCode
+from ._core.models.base import (
     Access,
     Agent,
     DeliveryStatus,

@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from jupyter_tunnels._env import TOKEN_ENV
-from jupyter_tunnels._errors import HTTP_STATUS, ErrorCode
-
-from ._hubs import RunningHub, start_hub
+from jupyter_tunnels._core.env import TOKEN_ENV
+from jupyter_tunnels._core.errors import HTTP_STATUS, ErrorCode
+from tests._hubs import RunningHub, start_hub
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from tornado import httpserver, iostream, netutil, web, websocket
 from tornado.http1connection import HTTP1Connection
 
-from jupyter_tunnels._loop import run_forever_then_close
+from jupyter_tunnels._core.loop import run_forever_then_close
 
 T = TypeVar("T")
 

@@ -14,9 +14,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jupyter_tunnels._loop import run_forever_then_close
+from jupyter_tunnels._core.loop import run_forever_then_close
 from jupyter_tunnels.hub import HubServer
-from jupyter_tunnels.hub._auth import create_owner
+from jupyter_tunnels.hub.store._owners import create_owner
 
 T = TypeVar("T")
 

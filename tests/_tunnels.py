@@ -15,8 +15,7 @@ import httpx
 
 from jupyter_tunnels import Tunnel
 from jupyter_tunnels.connector import Connector
-
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 WAIT = 15.0
 

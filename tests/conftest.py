@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ._hubs import RunningHub, start_hub
+from tests._hubs import RunningHub, start_hub
 
 
 @pytest.fixture(autouse=True)

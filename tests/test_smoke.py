@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 
 def test_health(hub: RunningHub) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-from ._splice import splice
+from .splice import splice
 
 __all__ = ["HeldProtocol", "splice_held"]
 

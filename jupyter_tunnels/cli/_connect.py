@@ -19,11 +19,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .._timeouts import within
+from .._core.timeouts import within
 from . import _settings as settings
 
 if TYPE_CHECKING:
-    from .._models import ReachConnection
+    from .._core.models.base import ReachConnection
     from ..connector import Connector
 
 __all__ = ["add_connect", "connect_command"]

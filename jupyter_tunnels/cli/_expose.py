@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from .._loop import run
+from .._core.loop import run
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
 from . import _settings as settings
 from ._errors import CommandError

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from .._env import HUB_URL_ENV, TOKEN_ENV
-from .._loop import loop_name, run
+from .._core.env import HUB_URL_ENV, TOKEN_ENV
+from .._core.loop import loop_name, run
 from .._version import __version__
 from ..hub import (
     ADMIN_TOKEN_FILE,

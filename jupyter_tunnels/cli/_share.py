@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Callable
 
-from .._share_text import EXPIRATIONS, parse_methods, parse_rate, share_created, share_table
+from .._core.share_text import EXPIRATIONS, parse_methods, parse_rate, share_created, share_table
 from . import _settings as settings
 
 __all__ = ["add_share"]

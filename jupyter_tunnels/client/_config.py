@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from .._env import HUB_URL_ENV, TOKEN_ENV
+from .._core.env import HUB_URL_ENV, TOKEN_ENV
 from ._exceptions import ConfigurationError
 
 __all__ = [

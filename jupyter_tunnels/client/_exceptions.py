@@ -22,7 +22,7 @@
 
 Every error raised once a request was built carries it as ``request`` (an
 :class:`httpx.Request`), so a log line can say which call failed. :class:`APIError` is chosen
-by the API's ``code`` first (see :mod:`jupyter_tunnels._errors`) and by the HTTP status when
+by the API's ``code`` first (see :mod:`jupyter_tunnels._core.errors`) and by the HTTP status when
 the code is unknown, so a newer hub's new codes still land on the right branch.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import ErrorCode
+from .._core.errors import ErrorCode
 
 __all__ = [
     "APIError",
@@ -95,7 +95,7 @@ class APIError(TunnelError):
     """The hub refused the call; ``code``, ``message`` and ``details`` come from its answer.
 
     ``str(error)`` reads like ``409 ILLEGAL_TRANSITION: a tunnel cannot go from creating to
-    paused``. ``code`` is an :class:`~jupyter_tunnels._errors.ErrorCode` when the SDK knows it,
+    paused``. ``code`` is an :class:`~jupyter_tunnels._core.errors.ErrorCode` when the SDK knows it,
     the raw string when a newer hub sent a new one, and None when the answer was not the API's
     error envelope (a proxy's error page, for instance).
     """

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .._models import (
+from .._core.models.base import (
     Access,
     Agent,
     Health,

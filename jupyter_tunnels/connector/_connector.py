@@ -28,9 +28,10 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from .._errors import ErrorCode
-from .._models import HeartbeatAction, ReachConnection, Target, Tunnel
-from .._protocol import (
+from .._core.errors import ErrorCode
+from .._core.models.base import HeartbeatAction, ReachConnection, Target, Tunnel
+from .._core.timeouts import within
+from .._wire.protocol import (
     CONTROL_PATH,
     Bind,
     ControlMessage,
@@ -44,7 +45,6 @@ from .._protocol import (
     decode_control,
     encode_control,
 )
-from .._timeouts import within
 from ..client import (
     APIError,
     AsyncTunnelsClient,

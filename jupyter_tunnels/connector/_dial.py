@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from typing import cast
 from urllib.parse import urlsplit
 
-from .._hosts import host_allowed
-from .._timeouts import within
+from .._core.hosts import host_allowed
+from .._core.timeouts import within
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",

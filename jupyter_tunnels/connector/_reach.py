@@ -23,8 +23,10 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
-from .._held import HeldProtocol, splice_held
-from .._protocol import (
+from .._core.tasks import TaskSet
+from .._core.timeouts import within
+from .._wire.held import HeldProtocol, splice_held
+from .._wire.protocol import (
     CONNECTION_HEADER,
     REACH_PATH,
     REACH_UPGRADE,
@@ -34,8 +36,6 @@ from .._protocol import (
     Unbind,
     Unbound,
 )
-from .._tasks import TaskSet
-from .._timeouts import within
 from ._dial import PROXY_HEAD_LIMIT, HubAddress, open_hub_connection
 
 __all__ = ["ReachPorts"]

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from .._protocol import (
+from .._core.tasks import TaskSet
+from .._core.timeouts import within
+from .._wire.protocol import (
     DATA_PATH,
     DATA_UPGRADE,
     MAX_LINE,
@@ -26,9 +28,7 @@ from .._protocol import (
     decode_line,
     encode_line,
 )
-from .._splice import splice
-from .._tasks import TaskSet
-from .._timeouts import within
+from .._wire.splice import splice
 from ._dial import HubAddress, TargetNotAllowed, open_hub_connection
 from ._udp import serve_udp_stream
 

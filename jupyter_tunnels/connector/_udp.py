@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .._datagrams import DatagramReader, frame
+from .._wire.datagrams import DatagramReader, frame
 
 __all__ = ["serve_udp_stream"]
 

@@ -6,7 +6,7 @@ or :class:`HubServer` to run it on its own port.
 
 from __future__ import annotations
 
-from ._auth import create_owner
+from ._app import Hub
 from ._config import (
     DEFAULT_HUB_PORT,
     DEFAULT_LEASE_TTL,
@@ -15,9 +15,6 @@ from ._config import (
     HubConfig,
     parse_port_range,
 )
-from ._http import ApiHandler
-from ._hub import Hub
-from ._ingress import IngressHandler
 from ._server import (
     ADMIN_TOKEN_FILE,
     AdminBootstrap,
@@ -25,7 +22,10 @@ from ._server import (
     bootstrap_admin,
     default_db_path,
 )
-from ._store import Store, sqlite_url
+from .api._base import ApiHandler
+from .ingress._tornado import IngressHandler
+from .store._engine import Store, sqlite_url
+from .store._owners import create_owner
 
 __all__ = [
     "ADMIN_TOKEN_FILE",

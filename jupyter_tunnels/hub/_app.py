@@ -18,34 +18,34 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .._models import Health, HealthCounts, LeaseStatus, TunnelStatus
-from .._protocol import CONTROL_PATH, DATA_PATH, REACH_PATH
-from .._status import LIVE_STATUSES
-from .._tasks import TaskSet
+from .._core.models.base import Health, HealthCounts, LeaseStatus, TunnelStatus
+from .._core.status import LIVE_STATUSES
+from .._core.tasks import TaskSet
 from .._version import __version__
-from . import _tables as t
-from ._agents import AgentRegistry
-from ._api import OPENAPI_HANDLER, OPENAPI_PATH, ROUTES
-from ._auth import owner_for_token
-from ._clock import now
+from .._wire.protocol import CONTROL_PATH, DATA_PATH, REACH_PATH
 from ._config import HubConfig
-from ._control import ControlHandler
-from ._deliveries import DeliveryWorker
-from ._http import NotFoundHandler
-from ._ingress import DataConnectionHandler, IngressHandler
-from ._leases import LeaseService
-from ._openapi import build_openapi
-from ._reach import ReachService
-from ._reach_streams import ReachStreamHandler
-from ._relay import RelayService
-from ._routing import Router
-from ._shares import ShareService
-from ._store import Store
-from ._traffic import TrafficLog
-from ._traffic_api import METRICS_PATH, MetricsHandler
-from ._tunnels import TunnelService
-from ._upstream import UpstreamPool
-from ._webhooks import WebhookService
+from .api._base import NotFoundHandler
+from .api._control import ControlHandler
+from .api._openapi import build_openapi
+from .api._routes import OPENAPI_HANDLER, OPENAPI_PATH, ROUTES
+from .api._traffic import METRICS_PATH, MetricsHandler
+from .ingress._reach_streams import ReachStreamHandler
+from .ingress._tornado import DataConnectionHandler, IngressHandler
+from .ingress._upstream import UpstreamPool
+from .services._agents import AgentRegistry
+from .services._deliveries import DeliveryWorker
+from .services._leases import LeaseService
+from .services._reach import ReachService
+from .services._relay_leases import RelayService
+from .services._routing import Router
+from .services._shares import ShareService
+from .services._traffic import TrafficLog
+from .services._tunnels import TunnelService
+from .services._webhooks import WebhookService
+from .store import _tables as t
+from .store._clock import now
+from .store._engine import Store
+from .store._owners import owner_for_token
 
 __all__ = ["Hub"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import HTTP_STATUS, ErrorCode
+from .._core.errors import HTTP_STATUS, ErrorCode
 
 __all__ = ["HubError"]
 

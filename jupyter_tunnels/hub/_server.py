@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tornado import httpserver, netutil, web
 
-from .._env import TOKEN_ENV
-from ._auth import create_owner
+from .._core.env import TOKEN_ENV
+from ._app import Hub
 from ._config import (
     DEFAULT_LEASE_TTL,
     DEFAULT_SLUG_GRACE,
@@ -29,11 +29,11 @@ from ._config import (
     DEFAULT_WEBHOOK_RETRY_BASE,
     HubConfig,
 )
-from ._front import FrontProtocol
-from ._http import NotFoundHandler
-from ._hub import Hub
-from ._ports import PortListeners
-from ._store import Store, sqlite_url
+from .api._base import NotFoundHandler
+from .ingress._front import FrontProtocol
+from .ingress._ports import PortListeners
+from .store._engine import Store, sqlite_url
+from .store._owners import create_owner
 
 __all__ = ["ADMIN_TOKEN_FILE", "AdminBootstrap", "HubServer", "bootstrap_admin", "default_db_path"]
 

@@ -29,10 +29,10 @@ import logging
 
 from tornado.iostream import IOStream, StreamClosedError
 
-from .._errors import HTTP_STATUS, ErrorCode
-from ._error_pages import error_response
-from ._http1 import HeadError, parse_request_head
-from ._traffic import CLIENT_CLOSED, Exchange, TunnelTraffic
+from .._core.errors import HTTP_STATUS, ErrorCode
+from .._wire.http1 import HeadError, parse_request_head
+from .ingress._pages import error_response
+from .services._traffic import CLIENT_CLOSED, Exchange, TunnelTraffic
 
 __all__ = ["CHUNK", "MAX_RESPONSE_HEAD", "RequestBody", "relay_visitor", "stream_pair"]
 

@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .._env import HUB_URL_ENV, TOKEN_ENV
+from .._core.env import HUB_URL_ENV, TOKEN_ENV
 
 __all__ = [
     "EXTENSION_NAME",

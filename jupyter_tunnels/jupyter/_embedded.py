@@ -21,12 +21,12 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from .._errors import ErrorCode
-from .._held import HeldProtocol
+from .._core.errors import ErrorCode
+from .._wire.held import HeldProtocol
 from ..connector import Connector, TargetNotAllowed, check_target
 from ..hub import Hub, HubConfig, create_owner, sqlite_url
 from ..hub._exceptions import HubError
-from ..hub._routing import Route
+from ..hub.services._routing import Route
 from ._config import LOCAL_OWNER, LOCAL_TOKEN_FILE, new_owner_suffix, read_secret, write_secret
 
 __all__ = ["LOCAL_CONNECT_TIMEOUT", "EmbeddedHub", "Streams"]

@@ -15,7 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic.alias_generators import to_camel
 from tornado import web
 
-from .._errors import ErrorCode
+from .._core.errors import ErrorCode
 from ..client import APIError, TunnelError
 from ..connector import TargetNotAllowed
 

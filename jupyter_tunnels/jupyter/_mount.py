@@ -43,10 +43,10 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
-from .._errors import ErrorCode
+from .._core.errors import ErrorCode
 from ..hub import ApiHandler, Hub, IngressHandler
-from ..hub._reach_streams import ReachStreamHandler
-from ..hub._routing import Route
+from ..hub.ingress._reach_streams import ReachStreamHandler
+from ..hub.services._routing import Route
 from ._embedded import EmbeddedHub, Streams
 
 __all__ = ["jupyter_rules"]

@@ -19,8 +19,8 @@ from __future__ import annotations
 import builtins
 import dataclasses
 
-from .._models import Tunnel
-from .._status import LIVE_STATUSES
+from .._core.models.base import Tunnel
+from .._core.status import LIVE_STATUSES
 from ..client import AsyncTunnelsClient, NotFound, TunnelsClient
 from ._backends import Backend
 from ._checks import acheck_listening, check_listening, exposure

@@ -13,8 +13,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .._models import Tunnel
-from .._status import LIVE_STATUSES, TunnelStatus
+from .._core.models.base import Tunnel
+from .._core.status import LIVE_STATUSES, TunnelStatus
 from ._checks import acheck_listening, check_listening, validate_port
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .._share_text import EXPIRATIONS, parse_methods, parse_rate
+from .._core.share_text import EXPIRATIONS, parse_methods, parse_rate
 from ..client import TransportError, TunnelError
 from . import _api, _reach
 from ._checks import PROTOCOLS, check_listening, validate_name, validate_port

@@ -23,8 +23,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._models import ShareGrant, Tunnel
-from .._status import TunnelStatus
+from .._core.models.base import ShareGrant, Tunnel
+from .._core.status import TunnelStatus
 from ..client import AsyncTunnelsClient, TunnelError
 from ._display import FAILED_COLOUR
 from ._panel_rows import COLUMNS, TunnelRow, close_tree, copy_button, link_html

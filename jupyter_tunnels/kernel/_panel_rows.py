@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
-from .._models import Tunnel
-from .._status import LIVE_STATUSES, TunnelStatus, can_transition
+from .._core.models.base import Tunnel
+from .._core.status import LIVE_STATUSES, TunnelStatus, can_transition
 from ._display import STATUS_COLOURS
 
 __all__ = [

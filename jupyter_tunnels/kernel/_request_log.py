@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from .._models import RequestLogEntry, TunnelMetrics
+from .._core.models.base import RequestLogEntry, TunnelMetrics
 
 __all__ = ["COLUMNS", "RequestLog"]
 

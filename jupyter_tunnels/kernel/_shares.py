@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from .._models import Share, ShareGrant
-from .._share_text import share_created, share_table
+from .._core.models.base import Share, ShareGrant
+from .._core.share_text import share_created, share_table
 from ._display import _qr_svg, link
 
 __all__ = ["ShareList", "SharedLink"]

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
-from .._apps import Services, start_services
-from ._lab import JupyterLab
-from ._panel import TunnelsPanel
+from tests._apps import Services, start_services
+from tests.browser._lab import JupyterLab
+from tests.browser._panel import TunnelsPanel
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_ARGS = ("--disable-gpu", "--disable-dev-shm-usage", "--disable-quic")

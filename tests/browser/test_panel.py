@@ -14,9 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .._apps import Services, start_services
-from ._lab import JupyterLab
-from ._panel import PANEL_ID, TunnelsPanel
+from tests._apps import Services, start_services
+from tests.browser._lab import JupyterLab
+from tests.browser._panel import PANEL_ID, TunnelsPanel
 
 ACTION_TIMEOUT = 15_000
 """Milliseconds a panel change may take to show (the list polls every 2 s)."""

@@ -13,11 +13,10 @@ import httpx
 import pytest
 
 from jupyter_tunnels import TunnelsClient
-
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._processes import CliHub
-from .test_cli import cli_env
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._processes import CliHub
+from tests.cli.test_main import cli_env
 
 URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
 LOCAL_LINE = re.compile(r"^(?P<url>http://127\.0\.0\.1:(?P<port>\d+)/)$")

@@ -16,11 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jupyter_tunnels._loop import LOOP_ENV
-
-from ._apps import Services, start_services
-from ._processes import CliHub
-from .test_cli import cli_env
+from jupyter_tunnels._core.loop import LOOP_ENV
+from tests._apps import Services, start_services
+from tests._processes import CliHub
+from tests.cli.test_main import cli_env
 
 URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
 WAIT = 20.0

@@ -29,10 +29,9 @@ from jupyter_tunnels.hub import (
     DEFAULT_SLUG_GRACE,
     DEFAULT_TCP_PORTS,
 )
-
-from ._hubs import RunningHub
-from ._processes import CLI, CliHub
-from ._sockets import closed_port
+from tests._hubs import RunningHub
+from tests._processes import CLI, CliHub
+from tests._sockets import closed_port
 
 RUN_TIMEOUT = 30.0
 ERROR_PREFIX = "jupyter-tunnels: error: "

@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from jupyter_tunnels.cli import main
-
-from ._api import client, create_tunnel
-from ._hubs import RunningHub
-from .test_cli import assert_one_line_error, cli_env, run_cli
+from tests._api import client, create_tunnel
+from tests._hubs import RunningHub
+from tests.cli.test_main import assert_one_line_error, cli_env, run_cli
 
 
 def test_create_list_and_revoke_a_share(

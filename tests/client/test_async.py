@@ -38,10 +38,9 @@ from jupyter_tunnels import (
     TunnelStatus,
 )
 from jupyter_tunnels.client import HUB_URL_ENV, TOKEN_ENV
-from jupyter_tunnels.hub._api import ROUTES
-
-from ._hubs import RunningHub
-from ._sockets import canned_server, closed_port
+from jupyter_tunnels.hub.api._routes import ROUTES
+from tests._hubs import RunningHub
+from tests._sockets import canned_server, closed_port
 
 pytestmark = pytest.mark.anyio
 

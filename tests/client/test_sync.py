@@ -35,9 +35,8 @@ from jupyter_tunnels import (
     UnexpectedResponse,
 )
 from jupyter_tunnels.client import HUB_URL_ENV, TOKEN_ENV, APIError, Conflict
-
-from ._hubs import RunningHub
-from ._sockets import canned_server, closed_port, http_response
+from tests._hubs import RunningHub
+from tests._sockets import canned_server, closed_port, http_response
 
 T = TypeVar("T")
 

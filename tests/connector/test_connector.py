@@ -14,10 +14,9 @@ import websockets
 
 from jupyter_tunnels import APIError, AsyncTunnelsClient
 from jupyter_tunnels.connector import Connector, TargetNotAllowed
-
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._tunnels import WAIT, connector_for, until, visitor
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import WAIT, connector_for, until, visitor
 
 pytestmark = pytest.mark.anyio
 

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from jupyter_tunnels._splice import splice
-
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._tunnels import connector_for, visitor
+from jupyter_tunnels._wire.splice import splice
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import connector_for, visitor
 
 pytestmark = pytest.mark.anyio
 

@@ -6,17 +6,16 @@ import itertools
 
 import pytest
 
-from jupyter_tunnels._errors import ErrorCode
-from jupyter_tunnels._status import (
+from jupyter_tunnels._core.errors import ErrorCode
+from jupyter_tunnels._core.status import (
     INACTIVE_STATUSES,
     LIVE_STATUSES,
     TRANSITIONS,
     TunnelStatus,
     can_transition,
 )
-
-from ._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok
-from ._hubs import RunningHub
+from tests._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok
+from tests._hubs import RunningHub
 
 S = TunnelStatus
 DOCUMENTED: dict[TunnelStatus, set[TunnelStatus]] = {

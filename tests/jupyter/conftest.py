@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .._apps import Services, start_services
+from tests._apps import Services, start_services
 
 PLUGIN = "pytest_jupyter.jupyter_server"
 

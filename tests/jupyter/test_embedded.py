@@ -10,9 +10,8 @@ from jupyter_server.serverapp import ServerApp
 from tornado.httpclient import HTTPResponse
 
 from jupyter_tunnels import TunnelStatus
-
-from .._apps import Services
-from ._helpers import XSRF, body, start, tunnels_app
+from tests._apps import Services
+from tests.jupyter._helpers import XSRF, body, start, tunnels_app
 
 # jp_fetch adds its token to the headers dict it is given: always pass a copy of these
 NO_AUTH = {"Authorization": ""}

@@ -15,11 +15,10 @@ from jupyter_server.serverapp import ServerApp
 from sqlalchemy import update
 
 from jupyter_tunnels.connector import Connector
-from jupyter_tunnels.hub import _tables
+from jupyter_tunnels.hub.store import _tables
 from jupyter_tunnels.jupyter import TunnelsApp
-
-from .._apps import Services, event_lines
-from ._helpers import body, start, tunnels_app
+from tests._apps import Services, event_lines
+from tests.jupyter._helpers import body, start, tunnels_app
 
 JSON = {"Content-Type": "application/json"}
 MIB = 1024 * 1024

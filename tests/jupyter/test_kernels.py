@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from jupyter_server.serverapp import ServerApp
 
-from .._apps import Services
-from ._helpers import start
-from ._kernels import Kernel
+from tests._apps import Services
+from tests.jupyter._helpers import start
+from tests.jupyter._kernels import Kernel
 
 QUICKSTART = Path(__file__).parents[2] / "notebooks" / "quickstart.ipynb"
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from jupyter_server.serverapp import ServerApp
 
-from .._apps import Services
-from .._hubs import RunningHub, start_hub
-from ._helpers import body, start, tunnels_app
-from ._kernels import Kernel
+from tests._apps import Services
+from tests._hubs import RunningHub, start_hub
+from tests.jupyter._helpers import body, start, tunnels_app
+from tests.jupyter._kernels import Kernel
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from typing import IO
 import httpx
 
 from jupyter_tunnels import TunnelsClient
-
-from .._processes import stop_process
-from .._sockets import closed_port
+from tests._processes import stop_process
+from tests._sockets import closed_port
 
 START_TIMEOUT = 45.0
 STOP_TIMEOUT = 10.0

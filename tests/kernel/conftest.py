@@ -17,9 +17,8 @@ from traitlets.config import Config
 
 from jupyter_tunnels import kernel
 from jupyter_tunnels.kernel import SERVER_TOKEN_ENV, SERVER_URL_ENV
-
-from .._apps import Services, start_services
-from ._servers import JupyterServerProcess, start_jupyter_server
+from tests._apps import Services, start_services
+from tests.kernel._servers import JupyterServerProcess, start_jupyter_server
 
 
 @pytest.fixture(autouse=True)

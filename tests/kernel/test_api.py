@@ -13,11 +13,10 @@ import jupyter_tunnels
 from jupyter_tunnels import ExposedTunnel, TunnelError, TunnelsClient, TunnelStatus, kernel
 from jupyter_tunnels.kernel import InvalidArgument, PortNotListening, UnknownTunnel
 from jupyter_tunnels.kernel._session import chosen_backend
-
-from .._apps import Services
-from .._sockets import closed_port
-from ._relay import loop_relay
-from ._servers import JupyterServerProcess
+from tests._apps import Services
+from tests._sockets import closed_port
+from tests.kernel._relay import loop_relay
+from tests.kernel._servers import JupyterServerProcess
 
 APP_BODY = "hello from the app\n"
 

@@ -12,10 +12,9 @@ import pytest
 from jupyter_tunnels import ConfigurationError
 from jupyter_tunnels.kernel import SERVER_TOKEN_ENV, SERVER_URL_ENV
 from jupyter_tunnels.kernel._discovery import afind_server, find_server
-
-from .._hubs import RunningHub
-from .._sockets import closed_port
-from ._servers import JupyterServerProcess
+from tests._hubs import RunningHub
+from tests._sockets import closed_port
+from tests.kernel._servers import JupyterServerProcess
 
 
 def write_runtime_file(directory: Path, pid: int, **fields: object) -> Path:

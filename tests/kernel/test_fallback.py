@@ -14,10 +14,9 @@ from tornado import httpserver, netutil
 import jupyter_tunnels
 from jupyter_tunnels import ExposedTunnel, HubUnreachable, TunnelsClient, TunnelStatus, kernel
 from jupyter_tunnels.kernel._session import chosen_backend
-
-from .._apps import Services, make_app
-from .._hubs import RunningHub
-from .._sockets import closed_port
+from tests._apps import Services, make_app
+from tests._hubs import RunningHub
+from tests._sockets import closed_port
 
 APP_BODY = "hello from the app\n"
 NO_SERVER = "jupyter-tunnels: JPY_PARENT_PID is not set, so no Jupyter server started this kernel"

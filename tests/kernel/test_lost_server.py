@@ -11,9 +11,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_tunnels
 from jupyter_tunnels import ExposedTunnel, HubUnreachable
-
-from .._apps import Services
-from ._servers import JupyterServerProcess, start_jupyter_server
+from tests._apps import Services
+from tests.kernel._servers import JupyterServerProcess, start_jupyter_server
 
 
 @pytest.fixture

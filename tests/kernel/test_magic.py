@@ -17,10 +17,9 @@ from jupyter_tunnels.kernel._magic import USAGE, build_parser
 from jupyter_tunnels.kernel._request_log import RequestLog
 from jupyter_tunnels.kernel._session import chosen_backend
 from jupyter_tunnels.kernel._shares import SharedLink, ShareList
-
-from .._apps import Services
-from .._sockets import closed_port
-from ._servers import JupyterServerProcess
+from tests._apps import Services
+from tests._sockets import closed_port
+from tests.kernel._servers import JupyterServerProcess
 
 SUBCOMMANDS = (
     "expose",

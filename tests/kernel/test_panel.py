@@ -21,11 +21,10 @@ from jupyter_tunnels import AsyncTunnelsClient, Tunnel, TunnelStatus
 from jupyter_tunnels.connector import Connector
 from jupyter_tunnels.kernel._panel import NO_LOOP, TunnelPanel
 from jupyter_tunnels.kernel._panel_rows import TunnelRow
-
-from .._apps import Services, start_services
-from .._hubs import RunningHub
-from .._tunnels import connector_for, until
-from ._servers import JupyterServerProcess
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import connector_for, until
+from tests.kernel._servers import JupyterServerProcess
 
 pytestmark = pytest.mark.anyio
 

@@ -14,9 +14,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_tunnels.kernel._reach import ReachedPort
-
-from .._apps import Services
-from ._servers import JupyterServerProcess
+from tests._apps import Services
+from tests.kernel._servers import JupyterServerProcess
 
 APP_BODY = "hello from the app\n"
 

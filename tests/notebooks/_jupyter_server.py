@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from .._processes import stop_process
+from tests._processes import stop_process
 
 START_TIMEOUT = 60.0
 """Seconds a server has to write its runtime file and answer ``tunnels/info``."""

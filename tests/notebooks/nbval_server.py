@@ -29,7 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from ._jupyter_server import KERNEL_ENV, RunningServer, isolated_environment, start_server
+from tests.notebooks._jupyter_server import (
+    KERNEL_ENV,
+    RunningServer,
+    isolated_environment,
+    start_server,
+)
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 UNCOMPARED = ("text/html",)

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ._jupyter_server import isolated_environment, start_server
+from tests.notebooks._jupyter_server import isolated_environment, start_server
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 USUAL_PORT = 8888

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ._jupyter_server import isolated_environment, start_server
+from tests.notebooks._jupyter_server import isolated_environment, start_server
 
 ROOT = Path(__file__).parents[2]
 BINDER = ROOT / "binder"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_tunnels.hub._http1 import HeadError
+from jupyter_tunnels._wire.http1 import HeadError
 from jupyter_tunnels.hub._visitor_relay import RequestBody
 
 NEXT = b"GET /next HTTP/1.1\r\n\r\n"

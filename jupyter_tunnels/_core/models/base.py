@@ -29,7 +29,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from ._status import TunnelStatus
+from ..status import TunnelStatus
 
 __all__ = [
     "ALL_EVENTS",

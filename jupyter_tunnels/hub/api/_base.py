@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pydantic
 from tornado import web
 
-from .._errors import ErrorCode
-from .._models import ApiError
-from ._config import MAX_BODY_BYTES
-from ._exceptions import HubError
+from ..._core.errors import ErrorCode
+from ..._core.models.base import ApiError
+from .._config import MAX_BODY_BYTES
+from .._exceptions import HubError
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["ApiHandler", "NotFoundHandler"]
 

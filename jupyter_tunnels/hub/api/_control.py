@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tornado import websocket
 
-from .._protocol import (
+from ..._wire.protocol import (
     Bound,
     ControlMessage,
     Hello,
@@ -23,10 +23,10 @@ from .._protocol import (
     decode_control,
     encode_control,
 )
-from ._agents import POOL_SIZE, AgentSession, specs_for
+from ..services._agents import POOL_SIZE, AgentSession, specs_for
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["ControlHandler"]
 

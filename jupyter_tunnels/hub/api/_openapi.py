@@ -8,10 +8,10 @@ from typing import Any
 import pydantic
 from pydantic.json_schema import models_json_schema
 
-from .._errors import HTTP_STATUS
-from .._models import ApiError
-from .._version import __version__
-from ._api import ROUTES, Operation
+from ..._core.errors import HTTP_STATUS
+from ..._core.models.base import ApiError
+from ..._version import __version__
+from ._routes import ROUTES, Operation
 
 __all__ = ["build_openapi"]
 

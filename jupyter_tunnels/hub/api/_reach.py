@@ -6,8 +6,8 @@ Thin like every handler (``_api.py`` lists them in :data:`~._api.ROUTES`); the r
 
 from __future__ import annotations
 
-from .._models import ReachCreate
-from ._http import ApiHandler
+from ..._core.models.base import ReachCreate
+from ._base import ApiHandler
 
 __all__ = ["ConnectionHandler", "ConnectionsHandler", "TunnelConnectHandler"]
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 import pydantic
 
-from .._errors import ErrorCode
-from .._models import (
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
     Agent,
     Health,
     HeartbeatRequest,
@@ -43,11 +43,11 @@ from .._models import (
     WebhookGrant,
     WorkerToken,
 )
-from ._exceptions import HubError
-from ._http import ApiHandler
-from ._reach_api import ConnectionHandler, ConnectionsHandler, TunnelConnectHandler
-from ._traffic import RECENT_REQUESTS
-from ._traffic_api import DEFAULT_LIMIT, TunnelMetricsHandler, TunnelRequestsHandler
+from .._exceptions import HubError
+from ..services._traffic import RECENT_REQUESTS
+from ._base import ApiHandler
+from ._reach import ConnectionHandler, ConnectionsHandler, TunnelConnectHandler
+from ._traffic import DEFAULT_LIMIT, TunnelMetricsHandler, TunnelRequestsHandler
 
 __all__ = ["ROUTES", "Operation", "QueryParam", "Route"]
 

@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from .._errors import ErrorCode
-from .._models import RequestLogEntry, TunnelMetrics
-from . import _tables as t
-from ._exceptions import HubError
-from ._http import ApiHandler
-from ._traffic import RECENT_REQUESTS, RequestRecord, TunnelTraffic
+from ..._core.errors import ErrorCode
+from ..._core.models.base import RequestLogEntry, TunnelMetrics
+from .._exceptions import HubError
+from ..services._traffic import RECENT_REQUESTS, RequestRecord, TunnelTraffic
+from ..store import _tables as t
+from ._base import ApiHandler
 
 __all__ = [
     "DEFAULT_LIMIT",

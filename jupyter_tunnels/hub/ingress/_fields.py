@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._models import Access
-from ._http1 import RequestHead
-from ._routing import Route
+from ..._core.models.base import Access
+from ..._wire.http1 import RequestHead
+from ..services._routing import Route
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["bearer", "rewrite_for_api", "rewrite_for_tunnel"]
 

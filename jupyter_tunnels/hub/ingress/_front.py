@@ -25,28 +25,28 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from .._errors import HTTP_STATUS, ErrorCode
-from .._protocol import DATA_PATH
-from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
-from ._agents import AgentSession
-from ._error_pages import error_response, wants_html
-from ._exceptions import HubError
-from ._front_fields import rewrite_for_api, rewrite_for_tunnel
-from ._front_gates import Gates
-from ._front_shares import share_decision
-from ._http1 import (
+from ..._core.errors import HTTP_STATUS, ErrorCode
+from ..._wire.http1 import (
     BodyScanner,
     HeadError,
     RequestHead,
     find_head_end,
     parse_request_head,
 )
-from ._routing import Route
-from ._traffic import CLIENT_CLOSED, Exchange
+from ..._wire.protocol import DATA_PATH
+from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
+from .._exceptions import HubError
+from ..services._agents import AgentSession
+from ..services._routing import Route
+from ..services._traffic import CLIENT_CLOSED, Exchange
+from ._fields import rewrite_for_api, rewrite_for_tunnel
+from ._gates import Gates
+from ._pages import error_response, wants_html
+from ._shares import share_decision
 from ._upstream import Pending, Upstream
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["FrontProtocol"]
 

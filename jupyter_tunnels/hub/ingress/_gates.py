@@ -13,20 +13,20 @@ import collections
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ErrorCode
-from .._models import Access
-from .._protocol import DATA_UPGRADE, SESSION_HEADER
-from .._splice import splice
-from ._exceptions import HubError
-from ._front_fields import bearer
-from ._front_shares import share_decision
-from ._http1 import RequestHead
-from ._routing import Route
-from ._share_gate import Refusal
+from ..._core.errors import ErrorCode
+from ..._core.models.base import Access
+from ..._wire.http1 import RequestHead
+from ..._wire.protocol import DATA_UPGRADE, SESSION_HEADER
+from ..._wire.splice import splice
+from .._exceptions import HubError
+from ..services._routing import Route
+from ..services._share_rules import Refusal
+from ._fields import bearer
+from ._shares import share_decision
 from ._streams import open_stream
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
     from ._upstream import Pending, Upstream
 
 __all__ = ["Gates"]

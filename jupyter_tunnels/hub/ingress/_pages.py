@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 
-from .._errors import ErrorCode
+from ..._core.errors import ErrorCode
 
 __all__ = ["error_page", "error_response", "wants_html"]
 

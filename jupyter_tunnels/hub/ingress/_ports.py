@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from .._datagrams import MAX_DATAGRAM, DatagramReader, frame
-from .._models import Access
-from .._splice import splice
-from .._tasks import TaskSet
-from ._agents import AgentRegistry
-from ._exceptions import HubError
-from ._routing import Route, Router
+from ..._core.models.base import Access
+from ..._core.tasks import TaskSet
+from ..._wire.datagrams import MAX_DATAGRAM, DatagramReader, frame
+from ..._wire.splice import splice
+from .._exceptions import HubError
+from ..services._agents import AgentRegistry
+from ..services._routing import Route, Router
 from ._streams import open_stream
 
 __all__ = ["UDP_IDLE_SECONDS", "PortListeners"]

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 from tornado import web
 
-from .._errors import ErrorCode
-from .._held import HeldProtocol, splice_held
-from .._protocol import CONNECTION_HEADER, REACH_UPGRADE
-from ._exceptions import HubError
-from ._routing import Route
+from ..._core.errors import ErrorCode
+from ..._wire.held import HeldProtocol, splice_held
+from ..._wire.protocol import CONNECTION_HEADER, REACH_UPGRADE
+from .._exceptions import HubError
+from ..services._routing import Route
 from ._streams import open_stream
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["ReachStreamHandler"]
 

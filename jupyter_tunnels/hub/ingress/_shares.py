@@ -11,11 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ._auth import SHARE_TOKEN_PREFIX
-from ._clock import now
-from ._http1 import RequestHead
-from ._routing import Route
-from ._share_gate import (
+from ..._wire.http1 import RequestHead
+from ..services._routing import Route
+from ..services._share_rules import (
     COOKIE_NAME,
     QUERY_PARAM,
     Refusal,
@@ -25,9 +23,11 @@ from ._share_gate import (
     take_query_param,
     wants_cookie,
 )
+from ..store._clock import now
+from ..store._owners import SHARE_TOKEN_PREFIX
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["ShareDecision", "share_decision"]
 

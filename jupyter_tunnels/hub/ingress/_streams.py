@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from .._errors import ErrorCode
-from .._protocol import MAX_LINE, StreamReady, decode_line
-from ._agents import AgentRegistry
-from ._exceptions import HubError
-from ._routing import Route
+from ..._core.errors import ErrorCode
+from ..._wire.protocol import MAX_LINE, StreamReady, decode_line
+from .._exceptions import HubError
+from ..services._agents import AgentRegistry
+from ..services._routing import Route
 
 __all__ = ["READY_TIMEOUT", "open_stream"]
 

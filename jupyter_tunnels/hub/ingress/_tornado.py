@@ -32,16 +32,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from tornado import httputil, web
 from tornado.http1connection import HTTP1Connection
 
-from .._errors import HTTP_STATUS, ErrorCode
-from .._models import Access
-from .._protocol import DATA_UPGRADE, SESSION_HEADER
-from ._auth import SHARE_TOKEN_PREFIX
-from ._clock import now
-from ._error_pages import error_page, wants_html
-from ._exceptions import HubError
-from ._http1 import HeadError
-from ._routing import Route
-from ._share_gate import (
+from ..._core.errors import HTTP_STATUS, ErrorCode
+from ..._core.models.base import Access
+from ..._wire.http1 import HeadError
+from ..._wire.protocol import DATA_UPGRADE, SESSION_HEADER
+from .._exceptions import HubError
+from .._visitor_relay import CHUNK, RequestBody, relay_visitor, stream_pair
+from ..services._routing import Route
+from ..services._share_rules import (
     COOKIE_NAME,
     cookie_header,
     judge,
@@ -49,12 +47,14 @@ from ._share_gate import (
     take_query_param,
     wants_cookie,
 )
+from ..services._traffic import Exchange
+from ..store._clock import now
+from ..store._owners import SHARE_TOKEN_PREFIX
+from ._pages import error_page, wants_html
 from ._streams import open_stream
-from ._traffic import Exchange
-from ._visitor_relay import CHUNK, RequestBody, relay_visitor, stream_pair
 
 if TYPE_CHECKING:
-    from ._hub import Hub
+    from .._app import Hub
 
 __all__ = ["DRAINED_BODY", "LINGER", "DataConnectionHandler", "IngressHandler"]
 

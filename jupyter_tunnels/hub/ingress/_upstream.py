@@ -18,11 +18,11 @@ import collections
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from .._errors import ErrorCode
-from .._protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
-from .._splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
-from ._http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
-from ._traffic import Exchange
+from ..._core.errors import ErrorCode
+from ..._wire.http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
+from ..._wire.protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
+from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
+from ..services._traffic import Exchange
 
 __all__ = [
     "POOL_IDLE_SECONDS",

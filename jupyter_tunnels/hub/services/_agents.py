@@ -5,7 +5,7 @@ A connector attaches by opening the control WebSocket (``_control.py``); the ses
 replaces any earlier session of the same lease (a connector coming back after a network drop
 evicts its own stale session instead of failing with "already bound"). Data connections the
 connector opens wait, idle, in the session's pool until a visitor needs one; the hub then
-writes a :class:`~jupyter_tunnels._protocol.StreamOpen` line and hands the connection to the
+writes a :class:`~jupyter_tunnels._wire.protocol.StreamOpen` line and hands the connection to the
 ingress. When the pool runs dry the hub asks for more with a ``dial`` message.
 """
 
@@ -20,11 +20,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from .._errors import ErrorCode
-from .._protocol import ControlMessage, Dial, StreamOpen, TunnelsChanged, TunnelSpec, encode_line
-from .._status import TunnelStatus
-from ._auth import hash_token
-from ._exceptions import HubError
+from ..._core.errors import ErrorCode
+from ..._core.status import TunnelStatus
+from ..._wire.protocol import (
+    ControlMessage,
+    Dial,
+    StreamOpen,
+    TunnelsChanged,
+    TunnelSpec,
+    encode_line,
+)
+from .._exceptions import HubError
+from ..store._owners import hash_token
 from ._routing import Route
 
 __all__ = ["DIAL_TIMEOUT", "POOL_SIZE", "AgentRegistry", "AgentSession"]

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, select, update
 
-from .._models import DeliveryStatus
-from .._timeouts import within
-from .._version import __version__
-from . import _tables as t
-from ._clock import now
-from ._config import HubConfig
-from ._store import Store
+from ..._core.models.base import DeliveryStatus
+from ..._core.timeouts import within
+from ..._version import __version__
+from .._config import HubConfig
+from ..store import _tables as t
+from ..store._clock import now
+from ..store._engine import Store
 from ._webhooks import receiver_refusal
 
 if TYPE_CHECKING:

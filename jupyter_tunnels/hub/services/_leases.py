@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import ErrorCode
-from .._models import (
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
     Agent,
     HeartbeatAction,
     HeartbeatRequest,
@@ -31,13 +31,13 @@ from .._models import (
     RelayLeaseStatus,
     WebhookEvent,
 )
-from .._status import LIVE_STATUSES, TunnelStatus
-from . import _tables as t
-from ._auth import AGENT_TOKEN_PREFIX, hash_token, new_token
-from ._clock import now, to_datetime
-from ._config import HEARTBEATS_PER_TTL, HubConfig
-from ._exceptions import HubError
-from ._store import Store
+from ..._core.status import LIVE_STATUSES, TunnelStatus
+from .._config import HEARTBEATS_PER_TTL, HubConfig
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._engine import Store
+from ..store._owners import AGENT_TOKEN_PREFIX, hash_token, new_token
 from ._tunnels import TunnelService, check_transition, stop_tunnels
 from ._webhooks import WebhookService
 

@@ -34,23 +34,30 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import ErrorCode
-from .._models import LeaseStatus, Protocol, ReachConnection, ReachCreate, ReachStatus, Tunnel
-from .._protocol import Bind, Bound, Unbind, Unbound
-from .._status import LIVE_STATUSES, TunnelStatus
-from .._tasks import TaskSet
-from . import _tables as t
-from ._auth import hash_token, new_token, tokens_equal
-from ._clock import now, to_datetime
-from ._exceptions import HubError
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
+    LeaseStatus,
+    Protocol,
+    ReachConnection,
+    ReachCreate,
+    ReachStatus,
+    Tunnel,
+)
+from ..._core.status import LIVE_STATUSES, TunnelStatus
+from ..._core.tasks import TaskSet
+from ..._wire.protocol import Bind, Bound, Unbind, Unbound
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._owners import hash_token, new_token, tokens_equal
 from ._reach_schemes import connection_string, detect_scheme
-from ._share_gate import judge
+from ._share_rules import judge
 
 if TYPE_CHECKING:
+    from .._config import HubConfig
+    from ..store._engine import Store
     from ._agents import AgentRegistry, AgentSession
-    from ._config import HubConfig
     from ._routing import Route, Router
-    from ._store import Store
     from ._tunnels import TunnelService
 
 __all__ = ["BIND_TIMEOUT", "LOCAL_HOST", "REACH_TOKEN_PREFIX", "LiveConnection", "ReachService"]

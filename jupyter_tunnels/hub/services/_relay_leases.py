@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import ErrorCode
-from .._models import (
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
     Access,
     AgentConnect,
     LeaseCreate,
@@ -28,13 +28,13 @@ from .._models import (
     TunnelCreate,
     WorkerToken,
 )
-from . import _tables as t
-from ._auth import WORKER_TOKEN_PREFIX, hash_token, new_token
-from ._clock import now, to_datetime
-from ._config import HubConfig
-from ._exceptions import HubError
+from .._config import HubConfig
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._engine import Store
+from ..store._owners import WORKER_TOKEN_PREFIX, hash_token, new_token
 from ._leases import LeaseService
-from ._store import Store
 from ._tunnels import TunnelService
 
 __all__ = ["RelayService"]

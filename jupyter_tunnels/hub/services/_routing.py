@@ -18,13 +18,13 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from .._models import Access, RelayLeaseStatus, TunnelStatus
-from .._status import LIVE_STATUSES
-from . import _tables as t
-from ._auth import hash_token, owner_for_token, tokens_equal
-from ._config import HubConfig
-from ._share_gate import ShareRule
-from ._store import Store
+from ..._core.models.base import Access, RelayLeaseStatus, TunnelStatus
+from ..._core.status import LIVE_STATUSES
+from .._config import HubConfig
+from ..store import _tables as t
+from ..store._engine import Store
+from ..store._owners import hash_token, owner_for_token, tokens_equal
+from ._share_rules import ShareRule
 
 __all__ = ["Route", "Router", "TunnelTarget"]
 

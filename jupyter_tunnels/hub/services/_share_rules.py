@@ -23,8 +23,8 @@ import dataclasses
 import math
 from urllib.parse import quote
 
-from .._errors import HTTP_STATUS, ErrorCode
-from ._auth import SHARE_TOKEN_PREFIX
+from ..._core.errors import HTTP_STATUS, ErrorCode
+from ..store._owners import SHARE_TOKEN_PREFIX
 
 __all__ = [
     "COOKIE_NAME",

@@ -16,19 +16,26 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import ErrorCode
-from .._models import Protocol, Share, ShareCreate, ShareExpiration, ShareGrant, WebhookEvent
-from .._status import LIVE_STATUSES, TunnelStatus
-from . import _tables as t
-from ._auth import SHARE_TOKEN_PREFIX, hash_token, new_token
-from ._clock import now, to_datetime
-from ._exceptions import HubError
-from ._share_gate import QUERY_PARAM
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
+    Protocol,
+    Share,
+    ShareCreate,
+    ShareExpiration,
+    ShareGrant,
+    WebhookEvent,
+)
+from ..._core.status import LIVE_STATUSES, TunnelStatus
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._owners import SHARE_TOKEN_PREFIX, hash_token, new_token
+from ._share_rules import QUERY_PARAM
 
 if TYPE_CHECKING:
-    from ._config import HubConfig
+    from .._config import HubConfig
+    from ..store._engine import Store
     from ._routing import Router
-    from ._store import Store
     from ._tunnels import TunnelService
     from ._webhooks import WebhookService
 

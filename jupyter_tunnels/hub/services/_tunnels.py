@@ -17,8 +17,8 @@ from sqlalchemy import Row, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
-from .._errors import ErrorCode
-from .._models import (
+from ..._core.errors import ErrorCode
+from ..._core.models.base import (
     Access,
     LeaseStatus,
     LeaseSummary,
@@ -30,13 +30,13 @@ from .._models import (
     TunnelUpdate,
     WebhookEvent,
 )
-from .._names import default_name, random_slug, resolve_protocol, slugify
-from .._status import INACTIVE_STATUSES, LIVE_STATUSES, TunnelStatus, can_transition
-from . import _tables as t
-from ._clock import now, to_datetime
-from ._config import HubConfig
-from ._exceptions import HubError
-from ._store import Store
+from ..._core.names import default_name, random_slug, resolve_protocol, slugify
+from ..._core.status import INACTIVE_STATUSES, LIVE_STATUSES, TunnelStatus, can_transition
+from .._config import HubConfig
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._engine import Store
 from ._webhooks import WebhookService
 
 __all__ = ["TunnelService", "check_transition", "stop_tunnels"]

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .._errors import ErrorCode
-from .._hosts import host_allowed
-from .._models import (
+from ..._core.errors import ErrorCode
+from ..._core.hosts import host_allowed
+from ..._core.models.base import (
     ALL_EVENTS,
     WEBHOOK_TEST_EVENT,
     DeliveryStatus,
@@ -39,10 +39,10 @@ from .._models import (
     WebhookEvent,
     WebhookGrant,
 )
-from . import _tables as t
-from ._clock import now, to_datetime
-from ._exceptions import HubError
-from ._store import Store
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now, to_datetime
+from ..store._engine import Store
 
 __all__ = [
     "DELIVERY_LOG_LIMIT",

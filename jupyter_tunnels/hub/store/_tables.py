@@ -158,7 +158,7 @@ webhooks = Table(
     Column("owner_id", String(36), ForeignKey("owners.id", ondelete="CASCADE"), nullable=False),
     Column("url", String(2000), nullable=False),
     Column("events", JSON, nullable=False),
-    # Kept as is, not hashed: the hub signs every delivery with it (see hub/_webhooks.py).
+    # Kept as is, not hashed: the hub signs every delivery with it (see hub/services/_webhooks.py).
     Column("secret", String(100), nullable=False),
     Column("description", String(500)),
     Column("created_at", Float, nullable=False),

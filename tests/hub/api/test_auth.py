@@ -1,6 +1,6 @@
-"""Bearer auth and owner isolation over real HTTP (hub/_http.py, hub/_auth.py).
+"""Bearer auth and owner isolation over real HTTP (hub/api/_base.py, hub/store/_owners.py).
 
-The route table (hub/_api.py ``ROUTES``) drives these tests, so a new route cannot skip the
+The route table (hub/api/_routes.py ``ROUTES``) drives these tests, so a new route cannot skip the
 rules: every private operation answers 401 without a valid token, and every operation on a
 record answers 404 (never 403) to an owner who does not own it.
 """
@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from jupyter_tunnels._errors import ErrorCode
+from jupyter_tunnels._core.errors import ErrorCode
 from jupyter_tunnels.connector import Connector
-from jupyter_tunnels.hub._api import ROUTES, Operation
-
-from ._api import (
+from jupyter_tunnels.hub.api._routes import ROUTES, Operation
+from tests._api import (
     assert_error,
     client,
     create_lease,
@@ -28,7 +27,7 @@ from ._api import (
     shared_hub,
     snapshot,
 )
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 _PARAM = re.compile(r"\{(\w+)\}")
 

@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from jupyter_tunnels._errors import ErrorCode
-from jupyter_tunnels._models import MAX_NAME_LENGTH
+from jupyter_tunnels._core.errors import ErrorCode
+from jupyter_tunnels._core.models.base import MAX_NAME_LENGTH
 from jupyter_tunnels.hub._config import MAX_BODY_BYTES
-
-from ._api import (
+from tests._api import (
     assert_error,
     client,
     create_lease,
@@ -29,7 +28,7 @@ from ._api import (
     snapshot,
     wait_for,
 )
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 
 @dataclasses.dataclass(frozen=True)

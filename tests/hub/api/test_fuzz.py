@@ -46,15 +46,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 
-from jupyter_tunnels._env import TOKEN_ENV
-from jupyter_tunnels._models import TARGET_STRING_PATTERN, Target
+from jupyter_tunnels._core.env import TOKEN_ENV
+from jupyter_tunnels._core.models.base import TARGET_STRING_PATTERN, Target
 from jupyter_tunnels.connector import Connector
-from jupyter_tunnels.hub._auth import USER_TOKEN_PREFIX, new_token
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
-from jupyter_tunnels.hub._openapi import build_openapi
-
-from ._api import REQUEST_TIMEOUT, client, ok
-from ._hubs import RunningHub, start_hub
+from jupyter_tunnels.hub.api._openapi import build_openapi
+from jupyter_tunnels.hub.store._owners import USER_TOKEN_PREFIX, new_token
+from tests._api import REQUEST_TIMEOUT, client, ok
+from tests._hubs import RunningHub, start_hub
 
 ADMIN_TOKEN = new_token(USER_TOKEN_PREFIX)
 """The fuzzed hub's admin token, known before the hub starts so the schemathesis config (made

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from jupyter_tunnels._version import __version__
-
-from ._api import client, create_lease, create_tunnel, heartbeat, ok, wait_for
-from ._hubs import RunningHub
+from tests._api import client, create_lease, create_tunnel, heartbeat, ok, wait_for
+from tests._hubs import RunningHub
 
 ZERO = {
     "tunnels": 0,

@@ -1,5 +1,5 @@
 """``GET /v1/openapi.json`` over real HTTP: valid JSON describing every route of the route
-table (hub/_api.py ``ROUTES``) and every schema it mentions (hub/_openapi.py)."""
+table (hub/api/_routes.py ``ROUTES``) and every schema it mentions (hub/api/_openapi.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from jupyter_tunnels._version import __version__
-from jupyter_tunnels.hub._api import ROUTES
-
-from ._api import client, ok
-from ._hubs import RunningHub
+from jupyter_tunnels.hub.api._routes import ROUTES
+from tests._api import client, ok
+from tests._hubs import RunningHub
 
 
 @pytest.fixture

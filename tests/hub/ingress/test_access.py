@@ -1,5 +1,5 @@
 """The visitor side over real HTTP: who may use a tunnel's URL, and what they hear while no
-connector is attached (hub/_front.py, hub/_routing.py, hub/_ingress.py)."""
+connector is attached (hub/ingress/_front.py, hub/services/_routing.py, hub/ingress/_tornado.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import socket
 import time
 from collections.abc import Callable
 
-from jupyter_tunnels._errors import ErrorCode
-
-from ._api import assert_error, auth, client, create_lease, create_tunnel, heartbeat, ok, visitor
-from ._hubs import RunningHub
+from jupyter_tunnels._core.errors import ErrorCode
+from tests._api import (
+    assert_error,
+    auth,
+    client,
+    create_lease,
+    create_tunnel,
+    heartbeat,
+    ok,
+    visitor,
+)
+from tests._hubs import RunningHub
 
 
 def test_private_tunnel_needs_its_owners_token(hub: RunningHub) -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import websockets
 
-from ._apps import Services, event_lines, start_services
-from ._hubs import RunningHub
-from ._tunnels import connector_for, http_get_raw, hub_address, visitor
+from tests._apps import Services, event_lines, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import connector_for, http_get_raw, hub_address, visitor
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._tunnels import WAIT, connector_for, hub_address, udp_roundtrip, wait_for_status
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import WAIT, connector_for, hub_address, udp_roundtrip, wait_for_status
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 """Agents and leases over real HTTP: create-or-attach, heartbeat, refresh, release, delete,
-and expiry with a 1 s TTL (hub/_leases.py)."""
+and expiry with a 1 s TTL (hub/services/_leases.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jupyter_tunnels._errors import ErrorCode
-
-from ._api import (
+from jupyter_tunnels._core.errors import ErrorCode
+from tests._api import (
     assert_error,
     client,
     create_lease,
@@ -21,7 +20,7 @@ from ._api import (
     wait_for,
     when,
 )
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 DEFAULT_TTL = 60.0
 DEFAULT_HEARTBEAT = 20.0

@@ -25,11 +25,10 @@ from jupyter_tunnels import (
 )
 from jupyter_tunnels.client import APIError
 from jupyter_tunnels.connector import Connector
-
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._redis import Resp, redis_server
-from ._tunnels import WAIT, connector_for, until, visitor
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._redis import Resp, redis_server
+from tests._tunnels import WAIT, connector_for, until, visitor
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 """Relay leases over real HTTP: worker-token-protected tunnels for machine clients
-(hub/_relay.py), checked at the ingress ``/t/{slug}/``."""
+(hub/services/_relay_leases.py), checked at the ingress ``/t/{slug}/``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 
 import httpx
 
-from jupyter_tunnels._errors import ErrorCode
-
-from ._api import assert_error, auth, client, heartbeat, ok, visitor
-from ._hubs import RunningHub
+from jupyter_tunnels._core.errors import ErrorCode
+from tests._api import assert_error, auth, client, heartbeat, ok, visitor
+from tests._hubs import RunningHub
 
 GRANT_SECRETS = {"agentToken", "workerToken", "agentConnect"}
 

@@ -16,11 +16,10 @@ import websockets
 from sqlalchemy import update
 
 from jupyter_tunnels import AsyncTunnelsClient, BadRequest, NotFound, Share, ShareGrant
-from jupyter_tunnels.hub import _tables
-
-from ._apps import Services, as_json, start_services
-from ._hubs import RunningHub
-from ._tunnels import WAIT, connector_for, hub_address, visitor
+from jupyter_tunnels.hub.store import _tables
+from tests._apps import Services, as_json, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import WAIT, connector_for, hub_address, visitor
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,9 @@ import pytest
 import websockets
 
 from jupyter_tunnels import AsyncTunnelsClient, NotFound, Tunnel, TunnelMetrics
-
-from ._apps import Services, start_services
-from ._hubs import RunningHub
-from ._tunnels import WAIT, connector_for, http_get_raw, hub_address, visitor
+from tests._apps import Services, start_services
+from tests._hubs import RunningHub
+from tests._tunnels import WAIT, connector_for, http_get_raw, hub_address, visitor
 
 pytestmark = pytest.mark.anyio
 
@@ -223,7 +222,7 @@ async def test_prometheus_metrics_need_a_token_and_show_own_tunnels(
 
 
 async def test_the_log_is_bounded(hub: RunningHub, services: Services) -> None:
-    from jupyter_tunnels.hub._traffic import RECENT_REQUESTS
+    from jupyter_tunnels.hub.services._traffic import RECENT_REQUESTS
 
     async with connector_for(hub) as connector:
         tunnel = await connector.expose(services.http_port, public=True, name="busy")

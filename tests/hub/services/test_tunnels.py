@@ -1,4 +1,5 @@
-"""Tunnels over real HTTP: create, list, get, update, delete and rotate (hub/_tunnels.py)."""
+"""Tunnels over real HTTP: create, list, get, update, delete and rotate
+(hub/services/_tunnels.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import update
 
-from jupyter_tunnels._errors import ErrorCode
-from jupyter_tunnels._models import SLUG_PATTERN
-from jupyter_tunnels.hub import _tables
+from jupyter_tunnels._core.errors import ErrorCode
+from jupyter_tunnels._core.models.base import SLUG_PATTERN
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
-
-from ._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok, when
-from ._hubs import RunningHub
+from jupyter_tunnels.hub.store import _tables
+from tests._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok, when
+from tests._hubs import RunningHub
 
 LIST_SHAPE = {
     "id",

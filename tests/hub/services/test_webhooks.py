@@ -1,6 +1,6 @@
-"""Webhooks over real HTTP (hub/_webhooks.py, hub/_deliveries.py): a receiver on 127.0.0.1
-gets signed deliveries of what happens in the hub, and failed ones are retried by the worker,
-across a hub restart too."""
+"""Webhooks over real HTTP (hub/services/_webhooks.py, hub/services/_deliveries.py): a
+receiver on 127.0.0.1 gets signed deliveries of what happens in the hub, and failed ones are
+retried by the worker, across a hub restart too."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ import anyio
 import pytest
 
 from jupyter_tunnels import TunnelsClient, WebhookEvent
-from jupyter_tunnels._errors import ErrorCode
+from jupyter_tunnels._core.errors import ErrorCode
 from jupyter_tunnels.client import APIError, BadRequest, NotFound
-
-from ._api import assert_error, client, create_lease, create_tunnel, ok, snapshot, wait_for
-from ._hubs import RunningHub, start_hub
-from ._tunnels import connector_for
+from tests._api import assert_error, client, create_lease, create_tunnel, ok, snapshot, wait_for
+from tests._hubs import RunningHub, start_hub
+from tests._tunnels import connector_for
 
 FAST_RETRY = 0.1
 """The hubs here retry after 0.1 s, 0.2 s, 0.4 s ... instead of 2 s, 4 s, 8 s ..."""

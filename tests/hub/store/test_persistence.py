@@ -1,5 +1,5 @@
 """Nothing is lost on restart: a new hub on the same SQLite file serves the same records and
-accepts the same tokens (hub/_store.py, hub/_server.py)."""
+accepts the same tokens (hub/store/_engine.py, hub/_server.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from jupyter_tunnels._errors import ErrorCode
+from jupyter_tunnels._core.errors import ErrorCode
 from jupyter_tunnels.hub._server import ADMIN_TOKEN_FILE, TOKEN_ENV
-
-from ._api import (
+from tests._api import (
     assert_error,
     auth,
     client,
@@ -21,7 +20,7 @@ from ._api import (
     ok,
     visitor,
 )
-from ._hubs import RunningHub
+from tests._hubs import RunningHub
 
 KEPT = ("id", "name", "slug", "protocol", "target", "hubPort", "access", "metadata", "createdAt")
 """Tunnel fields that a restart must not change (the URL does: the new hub has a new port)."""
