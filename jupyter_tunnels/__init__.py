@@ -11,7 +11,7 @@ import importlib
 import typing
 
 from ._core.errors import ErrorCode
-from ._core.models.base import (
+from ._core.models import (
     Access,
     Agent,
     DeliveryStatus,

@@ -1,4 +1,8 @@
-"""Error codes of the hub's API, shared by the hub (which sends them) and the SDK.
+"""The root of every error users can catch, and the error codes of the hub's API.
+
+:class:`TunnelError` is the one root: the SDK's errors (``client/_exceptions.py``), the hub's
+refusals (``HubError``), the connector's (``TargetNotAllowed``) and the wire protocol's derive
+from it, so ``except TunnelError`` catches whatever jupyter-tunnels raises on purpose.
 
 Every error response has the body ``{"code": ..., "message": ..., "details": ...}``; ``code``
 is one of :class:`ErrorCode` and decides the HTTP status (:data:`HTTP_STATUS`).
@@ -8,7 +12,11 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["HTTP_STATUS", "ErrorCode"]
+__all__ = ["HTTP_STATUS", "ErrorCode", "TunnelError"]
+
+
+class TunnelError(Exception):
+    """The root of every error jupyter-tunnels raises on purpose."""
 
 
 class ErrorCode(str, enum.Enum):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import get_args
 
-from .models.base import HttpMethod, Share, ShareExpiration, ShareGrant
+from .models import HttpMethod, Share, ShareExpiration, ShareGrant
 
 __all__ = [
     "EXPIRATIONS",

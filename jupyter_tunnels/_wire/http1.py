@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .._core.errors import TunnelError
+
 __all__ = [
     "MAX_HEAD_BYTES",
     "BodyScanner",
@@ -34,7 +36,7 @@ _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-class HeadError(Exception):
+class HeadError(TunnelError):
     """A message head that cannot be accepted; ``status`` is what to answer."""
 
     def __init__(self, status: int, message: str) -> None:

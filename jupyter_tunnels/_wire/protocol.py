@@ -29,6 +29,8 @@ import dataclasses
 import json
 from typing import Any, ClassVar, Literal
 
+from .._core.errors import TunnelError
+
 __all__ = [
     "CONNECTION_HEADER",
     "CONTROL_PATH",
@@ -79,7 +81,7 @@ CONNECTION_HEADER = "X-Tunnels-Connection"
 """Request field of a reach stream naming the connection (reach) it belongs to."""
 
 
-class ProtocolError(Exception):
+class ProtocolError(TunnelError):
     """A peer sent something this protocol does not allow."""
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._core.models.base import Health, Tunnel
+from .._core.models import Health, Tunnel
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError, TunnelsClient
 from ._errors import CommandError
 

@@ -23,7 +23,7 @@ from .._core.timeouts import within
 from . import _settings as settings
 
 if TYPE_CHECKING:
-    from .._core.models.base import ReachConnection
+    from .._core.models import ReachConnection
     from ..connector import Connector
 
 __all__ = ["add_connect", "connect_command"]

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pydantic
 from pydantic.alias_generators import to_camel
 
-from .._core.models.base import (
+from .._core.models import (
     Access,
     Agent,
     Health,

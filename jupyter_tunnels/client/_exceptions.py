@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from .._core.errors import ErrorCode
+from .._core.errors import ErrorCode, TunnelError
 
 __all__ = [
     "APIError",
@@ -54,10 +54,6 @@ __all__ = [
     "UnexpectedResponse",
     "api_error",
 ]
-
-
-class TunnelError(Exception):
-    """The root of every error the SDK raises."""
 
 
 class ConfigurationError(TunnelError):

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .._core.models.base import (
+from .._core.models import (
     Access,
     Agent,
     Health,

@@ -29,7 +29,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from .._core.errors import ErrorCode
-from .._core.models.base import HeartbeatAction, ReachConnection, Target, Tunnel
+from .._core.models import HeartbeatAction, ReachConnection, Target, Tunnel
 from .._core.timeouts import within
 from .._wire.protocol import (
     CONTROL_PATH,

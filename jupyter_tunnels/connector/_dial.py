@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import cast
 from urllib.parse import urlsplit
 
+from .._core.errors import TunnelError
 from .._core.hosts import host_allowed
 from .._core.timeouts import within
 
@@ -28,7 +29,7 @@ CONNECT_TIMEOUT = 10.0
 PROXY_HEAD_LIMIT = 16 * 1024
 
 
-class TargetNotAllowed(Exception):
+class TargetNotAllowed(TunnelError):
     """A tunnel's target is not in the connector's allow-list."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .._core.models.base import Health, HealthCounts, LeaseStatus, TunnelStatus
+from .._core.models import Health, HealthCounts, LeaseStatus, TunnelStatus
 from .._core.status import LIVE_STATUSES
 from .._core.tasks import TaskSet
 from .._version import __version__

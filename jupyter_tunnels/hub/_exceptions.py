@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.errors import HTTP_STATUS, ErrorCode
+from .._core.errors import HTTP_STATUS, ErrorCode, TunnelError
 
 __all__ = ["HubError"]
 
 
-class HubError(Exception):
+class HubError(TunnelError):
     """A request the hub refuses; becomes ``{code, message, details}`` with its HTTP status."""
 
     def __init__(self, code: ErrorCode, message: str, details: Any = None) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 
-from .._core.models.base import Tunnel
+from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES
 from ..client import AsyncTunnelsClient, NotFound, TunnelsClient
 from ._backends import Backend

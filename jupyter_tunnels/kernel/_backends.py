@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from .._core.loop import run_forever_then_close
-from .._core.models.base import ReachConnection, Tunnel
+from .._core.models import ReachConnection, Tunnel
 from ..client import (
     AsyncTunnelsClient,
     HubTimeout,

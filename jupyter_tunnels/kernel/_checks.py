@@ -12,7 +12,7 @@ import dataclasses
 import socket
 from typing import Any
 
-from .._core.models.base import MAX_NAME_LENGTH
+from .._core.models import MAX_NAME_LENGTH
 from ._errors import InvalidArgument, PortNotListening
 
 __all__ = [

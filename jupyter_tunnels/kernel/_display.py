@@ -13,7 +13,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .._core.models.base import Tunnel
+from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES, TunnelStatus
 from ._checks import acheck_listening, check_listening, validate_port
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._core.models.base import ShareGrant, Tunnel
+from .._core.models import ShareGrant, Tunnel
 from .._core.status import TunnelStatus
 from ..client import AsyncTunnelsClient, TunnelError
 from ._display import FAILED_COLOUR

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
-from .._core.models.base import Tunnel
+from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES, TunnelStatus, can_transition
 from ._display import STATUS_COLOURS
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import html
 
-from .._core.models.base import ReachConnection
+from .._core.models import ReachConnection
 from ._api import atunnel, tunnel
 from ._session import acurrent_backend, current_backend
 

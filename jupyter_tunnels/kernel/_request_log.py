@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from .._core.models.base import RequestLogEntry, TunnelMetrics
+from .._core.models import RequestLogEntry, TunnelMetrics
 
 __all__ = ["COLUMNS", "RequestLog"]
 

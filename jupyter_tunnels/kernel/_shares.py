@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from .._core.models.base import Share, ShareGrant
+from .._core.models import Share, ShareGrant
 from .._core.share_text import share_created, share_table
 from ._display import _qr_svg, link
 

@@ -50,6 +50,7 @@ __all__ = [
     "HeartbeatAction",
     "HeartbeatRequest",
     "HeartbeatResponse",
+    "HttpMethod",
     "Lease",
     "LeaseCreate",
     "LeaseGrant",

@@ -18,7 +18,7 @@ import pydantic
 from tornado import web
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import ApiError
+from ..._core.models import ApiError
 from .._config import MAX_BODY_BYTES
 from .._exceptions import HubError
 

@@ -9,7 +9,7 @@ import pydantic
 from pydantic.json_schema import models_json_schema
 
 from ..._core.errors import HTTP_STATUS
-from ..._core.models.base import ApiError
+from ..._core.models import ApiError
 from ..._version import __version__
 from ._routes import ROUTES, Operation
 

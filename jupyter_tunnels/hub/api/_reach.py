@@ -6,7 +6,7 @@ Thin like every handler (``_api.py`` lists them in :data:`~._api.ROUTES`); the r
 
 from __future__ import annotations
 
-from ..._core.models.base import ReachCreate
+from ..._core.models import ReachCreate
 from ._base import ApiHandler
 
 __all__ = ["ConnectionHandler", "ConnectionsHandler", "TunnelConnectHandler"]

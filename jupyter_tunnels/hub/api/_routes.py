@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pydantic
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import (
+from ..._core.models import (
     Agent,
     Health,
     HeartbeatRequest,

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import RequestLogEntry, TunnelMetrics
+from ..._core.models import RequestLogEntry, TunnelMetrics
 from .._exceptions import HubError
 from ..services._traffic import RECENT_REQUESTS, RequestRecord, TunnelTraffic
 from ..store import _tables as t

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..._core.models.base import Access
+from ..._core.models import Access
 from ..._wire.http1 import RequestHead
 from ..services._routing import Route
 

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import Access
+from ..._core.models import Access
 from ..._wire.http1 import RequestHead
 from ..._wire.protocol import DATA_UPGRADE, SESSION_HEADER
 from ..._wire.splice import splice

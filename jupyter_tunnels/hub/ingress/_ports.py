@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from ..._core.models.base import Access
+from ..._core.models import Access
 from ..._core.tasks import TaskSet
 from ..._wire.datagrams import MAX_DATAGRAM, DatagramReader, frame
 from ..._wire.splice import splice

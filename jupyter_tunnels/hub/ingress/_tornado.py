@@ -33,7 +33,7 @@ from tornado import httputil, web
 from tornado.http1connection import HTTP1Connection
 
 from ..._core.errors import HTTP_STATUS, ErrorCode
-from ..._core.models.base import Access
+from ..._core.models import Access
 from ..._wire.http1 import HeadError
 from ..._wire.protocol import DATA_UPGRADE, SESSION_HEADER
 from .._exceptions import HubError

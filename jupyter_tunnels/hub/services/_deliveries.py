@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, select, update
 
-from ..._core.models.base import DeliveryStatus
+from ..._core.models import DeliveryStatus
 from ..._core.timeouts import within
 from ..._version import __version__
 from .._config import HubConfig

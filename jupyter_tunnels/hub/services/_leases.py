@@ -17,7 +17,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import (
+from ..._core.models import (
     Agent,
     HeartbeatAction,
     HeartbeatRequest,

@@ -15,7 +15,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import (
+from ..._core.models import (
     Access,
     AgentConnect,
     LeaseCreate,

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from ..._core.models.base import Access, RelayLeaseStatus, TunnelStatus
+from ..._core.models import Access, RelayLeaseStatus, TunnelStatus
 from ..._core.status import LIVE_STATUSES
 from .._config import HubConfig
 from ..store import _tables as t

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 from ..._core.errors import ErrorCode
-from ..._core.models.base import (
+from ..._core.models import (
     Access,
     LeaseStatus,
     LeaseSummary,

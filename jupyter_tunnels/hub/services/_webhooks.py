@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
 from ..._core.hosts import host_allowed
-from ..._core.models.base import (
+from ..._core.models import (
     ALL_EVENTS,
     WEBHOOK_TEST_EVENT,
     DeliveryStatus,

@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from ..._core.models.base import StoreHealth
+from ..._core.models import StoreHealth
 from ._tables import metadata, owners
 
 __all__ = ["ChangeListener", "Store", "sqlite_url"]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from jupyter_tunnels._core.errors import ErrorCode
-from jupyter_tunnels._core.models.base import MAX_NAME_LENGTH
+from jupyter_tunnels._core.models import MAX_NAME_LENGTH
 from jupyter_tunnels.hub._config import MAX_BODY_BYTES
 from tests._api import (
     assert_error,

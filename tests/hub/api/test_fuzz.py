@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 
 from jupyter_tunnels._core.env import TOKEN_ENV
-from jupyter_tunnels._core.models.base import TARGET_STRING_PATTERN, Target
+from jupyter_tunnels._core.models import TARGET_STRING_PATTERN, Target
 from jupyter_tunnels.connector import Connector
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
 from jupyter_tunnels.hub.api._openapi import build_openapi

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from jupyter_tunnels._core.errors import ErrorCode
-from jupyter_tunnels._core.models.base import SLUG_PATTERN
+from jupyter_tunnels._core.models import SLUG_PATTERN
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
 from jupyter_tunnels.hub.store import _tables
 from tests._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok, when
