@@ -1,6 +1,6 @@
 """The asyncio SDK against a real hub: every method, the error tree, configuration, retries.
 
-The async client mirrors the blocking one (``test_client_sync.py``), so these tests walk the
+The async client mirrors the blocking one (``test_sync.py``), so these tests walk the
 same stories with ``await``, and check that both clients offer the same methods.
 """
 
@@ -88,11 +88,11 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
-    """The public methods of a client class and their signatures."""
+    """The public methods of a client class (its own and inherited) and their signatures."""
     return {
         name: inspect.signature(member)
-        for name, member in vars(cls).items()
-        if callable(member) and not name.startswith("_")
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
     }
 
 
