@@ -1,17 +1,18 @@
-"""The asyncio SDK against a real hub: every method, the error tree, configuration, retries.
+"""The async SDK against a real hub: every method, the error tree, configuration, retries.
 
-The async client mirrors the blocking one (``test_sync.py``), so these tests walk the
-same stories with ``await``, and check that both clients offer the same methods.
+The async client mirrors the blocking one (``test_sync.py``), so these tests walk the same
+stories with ``await``, and check that both clients offer the same methods. Each runs twice,
+on asyncio and on trio (``anyio_backend`` in this folder's conftest.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import anyio
 import httpx
 import pytest
 
@@ -68,8 +69,21 @@ async def wait_for(check: Callable[[], Awaitable[T | None]]) -> T:
     deadline = time.monotonic() + WAIT_TIMEOUT
     while (result := await check()) is None:
         assert time.monotonic() < deadline, f"gave up after {WAIT_TIMEOUT:g} s"
-        await asyncio.sleep(POLL_INTERVAL)
+        await anyio.sleep(POLL_INTERVAL)
     return result
+
+
+async def concurrently(*calls: Awaitable[T]) -> list[T]:
+    """Await ``calls`` at the same time, in a task group; return their results in order."""
+    results: dict[int, T] = {}
+
+    async def run(index: int, call: Awaitable[T]) -> None:
+        results[index] = await call
+
+    async with anyio.create_task_group() as group:
+        for index, call in enumerate(calls):
+            group.start_soon(run, index, call)
+    return [results[index] for index in range(len(calls))]
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -120,7 +134,7 @@ async def test_health(hub: RunningHub) -> None:
 
 async def test_tunnels_from_creation_to_close(hub: RunningHub) -> None:
     async with connect(hub) as client:
-        web, redis, api = await asyncio.gather(
+        web, redis, api = await concurrently(
             client.create(8050),
             client.create("127.0.0.1:6379", name="cache", metadata={"team": "ml"}),
             client.create(Target(host="localhost", port=8000), slug="my-api", access="public"),
@@ -293,9 +307,20 @@ async def test_broken_connections_are_retried_only_for_idempotent_methods() -> N
 
 async def test_a_call_waiting_to_retry_can_be_cancelled() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
+    outcome: list[str] = []
+
+    async def call(client: AsyncTunnelsClient) -> None:
+        try:
+            await client.list()
+        except anyio.get_cancelled_exc_class():
+            outcome.append("cancelled")
+            raise
+
     async with AsyncTunnelsClient(url, "t", retries=100, retry_backoff=1.0) as client:
-        call = asyncio.ensure_future(client.list())
-        await asyncio.sleep(POLL_INTERVAL)  # the call is now waiting to retry
-        call.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await call
+        # unless cancelled, the call would go on retrying for minutes
+        with anyio.fail_after(WAIT_TIMEOUT):
+            async with anyio.create_task_group() as group:
+                group.start_soon(call, client)
+                await anyio.sleep(POLL_INTERVAL)  # the call is now waiting to retry
+                group.cancel_scope.cancel()
+    assert outcome == ["cancelled"]
