@@ -5,8 +5,9 @@
   (``_connector_main.py``), two separate processes; visitors send
   ``Host: <slug>.tun.localhost:<port>`` to the hub's port.
 * ``ssh``: ``ssh -N -R`` with Debian's OpenSSH, to an sshd of our own on loopback.
-* ``jsp``: jupyter-server-proxy (from PyPI, in a venv of its own) in ``jupyter server``,
-  reached at ``/proxy/<port>/``.
+
+The paths inside ``jupyter server`` (jupyter-tunnels embedded, jupyter-server-proxy) are in
+``_jupyter_paths.py``.
 """
 
 from __future__ import annotations
@@ -16,34 +17,26 @@ import getpass
 import json
 import os
 import re
-import secrets
 import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _origin import PAGE_PATH, Origins
+from _origin import Origins
 from _tools import Children, StartupError, free_port, port_open, wait_until
 
 __all__ = [
-    "JSP_PACKAGE",
     "Endpoint",
     "PathUnderTest",
     "descendants",
     "direct_path",
-    "ensure_jsp_venv",
     "hub_path",
-    "jsp_path",
     "ssh_path",
 ]
 
 STARTUP_TIMEOUT = 60.0
 HUB_DOMAIN = "tun.localhost"
-JSP_PACKAGE = "jupyter-server-proxy"
 LOOP_ENV = "JUPYTER_TUNNELS_LOOP"
 _ALLOCATED = re.compile(r"Allocated port (\d+) for remote forward to [^:]+:(\d+)")
 
@@ -154,7 +147,7 @@ def hub_path(
     hub = children.start(name, [
         python, "-m", "jupyter_tunnels.cli", "hub", "--host", "127.0.0.1", "--port", "0",
         "--db", str(db), "--domain", HUB_DOMAIN, "--tcp-ports", "none", "--log-level", "warning",
-    ], env=_python_env(loop))
+    ], env=_python_env(loop), cwd=folder)
     # fmt: on
     api = re.compile(r"API:\s+(http://\S+)/v1/")
     wait_until(
@@ -306,93 +299,5 @@ def ssh_path(
         _local(remote[origins.web_port]),
         _local(remote[origins.upload_port]),
         _local(remote[origins.ws_port]),
-        processes,
-    )
-
-
-def ensure_jsp_venv(cache: Path) -> Path:
-    """A venv with jupyter-server-proxy (and jupyter_server) under ``cache``; made if missing."""
-    venv = cache / "jsp-venv"
-    server = venv / "bin" / "jupyter-server"
-    if server.is_file():
-        return venv
-    print(f"bench: installing {JSP_PACKAGE} into {venv} (once)...", flush=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    pip = [
-        str(venv / "bin" / "python"),
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-    ]
-    subprocess.run([*pip, JSP_PACKAGE, "jupyter_server"], check=True)
-    return venv
-
-
-def jsp_version(venv: Path) -> str:
-    """The installed jupyter-server-proxy version."""
-    result = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import importlib.metadata as m; print(m.version('jupyter-server-proxy'))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
-
-
-def jsp_path(children: Children, work: Path, origins: Origins, venv: Path) -> PathUnderTest:
-    """Start ``jupyter server`` with jupyter-server-proxy on loopback, with a token."""
-    folder = work / "jsp"
-    folder.mkdir()
-    token = secrets.token_hex(16)
-    port = free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(folder / "config"),
-        "JUPYTER_DATA_DIR": str(folder / "data"),
-        "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
-        "IPYTHONDIR": str(folder / "ipython"),
-    }
-    # fmt: off
-    server = children.start("jupyter-server", [
-        str(venv / "bin" / "jupyter-server"), "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        "--ServerApp.open_browser=False", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}", "--ServerApp.log_level=WARN",
-        *(["--allow-root"] if os.geteuid() == 0 else []),
-    ], env=env, cwd=folder)
-    # fmt: on
-    auth = (("Authorization", f"token {token}"),)
-
-    def answering() -> bool:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/proxy/{origins.web_port}{PAGE_PATH}", headers=dict(auth)
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    wait_until(answering, timeout=STARTUP_TIMEOUT, what="jupyter-server-proxy", child=server)
-
-    def endpoint(origin_port: int) -> Endpoint:
-        return Endpoint(port, f"127.0.0.1:{port}", f"/proxy/{origin_port}", auth)
-
-    def processes() -> dict[str, list[int]]:
-        return {"jupyter-server": [server.pid]}
-
-    return PathUnderTest(
-        "jsp",
-        "jupyter-server-proxy",
-        endpoint(origins.web_port),
-        endpoint(origins.upload_port),
-        endpoint(origins.ws_port),
         processes,
     )

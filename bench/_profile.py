@@ -1,12 +1,13 @@
-"""Where the hub and the connector spend their time under load: py-spy and strace.
+"""Where a relay's processes spend their time under load: py-spy and strace.
 
-For each load (64 keep-alive connections, a new connection per request, bulk downloads) this
-records both processes with ``py-spy record --format raw --nonblocking`` (Python frames only:
-native frames would need pausing the processes at every sample) and counts their system calls
-with ``strace -c -f``, in two separate passes so that strace's overhead does not spoil the
-profile. It writes the raw stacks, the strace tables and ``summary.txt`` (CPU% of each
-process, user and kernel, the functions with the most samples, and system calls per request)
-into the folder given.
+Run on our paths: the standalone hub and its connector, and the embedded path's jupyter
+server. For each load (64 keep-alive connections, a new connection per request, bulk
+downloads) this records each of the path's processes with ``py-spy record --format raw
+--nonblocking`` (Python frames only: native frames would need pausing the processes at every
+sample) and counts their system calls with ``strace -c -f``, in two separate passes so that
+strace's overhead does not spoil the profile. It writes the raw stacks, the strace tables and
+``summary.txt`` (CPU% of each process, user and kernel, the functions with the most samples,
+and system calls per request) into the folder given.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from _measure import Resources, bulk_download, run_wrk, watch
 from _origin import BULK_PATH, PAGE_PATH, Origins
 from _paths import PathUnderTest
 
-__all__ = ["profile_hub"]
+__all__ = ["profile_path"]
 
 SAMPLE_RATE = 250
 ATTACH_SECONDS = 1.5
@@ -121,8 +122,8 @@ def _run(
     return requests, split, used
 
 
-def profile_hub(
-    hub: PathUnderTest,
+def profile_path(
+    path: PathUnderTest,
     tools: dict[str, str],
     seconds: int,
     work: Path,
@@ -130,7 +131,7 @@ def profile_hub(
     out: Path,
     say: Callable[[str], None],
 ) -> None:
-    """Profile the hub and the connector under each load; write everything into ``out``."""
+    """Profile ``path``'s processes under each load; write everything into ``out``."""
     py_spy, strace = _find("py-spy"), shutil.which("strace")
     if py_spy is None:
         say("profile: py-spy is missing: pip install py-spy")
@@ -141,7 +142,7 @@ def profile_hub(
         def load() -> int:
             result = run_wrk(
                 tools["wrk"],
-                hub.web,
+                path.web,
                 PAGE_PATH,
                 connections=connections,
                 seconds=seconds,
@@ -155,7 +156,7 @@ def profile_hub(
     def download_load() -> int:
         deadline, done = time.monotonic() + seconds, 0
         while time.monotonic() < deadline:
-            bulk_download(tools["curl"], hub.web, BULK_PATH, origins.bulk_bytes)
+            bulk_download(tools["curl"], path.web, BULK_PATH, origins.bulk_bytes)
             done += 1
         return done
 
@@ -165,9 +166,9 @@ def profile_hub(
         "download": download_load,
     }
     summary: list[str] = []
-    processes = hub.processes()
+    processes = path.processes()
     for name, load in loads.items():
-        say(f"profile: {name} under py-spy")
+        say(f"profile: {path.label}, {name} under py-spy")
 
         def spy(role: str, pid: int, name: str = name) -> list[str]:
             raw = out / f"{name}-{role}.txt"
@@ -195,7 +196,7 @@ def profile_hub(
             summary += summarize(raw) if raw.is_file() else ["  (py-spy wrote nothing)"]
         if strace is None:
             continue
-        say(f"profile: {name} under strace")
+        say(f"profile: {path.label}, {name} under strace")
 
         def trace(role: str, pid: int, name: str = name) -> list[str]:
             return [strace, "-c", "-f", "-o", str(out / f"{name}-{role}.strace"), "-p", str(pid)]

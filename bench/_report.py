@@ -1,28 +1,34 @@
-"""Turning the rounds into tables: medians, ratios to direct, memory, and the targets of issue 3.
+"""Turning the rounds into tables: medians, ratios to direct, the embedded path beside
+jupyter-server-proxy, memory and CPU. The targets are judged in ``_targets.py``.
 
-Every figure is the median over the rounds; the ratio to direct divides the two medians. A
-ratio above 1 is better for rates and worse for latencies and CPU.
+Every figure is the median over the rounds; a ratio divides two medians. A ratio above 1 is
+better for rates and worse for latencies and CPU.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from _measure import Resources
 
 __all__ = [
+    "COMPARED",
     "METRICS",
     "Memory",
     "Metric",
     "Results",
+    "compared",
     "markdown_report",
-    "targets",
+    "result_rows",
     "text_table",
+    "versus_rows",
 ]
 
 MIB = 1024
+COMPARED = ("embedded", "jsp")
+"""The two paths inside jupyter server, shown side by side with the ratio between them."""
 STEAL_WARNING_PERCENT = 5.0
 """More steal than this (100 per core) during a measurement marks the run as disturbed."""
 
@@ -113,13 +119,15 @@ def _number(value: float, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
-def cell(results: Results, path: str, metric: Metric) -> str:
-    """``value (ratio×)``, or why it failed."""
+def cell(results: Results, path: str, metric: Metric, *, to_direct: bool = True) -> str:
+    """``value (ratio to direct×)``, or why it failed; ``to_direct=False``: the value only."""
     value = results.median(path, metric.key)
     if value is None:
         reasons = results.errors.get(path, {}).get(metric.key)
         return f"failed: {reasons[0]}" if reasons else "–"
     text = _number(value, metric.digits)
+    if not to_direct:
+        return text
     direct = results.median("direct", metric.key)
     if path != "direct" and direct:
         text += f" ({value / direct:.2f}×)"
@@ -128,7 +136,7 @@ def cell(results: Results, path: str, metric: Metric) -> str:
     return text
 
 
-def _rows(results: Results) -> list[list[str]]:
+def result_rows(results: Results) -> list[list[str]]:
     paths = list(results.labels)
     rows = [["metric", *(results.labels[p] for p in paths)]]
     for metric in METRICS:
@@ -138,9 +146,27 @@ def _rows(results: Results) -> list[list[str]]:
     return rows
 
 
-def text_table(results: Results) -> str:
-    """The table for a terminal."""
-    rows = _rows(results)
+def versus_rows(results: Results, ours: str, theirs: str) -> list[list[str]]:
+    """``ours`` beside ``theirs``, metric by metric, with ``ours ÷ theirs``."""
+    mine, other = results.labels[ours], results.labels[theirs]
+    rows = [["metric", mine, other, f"{mine} ÷ {other}"]]
+    for metric in METRICS:
+        a, b = results.median(ours, metric.key), results.median(theirs, metric.key)
+        if a is None and b is None:
+            continue
+        ratio = f"{a / b:.2f}×" if a is not None and b else "–"
+        row = [cell(results, path, metric, to_direct=False) for path in (ours, theirs)]
+        rows.append([metric.label, *row, ratio])
+    return rows
+
+
+def compared(results: Results) -> bool:
+    """Whether both of :data:`COMPARED` ran."""
+    return all(path in results.labels for path in COMPARED)
+
+
+def text_table(rows: list[list[str]]) -> str:
+    """A table for a terminal (the first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -186,74 +212,6 @@ def memory_rows(results: Results) -> list[list[str]]:
     return rows
 
 
-GROWTH_LIMIT_KIB = 8 * MIB
-"""More than this between the first and the last after-bulk RSS counts as growth."""
-
-
-def targets(results: Results) -> list[tuple[str, str, bool | None]]:
-    """Issue 3's targets: (target, what was measured, met?); None when not measurable."""
-    found: list[tuple[str, str, bool | None]] = []
-
-    def compare(name: str, key: str, factor: float, higher: bool) -> None:
-        ours, ssh = results.median("hub", key), results.median("ssh", key)
-        if ours is None or ssh is None:
-            found.append((name, "not measured", None))
-            return
-        met = ours >= factor * ssh if higher else ours <= factor * ssh
-        found.append((name, f"{ours:,.0f} vs ssh -R {ssh:,.0f} ({ours / ssh:.2f}×)", met))
-
-    compare("requests/s at c64 ≥ 1.5× ssh -R", "rps_c64", 1.5, higher=True)
-    compare("bulk download ≥ 2× ssh -R", "download", 2.0, higher=True)
-    ours, ssh, direct = (results.median(p, "p50_us") for p in ("hub", "ssh", "direct"))
-    if ours is None or ssh is None or direct is None:
-        found.append(("added p50 at c1 ≤ ssh -R's", "not measured", None))
-    else:
-        added, ssh_added = ours - direct, ssh - direct
-        found.append(
-            (
-                "added p50 at c1 ≤ ssh -R's",
-                f"+{added:,.0f} µs vs ssh -R +{ssh_added:,.0f} µs",
-                added <= ssh_added,
-            )
-        )
-    compare("new connections/s ≥ ssh -R's", "rps_close", 1.0, higher=True)
-    memory = results.memory.get("hub")
-    if memory is None or not memory.after_bulk_rss:
-        found.append(("hub + connector memory", "not measured", None))
-    else:
-        growth = memory.after_bulk_rss[-1] - memory.after_bulk_rss[0]
-        settled = memory.end_idle_rss - memory.idle_rss
-        by_role = ", ".join(f"{role} {_mib(kib)}" for role, kib in memory.by_role_idle_rss.items())
-        found.append(
-            (
-                "hub + connector idle < 100 MiB together (RSS)",
-                f"{_mib(memory.idle_rss)} MiB RSS ({by_role}); PSS {_mib(memory.idle_pss)} MiB",
-                memory.idle_rss < 100 * MIB,
-            )
-        )
-        found.append(
-            (
-                "no memory growth after bulk transfers",
-                f"RSS after bulk, first to last round {growth / MIB:+.1f} MiB (limit "
-                f"{GROWTH_LIMIT_KIB / MIB:+.0f}); idle at the end vs the start "
-                f"{settled / MIB:+.1f} MiB",
-                growth <= GROWTH_LIMIT_KIB,
-            )
-        )
-    return found
-
-
-def _verdict(met: bool | None) -> str:
-    return {True: "met", False: "NOT met", None: "not measured"}[met]
-
-
-def targets_text(results: Results) -> str:
-    """The targets for a terminal."""
-    return "\n".join(
-        f"  [{_verdict(met)}] {name}: {measured}" for name, measured, met in targets(results)
-    )
-
-
 def _round_rows(results: Results) -> list[list[str]]:
     rows = [["path", "metric", "each round"]]
     for path, by_key in results.values.items():
@@ -277,13 +235,29 @@ def _cpu_rows(results: Results) -> list[list[str]]:
     return rows
 
 
-def markdown_report(results: Results, environment: list[tuple[str, str]]) -> str:
-    """Everything, as Markdown: machine, table, memory, CPU, targets, raw rounds, failures."""
+def markdown_report(
+    results: Results,
+    environment: list[tuple[str, str]],
+    targets: tuple[str, Sequence[list[str]]],
+) -> str:
+    """Everything, as Markdown: machine, results, the two paths inside jupyter server side by
+    side, the targets (a title and table rows), memory, CPU, raw rounds, failures."""
+    targets_title, target_rows = targets
     parts = [
         "### Machine and run\n",
         _markdown_table([["what", "value"], *([k, v] for k, v in environment)]),
         "\n### Results (median of the rounds; ratio to direct in brackets)\n",
-        _markdown_table(_rows(results)),
+        _markdown_table(result_rows(results)),
+    ]
+    if compared(results):
+        ours, theirs = (results.labels[path] for path in COMPARED)
+        parts += [
+            f"\n### {ours} beside {theirs} (medians; ratio {ours} ÷ {theirs})\n",
+            _markdown_table(versus_rows(results, *COMPARED)),
+        ]
+    parts += [
+        f"\n### {targets_title}\n",
+        _markdown_table(target_rows),
         "\n### Memory of the relay processes (MiB; all its processes added)\n",
         _markdown_table(memory_rows(results)),
         "\n### CPU of the relay processes\n",
@@ -295,11 +269,6 @@ def markdown_report(results: Results, environment: list[tuple[str, str]]) -> str
                 [results.labels[path], ", ".join(f"{who} {pct:.0f}" for who, pct in found)]
                 for path, found in results.busiest.items()
             ]
-        ),
-        "\n### Targets of issue 3\n",
-        _markdown_table(
-            [["target", "measured", "verdict"]]
-            + [[name, measured, _verdict(met)] for name, measured, met in targets(results)]
         ),
         "\n### Every round\n",
         _markdown_table(_round_rows(results)),

@@ -1,5 +1,5 @@
-"""Benchmark jupyter-tunnels side by side with a direct connection, ssh -R and
-jupyter-server-proxy, in one run.
+"""Benchmark jupyter-tunnels (standalone hub, and embedded in jupyter server) side by side with
+a direct connection, ssh -R and jupyter-server-proxy, in one run.
 
     python bench/run.py [--quick] [--rounds N] [--markdown out.md] [--json out.json]
 
@@ -19,22 +19,27 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from _jupyter_paths import embedded_path, ensure_jsp_venv, jsp_path
 from _machine import describe, load_average
 from _measure import bulk_download, bulk_upload, memory_kib, run_wrk, watch, ws_round_trips
 from _origin import BULK_PATH, PAGE_PATH, UPLOAD_PATH, Origins, start_origins
-from _paths import (
-    PathUnderTest,
-    direct_path,
-    ensure_jsp_venv,
-    hub_path,
-    jsp_path,
-    jsp_version,
-    ssh_path,
+from _paths import PathUnderTest, direct_path, hub_path, ssh_path
+from _report import (
+    COMPARED,
+    Memory,
+    Results,
+    compared,
+    markdown_report,
+    result_rows,
+    text_table,
+    versus_rows,
 )
-from _report import Memory, Results, markdown_report, targets_text, text_table
+from _targets import TITLE, judge, verdict_rows, verdicts_text
 from _tools import Children, StartupError, check_tools
 
-PATH_NAMES = ("direct", "hub", "ssh", "jsp")
+PATH_NAMES = ("direct", "hub", "ssh", "embedded", "jsp")
+PROFILED = ("hub", "embedded")
+"""The paths ``--profile`` profiles (those of jupyter-tunnels), when they ran."""
 LOOPS = ("default", "asyncio", "uvloop")
 SETTLE_SECONDS = 2.0
 ERROR_SHARE = 0.01
@@ -76,7 +81,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--python",
         default=sys.executable,
-        help="the Python that runs the hub and the connector (default: this one)",
+        help="the Python that runs the hub, the connector and the embedded jupyter server "
+        "(default: this one)",
     )
     parser.add_argument(
         "--loops",
@@ -97,7 +103,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="afterwards, profile the hub and the connector under load with py-spy into DIR",
+        help="afterwards, profile the hub and the connector, and the embedded jupyter server, "
+        "under load with py-spy and strace into DIR/<path>/",
     )
     args = parser.parse_args(argv)
     args.paths = [p for p in args.paths.split(",") if p]
@@ -285,6 +292,8 @@ def start_paths(
             paths.append(hub_path(children, work, origins, args.python, choice, name))
     if "ssh" in args.paths:
         paths.append(ssh_path(children, work, origins, tools, args.ssh_cipher))
+    if "embedded" in args.paths:
+        paths.append(embedded_path(children, work, origins, args.python))
     if jsp_venv is not None:
         paths.append(jsp_path(children, work, origins, jsp_venv))
     return paths
@@ -305,7 +314,7 @@ def _main(args: argparse.Namespace) -> int:
         plan = dataclasses.replace(plan, rounds=args.rounds)
     tools = check_tools(install=args.install)
     jsp_venv = ensure_jsp_venv(args.cache_dir) if "jsp" in args.paths else None
-    environment = describe(tools, args.python, jsp_version(jsp_venv) if jsp_venv else None)
+    environment = describe(tools, args.python)
     _stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="jupyter-tunnels-bench-"))
     (work / "logs").mkdir()
@@ -326,27 +335,33 @@ def _main(args: argparse.Namespace) -> int:
         )
         environment.append(("duration", f"{time.monotonic() - bench.started:.0f} s"))
         if args.profile is not None:
-            from _profile import profile_hub
+            from _profile import profile_path
 
-            hub = next(p for p in paths if p.name == "hub")
-            profile_hub(hub, tools, plan.seconds, work, origins, args.profile, bench.say)
+            for profiled in (p for p in paths if p.name in PROFILED):
+                out = args.profile / profiled.name
+                profile_path(profiled, tools, plan.seconds, work, origins, out, bench.say)
     finally:
         children.stop_all()
         if args.keep:
             print(f"bench: kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    verdicts = judge(results, plan.bulk_bytes)
     print()
-    print(text_table(results))
-    print("\nTargets of issue 3:")
-    print(targets_text(results))
+    print(text_table(result_rows(results)))
+    if compared(results):
+        print()
+        print(text_table(versus_rows(results, *COMPARED)))
+    print(f"\n{TITLE}:")
+    print(verdicts_text(verdicts))
     for line in results.disturbances():
         print(f"  disturbed: {line}: run again when the host is quieter")
     for path, by_key in results.errors.items():
         for key, reasons in by_key.items():
             print(f"  note: {results.labels[path]}, {key}: {'; '.join(reasons)}")
     if args.markdown:
-        args.markdown.write_text(markdown_report(results, environment))
+        report = markdown_report(results, environment, (TITLE, verdict_rows(verdicts)))
+        args.markdown.write_text(report)
         print(f"\nwrote {args.markdown}")
     if args.json:
         data = {
@@ -356,6 +371,7 @@ def _main(args: argparse.Namespace) -> int:
             "memory": {k: dataclasses.asdict(v) for k, v in results.memory.items()},
             "busiest": results.busiest,
             "machine": results.machine,
+            "targets": [dataclasses.asdict(v) for v in verdicts],
         }
         args.json.write_text(json.dumps(data, indent=2))
         print(f"wrote {args.json}")
