@@ -1,0 +1,129 @@
+"""Agents and leases: an agent's claim to serve tunnels, kept alive by its heartbeats."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+
+from .base import ClientInstanceId, Metadata, Readiness, RequestBody, Resource, TtlSeconds
+
+__all__ = [
+    "Agent",
+    "HeartbeatAction",
+    "HeartbeatRequest",
+    "HeartbeatResponse",
+    "Lease",
+    "LeaseCreate",
+    "LeaseGrant",
+    "LeaseRefresh",
+    "LeaseStatus",
+]
+
+MAX_ERROR_LENGTH = 1000
+
+
+class LeaseStatus(str, enum.Enum):
+    """The state of an agent lease."""
+
+    ACTIVE = "active"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class HeartbeatAction(str, enum.Enum):
+    """What the hub asks a connector to do after a heartbeat."""
+
+    NONE = "none"
+    """Carry on."""
+    STOP = "stop"
+    """The lease was released: close its tunnels and stop heartbeating."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LeaseCreate(RequestBody):
+    """Body of ``POST /v1/leases``: create a lease, or attach to the agent's live one."""
+
+    client_instance_id: ClientInstanceId
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    ttl_seconds: TtlSeconds | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class Lease(Resource):
+    """An agent's claim to serve tunnels, kept alive by heartbeats."""
+
+    id: str
+    agent_id: str
+    client_instance_id: str
+    status: LeaseStatus
+    ttl_seconds: float
+    next_heartbeat_seconds: float
+    created_at: datetime
+    last_heartbeat_at: datetime | None
+    expires_at: datetime
+    released_at: datetime | None
+    readiness: Readiness
+    tunnel_ids: list[str]
+    metadata: Metadata
+
+
+class LeaseGrant(Lease):
+    """A lease as returned by create-or-attach, with its agent token (shown this once)."""
+
+    agent_token: str
+    created: bool
+    """True when a new lease was made, false when an existing one was attached to."""
+
+
+class LeaseRefresh(RequestBody):
+    """Body of ``POST /v1/leases/{id}/refresh``."""
+
+    ttl_seconds: TtlSeconds | None = None
+
+
+class HeartbeatRequest(RequestBody):
+    """Body of ``POST /v1/leases/{id}/heartbeat``: the connector's readiness."""
+
+    connected_to_hub: bool = False
+    local_ready: bool = False
+    last_error: str | None = Field(
+        default=None,
+        description=f"Kept to its first {MAX_ERROR_LENGTH} characters; longer ones are cut.",
+    )
+
+    @field_validator("last_error", mode="before")
+    @classmethod
+    def _truncate(cls, value: Any) -> Any:
+        """Keep the first part of an over-long error rather than refuse the heartbeat."""
+        if isinstance(value, str) and len(value) > MAX_ERROR_LENGTH:
+            return value[: MAX_ERROR_LENGTH - 1] + "…"
+        return value
+
+
+class HeartbeatResponse(Resource):
+    """The hub's answer to a heartbeat."""
+
+    lease_id: str
+    status: LeaseStatus
+    expires_at: datetime
+    next_heartbeat_seconds: float
+    action: HeartbeatAction
+
+
+class Agent(Resource):
+    """A connector instance, known by its stable ``clientInstanceId``."""
+
+    id: str
+    client_instance_id: str
+    online: bool
+    active_lease_id: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
