@@ -19,17 +19,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from .._core.errors import ErrorCode
-from .._core.models import HeartbeatAction, ReachConnection, Target, Tunnel
+from .._core.models import HeartbeatAction, ReachConnection
 from .._core.timeouts import within
 from .._wire.protocol import (
     CONTROL_PATH,
@@ -45,65 +42,21 @@ from .._wire.protocol import (
     decode_control,
     encode_control,
 )
-from ..client import (
-    APIError,
-    AsyncTunnelsClient,
-    AuthenticationError,
-    LeaseExpired,
-    SlugTaken,
-    TunnelError,
-)
-from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, TargetNotAllowed, check_target
+from ..client import AsyncTunnelsClient, AuthenticationError, LeaseExpired, TunnelError
+from ._backoff import Backoff
+from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, check_target
+from ._lease_tunnels import ACTIVE_WAIT_TIMEOUT, LeaseTunnels
 from ._reach import ReachPorts
+from ._readiness import probe_targets
 from ._streams import DataPool
 
 __all__ = ["Backoff", "Connector", "ConnectorState"]
 
 log = logging.getLogger("jupyter_tunnels.connector")
 
-BACKOFF_INITIAL = 0.1
-BACKOFF_MAX = 3.0
 STABLE_SESSION_SECONDS = 2.0
-LOCAL_PROBE_TIMEOUT = 1.0
-ACTIVE_WAIT_TIMEOUT = 15.0
-LEASE_RECOVERY_WAIT = 30.0
 EARLY_BEAT_GAP = 0.5
 """The least time between two heartbeats (a burst of changes makes one early beat)."""
-_HUB_PORT_LOST = frozenset({ErrorCode.HUB_PORT_TAKEN, ErrorCode.INVALID_PORT})
-"""Answers to a re-creation at the old hub port that another port would avoid."""
-"""How long ``expose`` waits for a new lease when the current one expired under it."""
-
-
-class Backoff:
-    """Jittered exponential backoff, short by design, reset after a good session."""
-
-    def __init__(self, initial: float = BACKOFF_INITIAL, maximum: float = BACKOFF_MAX) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt (full jitter)."""
-        ceiling = min(self.maximum, self.initial * (2**self.attempt))
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Start again from the initial delay."""
-        self.attempt = 0
-
-
-@dataclasses.dataclass
-class _Wanted:
-    """A tunnel this connector was asked to serve, remembered so it can be re-created."""
-
-    target: Target
-    name: str | None
-    protocol: str
-    access: str
-    slug: str | None = None
-    hub_port: int | None = None
-    tunnel_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,13 +70,17 @@ class ConnectorState:
     reconnects: int
 
 
-class Connector:
+class Connector(LeaseTunnels):
     """Serves tunnels of one lease from this process.
 
     ``token`` is an API token of the tunnels' owner (it creates the lease and the tunnels);
     the lease's own agent token then authenticates the control channel, the data connections
     and the heartbeats. ``client_instance_id`` identifies this connector across restarts: give
     the same one to get the same lease (and URLs) back.
+
+    The lease and the tunnels wanted on it (``expose``, ``unexpose``, their re-creation on a
+    new lease) are kept by :class:`LeaseTunnels`; this class keeps the control channel up,
+    heartbeats and serves the streams.
     """
 
     def __init__(
@@ -136,21 +93,16 @@ class Connector:
         pool_size: int | None = None,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
-        self.client = AsyncTunnelsClient(hub_url, token)
-        self.address = HubAddress(self.client.hub_url)
-        self.client_instance_id = (
-            client_instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
+        super().__init__(
+            AsyncTunnelsClient(hub_url, token),
+            client_instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}",
+            tuple(allowed_hosts),
+            on_event or (lambda message: log.info("%s", message)),
         )
-        self.allowed_hosts = tuple(allowed_hosts)
+        self.address = HubAddress(self.client.hub_url)
         self.pool_size = pool_size
-        self.on_event = on_event or (lambda message: log.info("%s", message))
-        self.lease_id: str | None = None
-        self.agent_id: str | None = None
-        """This connector's agent id at the hub (once started): what reach binds on."""
-        self.agent_token: str | None = None
         self.specs: dict[str, TunnelSpec] = {}
         self.connected = asyncio.Event()
-        self.last_error: str | None = None
         self.local_ready = False
         self.local_error: str | None = None
         self.reconnects = 0
@@ -160,13 +112,9 @@ class Connector:
         self.displaced = False
         """The hub gave this connector's lease to another connector (the same
         ``client_instance_id`` attached again): closing must not release it."""
-        self._wanted: dict[str, _Wanted] = {}
         self._beat_now = asyncio.Event()
         """Set to heartbeat (probing the targets) before the interval is up."""
-        self._unrestored: set[str] = set()
-        """Keys of wanted tunnels not yet re-created on the current lease."""
         self._runner: asyncio.Task[None] | None = None
-        self._closing = False
         self._backoff = Backoff()
         self._ws: ClientConnection | None = None
         self._pool: DataPool | None = None
@@ -194,57 +142,6 @@ class Connector:
         await self._take_lease()
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="connector")
         await asyncio.wait_for(self.connected.wait(), timeout)
-
-    async def expose(
-        self,
-        port: int,
-        *,
-        host: str = "127.0.0.1",
-        name: str | None = None,
-        slug: str | None = None,
-        protocol: str = "auto",
-        public: bool = False,
-        wait: bool = True,
-    ) -> Tunnel:
-        """Expose ``host:port`` through a tunnel of this connector's lease and return it.
-
-        Exposing the same target again returns the tunnel that already serves it. With
-        ``wait`` the call returns once the tunnel is active (its connector attached).
-        """
-        check_target(host, self.allowed_hosts)
-        target = Target(host=host, port=port)
-        key = f"{protocol}:{target}"
-        fresh = _Wanted(target, name, protocol, "public" if public else "private", slug)
-        wanted = self._wanted.setdefault(key, fresh)
-        expired = self.lease_id
-        try:
-            try:
-                tunnel = await self._ensure_tunnel(wanted, fresh)
-            except LeaseExpired:
-                # the lease ran out just now (a laptop waking up): the control loop is taking
-                # a new one and re-creating every wanted tunnel, this one included
-                if not await self._lease_replaced(expired):
-                    raise
-                tunnel = await self._ensure_tunnel(wanted)
-        except BaseException:
-            if wanted is fresh and wanted.tunnel_id is None:
-                self._forget(key)  # a refused request is not remembered for re-creation
-            raise
-        self._unrestored.discard(key)
-        if wait:
-            tunnel = await self._wait_active(tunnel.id)
-        return tunnel
-
-    async def unexpose(self, tunnel_id: str) -> Tunnel:
-        """Close one of this connector's tunnels."""
-        for key, wanted in list(self._wanted.items()):
-            if wanted.tunnel_id == tunnel_id:
-                self._forget(key)
-        return await self.client.delete(tunnel_id)
-
-    def _forget(self, key: str) -> None:
-        self._wanted.pop(key, None)
-        self._unrestored.discard(key)
 
     async def connect(
         self, tunnel: str, *, local_port: int | None = None, share_token: str | None = None
@@ -283,86 +180,7 @@ class Connector:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    # --- lease and tunnels ---------------------------------------------------------------
-
-    async def _take_lease(self) -> None:
-        grant = await self.client.create_lease(self.client_instance_id)
-        self.lease_id = grant.id
-        self.agent_id = grant.agent_id
-        self.agent_token = grant.agent_token
-
-    async def _ensure_tunnel(self, wanted: _Wanted, fresh: _Wanted | None = None) -> Tunnel:
-        """The live tunnel ``wanted`` describes, created if there is none.
-
-        With ``fresh`` (a new request for the same target), a wanted tunnel that was closed
-        since (through the API, by anyone) is not brought back: ``fresh`` replaces it.
-        """
-        assert self.lease_id is not None
-        live = await self.client.list(lease_id=self.lease_id)
-        for tunnel in live:
-            same_protocol = wanted.protocol in ("auto", tunnel.protocol.value)
-            same_name = wanted.name in (None, tunnel.name)
-            if tunnel.target == wanted.target and same_protocol and same_name:
-                self._remember(wanted, tunnel)
-                return tunnel
-        if fresh is not None and wanted is not fresh and wanted.tunnel_id is not None:
-            wanted.__dict__.update(fresh.__dict__)
-        try:
-            tunnel = await self._create(wanted)
-        except SlugTaken:
-            self.on_event(f"slug {wanted.slug!r} is no longer ours; the URL will change")
-            wanted.slug = None
-            tunnel = await self._create(wanted)
-        self._remember(wanted, tunnel)
-        return tunnel
-
-    async def _create(self, wanted: _Wanted) -> Tunnel:
-        """Create ``wanted`` on the current lease, at its old hub port when it had one; if
-        that port is taken or outside the hub's range now, at another one."""
-        assert self.lease_id is not None
-        options: dict[str, Any] = {
-            "name": wanted.name,
-            "slug": wanted.slug,
-            "protocol": wanted.protocol,
-            "access": wanted.access,
-            "lease_id": self.lease_id,
-        }
-        try:
-            return await self.client.create(wanted.target, hub_port=wanted.hub_port, **options)
-        except APIError as exc:
-            if wanted.hub_port is None or exc.code not in _HUB_PORT_LOST:
-                raise
-            self.on_event(f"hub port {wanted.hub_port} is no longer ours; the address will change")
-            wanted.hub_port = None
-            return await self.client.create(wanted.target, **options)
-
-    @staticmethod
-    def _remember(wanted: _Wanted, tunnel: Tunnel) -> None:
-        wanted.slug = tunnel.slug
-        wanted.hub_port = tunnel.hub_port
-        wanted.tunnel_id = tunnel.id
-
-    async def _lease_replaced(self, expired: str | None) -> bool:
-        """Wait (bounded) until the control loop has replaced the expired lease; whether it
-        has."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + LEASE_RECOVERY_WAIT
-        while self.lease_id == expired:
-            if self._closing or loop.time() > deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
-
-    async def _wait_active(self, tunnel_id: str) -> Tunnel:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACTIVE_WAIT_TIMEOUT
-        while True:
-            tunnel = await self.client.get(tunnel_id)
-            if tunnel.status.value in ("active", "paused", "stopped", "failed"):
-                return tunnel
-            if loop.time() > deadline:
-                return tunnel
-            await asyncio.sleep(0.05)
+    # --- lease recovery ------------------------------------------------------------------
 
     async def _recover_lease(self) -> None:
         """The lease expired while we were away: take a new one, re-create our tunnels."""
@@ -372,29 +190,6 @@ class Connector:
         self.specs = {}  # the old lease's tunnels ended with it, not through the API
         self._unrestored = set(self._wanted)
         await self._restore_tunnels()
-
-    async def _restore_tunnels(self) -> None:
-        """Re-create, on the current lease, the wanted tunnels not yet back.
-
-        A tunnel the hub refuses (its answer, say no TCP ports any more) stays pending and is
-        tried again at the next session and heartbeat, without holding the others back; a hub
-        that cannot be reached raises, and the control loop retries after its backoff.
-        """
-        for key in sorted(self._unrestored):
-            wanted = self._wanted.get(key)
-            if wanted is None:
-                self._unrestored.discard(key)
-                continue
-            try:
-                tunnel = await self._ensure_tunnel(wanted)
-            except APIError as exc:
-                if isinstance(exc, LeaseExpired):
-                    raise
-                self.last_error = f"cannot re-create the tunnel to {wanted.target}: {exc}"
-                self.on_event(f"{self.last_error}; will retry")
-                continue
-            self._unrestored.discard(key)
-            self.on_event(f"tunnel {tunnel.name} is back at {tunnel.url}")
 
     # --- control channel -----------------------------------------------------------------
 
@@ -529,7 +324,8 @@ class Connector:
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                 await within(max(0.0, due - loop.time()), self._beat_now.wait())
             self._beat_now.clear()
-            self.local_ready = await self._probe_targets()
+            self.local_error = await probe_targets(list(self.specs.values()), self.allowed_hosts)
+            self.local_ready = self.local_error is None
             pool_error = self._pool.last_error if self._pool else None
             try:
                 answer = await self.client.heartbeat(
@@ -551,29 +347,6 @@ class Connector:
                 if self._ws is not None:
                     await self._ws.close()
                 return
-
-    async def _probe_targets(self) -> bool:
-        """Check that every local target accepts connections; say which one does not."""
-        self.local_error = None
-        for spec in list(self.specs.values()):
-            if spec.protocol == "udp":
-                continue
-            try:  # never probe a host the allow-list refuses
-                check_target(spec.host, self.allowed_hosts)
-            except TargetNotAllowed as exc:
-                self.local_error = str(exc)
-                continue
-            try:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(spec.host, spec.port), LOCAL_PROBE_TIMEOUT
-                )
-            except (OSError, asyncio.TimeoutError):
-                self.local_error = (
-                    f"port {spec.port} is not listening on {spec.host}: start your app first"
-                )
-                continue
-            writer.close()
-        return self.local_error is None
 
     def _set_specs(self, specs: Iterable[TunnelSpec]) -> None:
         live = {spec.id: spec for spec in specs}

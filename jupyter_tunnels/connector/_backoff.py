@@ -1,0 +1,34 @@
+"""The connector's reconnect delays: a short jittered exponential backoff.
+
+Short by design (DESIGN.md: nobody hangs): the connector is serving again within seconds of
+the network coming back however long it was gone, because the delay is reset after every
+session that lasted.
+"""
+
+from __future__ import annotations
+
+import random
+
+__all__ = ["BACKOFF_INITIAL", "BACKOFF_MAX", "Backoff"]
+
+BACKOFF_INITIAL = 0.1
+BACKOFF_MAX = 3.0
+
+
+class Backoff:
+    """Jittered exponential backoff, short by design, reset after a good session."""
+
+    def __init__(self, initial: float = BACKOFF_INITIAL, maximum: float = BACKOFF_MAX) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt (full jitter)."""
+        ceiling = min(self.maximum, self.initial * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        """Start again from the initial delay."""
+        self.attempt = 0
