@@ -10,7 +10,7 @@
   a :class:`~jupyter_tunnels.hub.HubServer` started in the kernel on ``127.0.0.1:0`` with a
   store in a temporary directory (its tunnels end with the kernel). Both run on an event loop
   of their own in a daemon thread: terminal IPython has no loop between cells, and a kernel's
-  loop must not be needed to serve visitors while a cell runs.
+  loop must not be needed to serve visitors while a cell runs (``_in_kernel.py``).
 
 Both give the SDK's coordinates (:attr:`Backend.hub_url`, :attr:`Backend.token`) for listing,
 pausing, rotating and closing, and an ``expose`` that returns the same tunnel for the same port.
@@ -19,23 +19,13 @@ pausing, rotating and closing, and an ``expose`` that returns the same tunnel fo
 from __future__ import annotations
 
 import abc
-import asyncio
 import atexit
-import concurrent.futures
-import dataclasses
 import logging
-import os
 import shutil
-import socket
-import tempfile
-import threading
-from collections.abc import Coroutine
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import httpx
 
-from .._core.loop import run_forever_then_close
 from .._core.models import ReachConnection, Tunnel
 from ..client import (
     AsyncTunnelsClient,
@@ -49,14 +39,9 @@ from ..client._exceptions import api_error
 from ._checks import ExposeSpec
 from ._discovery import JupyterServer, auth_headers
 from ._errors import InvalidArgument
-
-if TYPE_CHECKING:
-    from ..connector import Connector
-    from ..hub import HubServer
+from ._in_kernel import START_TIMEOUT, LoopThread, Started, boot
 
 __all__ = ["CALL_RETRIES", "CALL_TIMEOUT", "Backend", "LocalBackend", "ServerBackend"]
-
-T = TypeVar("T")
 
 log = logging.getLogger("jupyter_tunnels.kernel")
 
@@ -66,8 +51,6 @@ CALL_RETRIES = 1
 """Someone waits for the cell: one retry covers a blip, more would only delay the message."""
 EXPOSE_TIMEOUT = 30.0
 """Seconds an expose may take: the connector waits up to 15 s for the tunnel to be active."""
-START_TIMEOUT = 30.0
-"""Seconds the in-kernel hub and connector may take to start, or to stop."""
 
 
 class Backend(abc.ABC):
@@ -213,46 +196,6 @@ class ServerBackend(Backend):
         return TransportError(message, request=error.request)
 
 
-class _LoopThread:
-    """An event loop running forever in a daemon thread, to which coroutines are handed."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="jupyter-tunnels", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        run_forever_then_close(self.loop)
-
-    def submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Start ``work`` on the thread's loop."""
-        return asyncio.run_coroutine_threadsafe(work, self.loop)
-
-    def call(self, work: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run ``work`` on the thread's loop and wait for its result (blocking)."""
-        future = self.submit(work)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise
-
-    async def acall(self, work: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run ``work`` on the thread's loop; the caller's loop awaits it without blocking."""
-        future = self.submit(work)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        finally:
-            future.cancel()
-
-    def stop(self) -> None:
-        """Stop the loop and wait for the thread to end."""
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        if threading.current_thread() is not self.thread:
-            self.thread.join(START_TIMEOUT)
-
-
 class LocalBackend(Backend):
     """A connector in this kernel (and a hub too, without ``JUPYTER_TUNNELS_HUB``).
 
@@ -260,7 +203,7 @@ class LocalBackend(Backend):
     its lease, so its tunnels end ``stopped``, and stops the in-kernel hub.
     """
 
-    def __init__(self, runner: _LoopThread, started: _Started) -> None:
+    def __init__(self, runner: LoopThread, started: Started) -> None:
         self.runner = runner
         self.connector = started.connector
         self.hub = started.hub
@@ -279,9 +222,9 @@ class LocalBackend(Backend):
     @classmethod
     def start(cls, hub_url: str | None, token: str | None) -> LocalBackend:
         """Start the connector (and hub) on a new thread; blocks until it is connected."""
-        runner = _LoopThread()
+        runner = LoopThread()
         try:
-            started = runner.call(_boot(hub_url, token), START_TIMEOUT)
+            started = runner.call(boot(hub_url, token), START_TIMEOUT)
         except BaseException:
             runner.stop()
             raise
@@ -290,9 +233,9 @@ class LocalBackend(Backend):
     @classmethod
     async def astart(cls, hub_url: str | None, token: str | None) -> LocalBackend:
         """:meth:`start` without blocking the caller's running loop."""
-        runner = _LoopThread()
+        runner = LoopThread()
         try:
-            started = await runner.acall(_boot(hub_url, token), START_TIMEOUT)
+            started = await runner.acall(boot(hub_url, token), START_TIMEOUT)
         except BaseException:
             runner.stop()
             raise
@@ -360,58 +303,3 @@ def _connect_body(tunnel: str, port: int | None, share_token: str | None) -> dic
     if share_token is not None:
         body["shareToken"] = share_token
     return body
-
-
-@dataclasses.dataclass(frozen=True)
-class _Started:
-    """What :func:`_boot` started."""
-
-    connector: Connector
-    hub: HubServer | None
-    store_dir: str | None
-    hub_url: str
-    token: str
-
-
-async def _boot(hub_url: str | None, token: str | None) -> _Started:
-    """Start a hub when there is no hub URL, then a connector on it; on the thread's loop."""
-    from ..connector import Connector
-    from ..hub import HubServer
-
-    hub: HubServer | None = None
-    store_dir: str | None = None
-    if hub_url is None:
-        store_dir = tempfile.mkdtemp(prefix="jupyter-tunnels-kernel-")
-        try:
-            hub = await HubServer.start(Path(store_dir) / "hub.db")
-        except BaseException:
-            shutil.rmtree(store_dir, ignore_errors=True)
-            raise
-        hub_url, token = hub.url, _admin_token(hub, token)
-    connector = Connector(
-        hub_url,
-        token,
-        # one lease per kernel process: two kernels must never share (and fight over) one
-        client_instance_id=f"kernel-{socket.gethostname()}-{os.getpid()}",
-        on_event=lambda message: log.info("jupyter-tunnels: %s", message),
-    )
-    try:
-        await connector.start()
-    except BaseException:
-        await connector.close(release=False)
-        if hub is not None:
-            await hub.stop()
-        if store_dir is not None:
-            shutil.rmtree(store_dir, ignore_errors=True)
-        raise
-    assert token is not None, "the connector started, so it had a token"
-    return _Started(connector, hub, store_dir, connector.client.hub_url, token)
-
-
-def _admin_token(hub: HubServer, env_token: str | None) -> str:
-    """The in-kernel hub's admin token: written beside its store, or taken from the env."""
-    bootstrap = hub.bootstrap
-    if bootstrap is not None and bootstrap.token_file is not None:
-        return bootstrap.token_file.read_text().strip()
-    assert env_token, "a new hub's admin token is in its file or came from the environment"
-    return env_token
