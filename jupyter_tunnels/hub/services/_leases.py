@@ -38,7 +38,8 @@ from ..store import _tables as t
 from ..store._clock import now, to_datetime
 from ..store._engine import Store
 from ..store._owners import AGENT_TOKEN_PREFIX, hash_token, new_token
-from ._tunnels import TunnelService, check_transition, stop_tunnels
+from ._tunnel_transitions import check_transition, stop_tunnels
+from ._tunnels import TunnelService
 from ._webhooks import WebhookService
 
 __all__ = ["LeaseService"]

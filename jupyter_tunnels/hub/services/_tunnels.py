@@ -3,118 +3,44 @@
 A slug is unique among live tunnels. When a tunnel stops, its slug (and hub port) stays
 reserved for its owner for ``slug_grace`` seconds, so the same owner creating the same tunnel
 again (a connector back from a laptop sleep) gets the same URL, and nobody else can take it
-over in between.
+over in between. Choosing them is ``_tunnel_addresses.py``; stopping tunnels (and reserving
+their slugs) is ``_tunnel_transitions.py``; rows and their API view are ``_tunnel_rows.py``.
 """
 
 from __future__ import annotations
 
 import builtins
-import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
 
 from ..._core.errors import ErrorCode
 from ..._core.models import (
     Access,
     LeaseStatus,
-    LeaseSummary,
-    Readiness,
-    Target,
     Tunnel,
     TunnelCreate,
     TunnelRotate,
     TunnelUpdate,
     WebhookEvent,
 )
-from ..._core.names import default_name, random_slug, resolve_protocol, slugify
-from ..._core.status import INACTIVE_STATUSES, LIVE_STATUSES, TunnelStatus, can_transition
+from ..._core.names import default_name, resolve_protocol
+from ..._core.status import LIVE_STATUSES, TunnelStatus
 from .._config import HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
-from ..store._clock import now, to_datetime
+from ..store._clock import now
 from ..store._engine import Store
+from ._tunnel_addresses import choose_hub_port, choose_slug, own_reservation, slug_of_name
+from ._tunnel_rows import tunnel_model, tunnel_query, tunnel_row
+from ._tunnel_transitions import check_transition, stop_tunnels
 from ._webhooks import WebhookService
 
-__all__ = ["TunnelService", "check_transition", "stop_tunnels"]
+__all__ = ["TunnelService"]
 
-SLUG_ATTEMPTS = 20
-SUFFIX_LENGTH = 4
 _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
-_INACTIVE_VALUES = [s.value for s in INACTIVE_STATUSES]
-
-
-def check_transition(current: TunnelStatus, new: TunnelStatus) -> None:
-    """Raise ``409 ILLEGAL_TRANSITION`` unless a tunnel in ``current`` may move to ``new``."""
-    if not can_transition(current, new):
-        raise HubError(
-            ErrorCode.ILLEGAL_TRANSITION,
-            f"a tunnel cannot go from {current} to {new}",
-            {"from": current.value, "to": new.value},
-        )
-
-
-def _tunnel_query() -> Select[Any]:
-    return select(
-        t.tunnels,
-        t.leases.c.agent_id,
-        t.leases.c.status.label("lease_status"),
-        t.leases.c.last_heartbeat_at,
-        t.leases.c.expires_at,
-        t.leases.c.connected_to_hub,
-        t.leases.c.local_ready,
-        t.leases.c.last_error.label("lease_error"),
-    ).select_from(t.tunnels.outerjoin(t.leases, t.tunnels.c.lease_id == t.leases.c.id))
-
-
-async def stop_tunnels(
-    conn: AsyncConnection,
-    config: HubConfig,
-    condition: Any,
-    *,
-    last_error: str | None,
-    client_instance_id: str | None = None,
-) -> builtins.list[str]:
-    """Stop every live tunnel matching ``condition`` and reserve their slugs; return their ids.
-
-    The tunnels pass through ``stopping`` on their way to ``stopped``; with no streams open in
-    the hub yet, nothing has to be waited for in between.
-    """
-    rows = (
-        await conn.execute(select(t.tunnels).where(condition, t.tunnels.c.status.in_(_LIVE_VALUES)))
-    ).all()
-    stopped_at = now()
-    for row in rows:
-        check_transition(TunnelStatus(row.status), TunnelStatus.STOPPING)
-        await conn.execute(
-            delete(t.slug_reservations).where(t.slug_reservations.c.slug == row.slug)
-        )
-        await conn.execute(
-            t.slug_reservations.insert().values(
-                slug=row.slug,
-                owner_id=row.owner_id,
-                client_instance_id=client_instance_id,
-                target_port=row.target_port,
-                protocol=row.protocol,
-                hub_port=row.hub_port,
-                reserved_until=stopped_at + config.slug_grace,
-            )
-        )
-    if rows:
-        await conn.execute(
-            update(t.tunnels)
-            .where(t.tunnels.c.id.in_([row.id for row in rows]))
-            .values(
-                status=TunnelStatus.STOPPED.value,
-                stopped_at=stopped_at,
-                updated_at=stopped_at,
-                last_error=last_error,
-            )
-        )
-    return [str(row.id) for row in rows]
 
 
 class TunnelService:
@@ -128,78 +54,25 @@ class TunnelService:
     # --- reading -------------------------------------------------------------------------
 
     def to_model(self, row: Row[Any]) -> Tunnel:
-        """Build the API's view of a tunnel from a row of :func:`_tunnel_query`."""
-        lease_live = row.lease_status == LeaseStatus.ACTIVE.value
-        lease = (
-            LeaseSummary(
-                last_heartbeat_at=to_datetime(row.last_heartbeat_at),
-                expires_at=to_datetime(row.expires_at),
-            )
-            if lease_live
-            else None
-        )
-        readiness = (
-            Readiness(
-                connected_to_hub=row.connected_to_hub,
-                local_ready=row.local_ready,
-                last_error=row.lease_error,
-            )
-            if lease_live
-            else Readiness()
-        )
-        return Tunnel(
-            id=row.id,
-            name=row.name,
-            slug=row.slug,
-            hostname=self.config.tunnel_hostname(row.slug),
-            url=self.config.tunnel_url(row.slug, row.protocol, row.hub_port),
-            protocol=row.protocol,
-            target=Target(host=row.target_host, port=row.target_port),
-            requested_port=row.target_port,
-            hub_port=row.hub_port,
-            access=row.access,
-            status=row.status,
-            agent_id=row.agent_id,
-            lease_id=row.lease_id,
-            lease=lease,
-            readiness=readiness,
-            metadata=row.metadata,
-            created_at=to_datetime(row.created_at),
-            updated_at=to_datetime(row.updated_at),
-            stopped_at=to_datetime(row.stopped_at),
-            last_error=row.last_error,
-        )
-
-    async def _row(self, conn: AsyncConnection, owner_id: str, ref: str) -> Row[Any]:
-        """Find a tunnel by id or slug (the live one first, else the newest)."""
-        query = (
-            _tunnel_query()
-            .where(t.tunnels.c.owner_id == owner_id)
-            .where(or_(t.tunnels.c.id == ref, t.tunnels.c.slug == ref))
-            .order_by(t.tunnels.c.status.in_(_INACTIVE_VALUES), t.tunnels.c.created_at.desc())
-            .limit(1)
-        )
-        row: Row[Any] | None = (await conn.execute(query)).first()
-        if row is None:
-            raise HubError(ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel {ref!r}", {"tunnel": ref})
-        return row
+        """Build the API's view of a tunnel from a row of :func:`tunnel_query`."""
+        return tunnel_model(row, self.config)
 
     async def find_row(self, conn: AsyncConnection, owner_id: str, ref: str) -> Row[Any]:
         """One of the owner's tunnels by id or slug, as a row (for the other services)."""
-        return await self._row(conn, owner_id, ref)
+        return await tunnel_row(conn, owner_id, ref)
 
     async def load(self, conn: AsyncConnection, tunnel_id: str) -> Tunnel:
         """A tunnel by id inside the caller's transaction."""
         return await self._reload(conn, tunnel_id)
 
     async def _reload(self, conn: AsyncConnection, tunnel_id: str) -> Tunnel:
-        row = (await conn.execute(_tunnel_query().where(t.tunnels.c.id == tunnel_id))).one()
+        row = (await conn.execute(tunnel_query().where(t.tunnels.c.id == tunnel_id))).one()
         return self.to_model(row)
 
     async def get(self, owner_id: str, ref: str) -> Tunnel:
         """Return one of the owner's tunnels by id or slug."""
         async with self.store.read() as conn:
-            return self.to_model(await self._row(conn, owner_id, ref))
+            return self.to_model(await tunnel_row(conn, owner_id, ref))
 
     async def list(
         self,
@@ -210,7 +83,7 @@ class TunnelService:
         lease_id: str | None = None,
     ) -> builtins.list[Tunnel]:
         """Return the owner's tunnels, oldest first: live ones, or all with ``include_inactive``."""
-        query = _tunnel_query().where(t.tunnels.c.owner_id == owner_id)
+        query = tunnel_query().where(t.tunnels.c.owner_id == owner_id)
         if status is not None:
             query = query.where(t.tunnels.c.status == status.value)
         elif not include_inactive:
@@ -246,18 +119,18 @@ class TunnelService:
         connected = False
         if body.lease_id is not None:
             client_instance_id, connected = await self._usable_lease(conn, owner_id, body.lease_id)
-        reservation = await self._own_reservation(
+        reservation = await own_reservation(
             conn, owner_id, client_instance_id, body.target.port, protocol, body.slug
         )
         renamed = (
             reservation is not None
             and body.slug is None
             and body.name is not None
-            and not _slug_of_name(reservation.slug, body.name)
+            and not slug_of_name(reservation.slug, body.name)
         )
         if renamed:  # the same target asked for under another name: another tunnel, its own slug
             reservation = None
-        slug = await self._choose_slug(conn, owner_id, body.slug, name, reservation)
+        slug = await choose_slug(conn, owner_id, body.slug, name, reservation)
         hub_port = None
         reach_only = (
             protocol == "tcp"
@@ -269,7 +142,7 @@ class TunnelService:
             wanted = body.hub_port
             if wanted is None and reservation is not None and reservation.slug == slug:
                 wanted = reservation.hub_port
-            hub_port = await self._choose_hub_port(conn, owner_id, wanted, body.hub_port)
+            hub_port = await choose_hub_port(conn, self.config, owner_id, wanted, body.hub_port)
         tunnel_id = str(uuid.uuid4())
         if body.lease_id is None:
             status = TunnelStatus.CREATING
@@ -301,7 +174,7 @@ class TunnelService:
     async def update(self, owner_id: str, ref: str, body: TunnelUpdate) -> Tunnel:
         """Rename, pause/resume, replace metadata, or bind a ``creating`` tunnel to a lease."""
         async with self.store.write() as conn:
-            row = await self._row(conn, owner_id, ref)
+            row = await tunnel_row(conn, owner_id, ref)
             current = TunnelStatus(row.status)
             values: dict[str, Any] = {}
             if "name" in body.model_fields_set and body.name is not None:
@@ -342,7 +215,7 @@ class TunnelService:
     async def close(self, owner_id: str, ref: str) -> Tunnel:
         """Stop a tunnel and keep it for history; closing a stopped tunnel changes nothing."""
         async with self.store.write() as conn:
-            row = await self._row(conn, owner_id, ref)
+            row = await tunnel_row(conn, owner_id, ref)
             stopped = await stop_tunnels(
                 conn, self.config, t.tunnels.c.id == row.id, last_error=None
             )
@@ -354,7 +227,7 @@ class TunnelService:
     async def rotate(self, owner_id: str, ref: str, body: TunnelRotate) -> Tunnel:
         """Point a live tunnel at a new local target; its slug and URL stay the same."""
         async with self.store.write() as conn:
-            row = await self._row(conn, owner_id, ref)
+            row = await tunnel_row(conn, owner_id, ref)
             status = TunnelStatus(row.status)
             if status not in LIVE_STATUSES or status is TunnelStatus.STOPPING:
                 raise HubError(
@@ -434,137 +307,12 @@ class TunnelService:
             )
         return str(row.client_instance_id), bool(row.connected_to_hub)
 
-    async def _own_reservation(
-        self,
-        conn: AsyncConnection,
-        owner_id: str,
-        client_instance_id: str | None,
-        port: int,
-        protocol: str,
-        slug: str | None,
-    ) -> Row[Any] | None:
-        """The owner's unexpired reservation this tunnel should take back, if any."""
-        query = select(t.slug_reservations).where(
-            t.slug_reservations.c.owner_id == owner_id,
-            t.slug_reservations.c.reserved_until > now(),
-        )
-        if slug is not None:
-            query = query.where(t.slug_reservations.c.slug == slug)
-        else:
-            query = query.where(
-                t.slug_reservations.c.client_instance_id == client_instance_id,
-                t.slug_reservations.c.target_port == port,
-                t.slug_reservations.c.protocol == protocol,
-            )
-        result = await conn.execute(query.order_by(t.slug_reservations.c.reserved_until.desc()))
-        return result.first()
-
-    async def _slug_free(self, conn: AsyncConnection, owner_id: str, slug: str) -> bool:
-        live = (
-            await conn.execute(
-                select(func.count())
-                .select_from(t.tunnels)
-                .where(t.tunnels.c.slug == slug, t.tunnels.c.status.in_(_LIVE_VALUES))
-            )
-        ).scalar_one()
-        if live:
-            return False
-        reserved_by_other = (
-            await conn.execute(
-                select(func.count())
-                .select_from(t.slug_reservations)
-                .where(
-                    t.slug_reservations.c.slug == slug,
-                    t.slug_reservations.c.owner_id != owner_id,
-                    t.slug_reservations.c.reserved_until > now(),
-                )
-            )
-        ).scalar_one()
-        return not reserved_by_other
-
-    async def _choose_slug(
-        self,
-        conn: AsyncConnection,
-        owner_id: str,
-        wanted: str | None,
-        name: str,
-        reservation: Row[Any] | None,
-    ) -> str:
-        if wanted is not None:
-            if not await self._slug_free(conn, owner_id, wanted):
-                raise HubError(
-                    ErrorCode.SLUG_TAKEN,
-                    f"slug {wanted!r} is in use or reserved: choose another",
-                    {"slug": wanted},
-                )
-            return wanted
-        if reservation is not None and await self._slug_free(conn, owner_id, reservation.slug):
-            return str(reservation.slug)
-        base = slugify(name)
-        candidates = [base] if base else []
-        stem = _slug_stem(base)
-        candidates += [
-            f"{stem}-{random_slug(SUFFIX_LENGTH)}" if stem else random_slug()
-            for _ in range(SLUG_ATTEMPTS)
-        ]
-        for candidate in candidates:
-            if await self._slug_free(conn, owner_id, candidate):
-                return candidate
-        raise HubError(ErrorCode.SLUG_TAKEN, "no free slug was found: give one with 'slug'")
-
-    async def _choose_hub_port(
-        self, conn: AsyncConnection, owner_id: str, wanted: int | None, explicit: int | None
-    ) -> int:
-        if self.config.tcp_ports is None:
-            raise HubError(
-                ErrorCode.NO_HUB_PORTS,
-                "this hub serves no TCP/UDP ports: start it with --tcp-ports FIRST-LAST",
-            )
-        first, last = self.config.tcp_ports
-        if explicit is not None and not first <= explicit <= last:
-            raise HubError(
-                ErrorCode.INVALID_PORT,
-                f"hubPort {explicit} is outside this hub's range {first}-{last}",
-                {"field": "hubPort", "range": [first, last]},
-            )
-        busy_live = (
-            await conn.execute(
-                select(t.tunnels.c.hub_port).where(
-                    t.tunnels.c.hub_port.is_not(None), t.tunnels.c.status.in_(_LIVE_VALUES)
-                )
-            )
-        ).scalars()
-        reserved_by_other = (
-            await conn.execute(
-                select(t.slug_reservations.c.hub_port).where(
-                    and_(
-                        t.slug_reservations.c.hub_port.is_not(None),
-                        t.slug_reservations.c.owner_id != owner_id,
-                        t.slug_reservations.c.reserved_until > now(),
-                    )
-                )
-            )
-        ).scalars()
-        busy = set(busy_live) | set(reserved_by_other)
-        if wanted is not None and wanted not in busy and first <= wanted <= last:
-            return wanted  # (a reserved port from before a range change is not)
-        if explicit is not None:
-            raise HubError(
-                ErrorCode.HUB_PORT_TAKEN,
-                f"hub port {explicit} is in use or reserved: choose another or omit hubPort",
-                {"hubPort": explicit},
-            )
-        free = [port for port in range(first, last + 1) if port not in busy]
-        if not free:
-            raise HubError(ErrorCode.NO_HUB_PORTS, f"every hub port in {first}-{last} is in use")
-        return secrets.choice(free)
-
     async def live_by_slug(self, slug: str) -> Tunnel | None:
         """The live tunnel with this slug, whoever owns it (for the ingress)."""
         async with self.store.read() as conn:
             row = (
                 await conn.execute(
-                    _tunnel_query().where(
+                    tunnel_query().where(
                         t.tunnels.c.slug == slug, t.tunnels.c.status.in_(_LIVE_VALUES)
                     )
                 )
@@ -578,17 +326,3 @@ class TunnelService:
                 await conn.execute(select(t.tunnels.c.owner_id).where(t.tunnels.c.id == tunnel_id))
             ).scalar_one()
         return str(owner)
-
-
-def _slug_stem(base: str) -> str:
-    """The part of a name's slug that a random suffix follows when the slug itself is taken."""
-    return base[: 32 - SUFFIX_LENGTH - 1].rstrip("-")
-
-
-def _slug_of_name(slug: str, name: str) -> bool:
-    """Whether ``slug`` is what :meth:`TunnelService._choose_slug` makes of ``name``: its
-    slugified form, or that form's stem with a random suffix."""
-    base = slugify(name)
-    stem = _slug_stem(base)
-    suffixed = len(slug) == len(stem) + 1 + SUFFIX_LENGTH and slug.startswith(stem + "-")
-    return slug == base or (bool(stem) and suffixed)

@@ -1,0 +1,81 @@
+"""Tunnel status changes in the store: the check every change obeys, and stopping in bulk.
+
+Stopping a tunnel reserves its slug (and hub port) for its owner for ``slug_grace`` seconds,
+so the same owner creating the same tunnel again gets the same URL (``_tunnel_addresses.py``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..._core.errors import ErrorCode
+from ..._core.status import LIVE_STATUSES, TunnelStatus, can_transition
+from .._config import HubConfig
+from .._exceptions import HubError
+from ..store import _tables as t
+from ..store._clock import now
+
+__all__ = ["check_transition", "stop_tunnels"]
+
+_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
+
+
+def check_transition(current: TunnelStatus, new: TunnelStatus) -> None:
+    """Raise ``409 ILLEGAL_TRANSITION`` unless a tunnel in ``current`` may move to ``new``."""
+    if not can_transition(current, new):
+        raise HubError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"a tunnel cannot go from {current} to {new}",
+            {"from": current.value, "to": new.value},
+        )
+
+
+async def stop_tunnels(
+    conn: AsyncConnection,
+    config: HubConfig,
+    condition: Any,
+    *,
+    last_error: str | None,
+    client_instance_id: str | None = None,
+) -> builtins.list[str]:
+    """Stop every live tunnel matching ``condition`` and reserve their slugs; return their ids.
+
+    The tunnels pass through ``stopping`` on their way to ``stopped``; with no streams open in
+    the hub yet, nothing has to be waited for in between.
+    """
+    rows = (
+        await conn.execute(select(t.tunnels).where(condition, t.tunnels.c.status.in_(_LIVE_VALUES)))
+    ).all()
+    stopped_at = now()
+    for row in rows:
+        check_transition(TunnelStatus(row.status), TunnelStatus.STOPPING)
+        await conn.execute(
+            delete(t.slug_reservations).where(t.slug_reservations.c.slug == row.slug)
+        )
+        await conn.execute(
+            t.slug_reservations.insert().values(
+                slug=row.slug,
+                owner_id=row.owner_id,
+                client_instance_id=client_instance_id,
+                target_port=row.target_port,
+                protocol=row.protocol,
+                hub_port=row.hub_port,
+                reserved_until=stopped_at + config.slug_grace,
+            )
+        )
+    if rows:
+        await conn.execute(
+            update(t.tunnels)
+            .where(t.tunnels.c.id.in_([row.id for row in rows]))
+            .values(
+                status=TunnelStatus.STOPPED.value,
+                stopped_at=stopped_at,
+                updated_at=stopped_at,
+                last_error=last_error,
+            )
+        )
+    return [str(row.id) for row in rows]
