@@ -1,7 +1,9 @@
 """The hub: control API, ingress and store. No Jupyter imports here.
 
 Use :class:`Hub` to mount it inside another tornado application (the Jupyter extension does),
-or :class:`HubServer` to run it on its own port.
+or :class:`HubServer` to run it on its own port. The layers below (``store``, ``services``,
+``api``, ``ingress``) are the hub's inside; ``hub.ingress`` exports what a hosting needs to
+serve visitors.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from ._server import (
     default_db_path,
 )
 from .api._base import ApiHandler
-from .ingress._tornado import IngressHandler
 from .store._engine import Store, sqlite_url
 from .store._owners import create_owner
 
@@ -38,7 +39,6 @@ __all__ = [
     "Hub",
     "HubConfig",
     "HubServer",
-    "IngressHandler",
     "Store",
     "bootstrap_admin",
     "create_owner",

@@ -1,40 +1,43 @@
-"""The hub: store, services, reaper and HTTP rules, mountable under any URL prefix.
+"""The hub's composition root: it builds the services, the API's tornado rules and the ingress.
 
 ``Hub`` is what both hostings share. The standalone server (``_server.py``) serves its rules
-at the root of its own port; the Jupyter extension mounts the same rules under
-``{base_url}tunnels/``.
+on a private socket behind the front; the Jupyter extension mounts the same rules under
+``{base_url}tunnels/``. Each hosting asks :meth:`Hub.ingress` for its ingress: the one policy,
+with the hosting's identities, dialer and way back to the hub's host.
+
+Handlers receive the services they need, by name: the parameters of a handler's
+``initialize`` (``tunnels``, ``leases``, ...) are looked up in :meth:`Hub.services`, so a
+handler states its dependencies in its signature and never sees the hub itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
+import inspect
 import logging
 import re
-import time
-from collections.abc import Coroutine
 from typing import Any
 
-from sqlalchemy import func, select
-
-from .._core.models import Health, HealthCounts, LeaseStatus, TunnelStatus
-from .._core.status import LIVE_STATUSES
 from .._core.tasks import TaskSet
-from .._version import __version__
-from .._wire.protocol import CONTROL_PATH, DATA_PATH, REACH_PATH
+from .._wire.protocol import CONTROL_PATH, REACH_PATH
 from ._config import HubConfig
 from .api._base import NotFoundHandler
 from .api._control import ControlHandler
-from .api._openapi import build_openapi
+from .api._openapi import OpenApiDocument
 from .api._routes import OPENAPI_HANDLER, OPENAPI_PATH, ROUTES
 from .api._traffic import METRICS_PATH, MetricsHandler
+from .ingress._dialers import AgentDialer, Dialer
+from .ingress._engine import HubSide, Ingress
+from .ingress._policy import BearerOwners, Identities, IngressPolicy, PolicySettings
 from .ingress._reach_streams import ReachStreamHandler
-from .ingress._tornado import DataConnectionHandler, IngressHandler
 from .ingress._upstream import UpstreamPool
 from .services._agents import AgentRegistry
 from .services._deliveries import DeliveryWorker
+from .services._health import HealthService
 from .services._leases import LeaseService
+from .services._owners import OwnerService
 from .services._reach import ReachService
 from .services._relay_leases import RelayService
 from .services._routing import Router
@@ -42,15 +45,14 @@ from .services._shares import ShareService
 from .services._traffic import TrafficLog
 from .services._tunnels import TunnelService
 from .services._webhooks import WebhookService
-from .store import _tables as t
-from .store._clock import now
 from .store._engine import Store
-from .store._owners import owner_for_token
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "Rule"]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
+Rule = tuple[str, Any, dict[str, Any]]
+"""A tornado rule: pattern, handler class, the handler's ``initialize`` arguments."""
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -69,6 +71,7 @@ class Hub:
     def __init__(self, config: HubConfig) -> None:
         self.config = config
         self.store = Store(config.db_url)
+        self.tasks = TaskSet(log, "hub background task")
         self.deliveries = DeliveryWorker(self.store, config)
         self.webhooks = WebhookService(self.store, self.deliveries.wake, config.webhook_hosts)
         self.tunnels = TunnelService(self.store, config, self.webhooks)
@@ -77,25 +80,56 @@ class Hub:
         self.router = Router(self.store, config)
         self.shares = ShareService(self.store, config, self.tunnels, self.webhooks, self.router)
         self.agents = AgentRegistry(self.leases.set_connected)
-        self.started_at = time.monotonic()
-        self.internal_address: str | None = None
-        """Unix socket of the tornado application, when a front server sits before it."""
-        self._reaper: asyncio.Task[None] | None = None
-        self._tasks = TaskSet(log, "hub background task")
-        self._openapi: str | None = None
-        self.open_visitors = 0
-        """Visitor connections the tornado ingress (inside Jupyter) is relaying now."""
-        self.store.on_change(self.router.reload)
-        self.upstreams = UpstreamPool()
+        self.owners = OwnerService(self.store)
+        self.health = HealthService(self.store)
         self.traffic = TrafficLog()
-        """Recent requests and counters per tunnel, in memory (``_traffic.py``)."""
+        """Recent requests and counters per tunnel, in memory (``services/_traffic.py``)."""
+        self.reach = ReachService(self.store, config, self.tunnels, self.router, self.agents)
+        self.openapi = OpenApiDocument(config.base, config.tcp_ports)
+        self.dialer: Dialer = AgentDialer(self.agents)
+        """How the hub reaches tunnels' targets (a hosting may set its own before
+        :meth:`rules` and :meth:`ingress`)."""
+        self._reaper: asyncio.Task[None] | None = None
+        self._pools: list[UpstreamPool] = []
+        self.store.on_change(self.router.reload)
         self.router.on_change(
             lambda changes: self.agents.routes_changed(changes, self.router.by_id)
         )
-        self.router.on_change(lambda changes: self.upstreams.drop(changes))
-        # --- connections (reach) ---
-        self.reach = ReachService(self.store, config, self.tunnels, self.router, self.agents)
         self.router.on_change(self.reach.routes_changed)
+
+    def services(self) -> dict[str, Any]:
+        """The services handlers may ask for, by the name of their ``initialize`` parameter."""
+        return {
+            "config": self.config,
+            "owners": self.owners,
+            "health": self.health,
+            "openapi": self.openapi,
+            "tunnels": self.tunnels,
+            "leases": self.leases,
+            "relay": self.relay,
+            "shares": self.shares,
+            "webhooks": self.webhooks,
+            "reach": self.reach,
+            "traffic": self.traffic,
+            "router": self.router,
+            "agents": self.agents,
+            "dialer": self.dialer,
+            "tasks": self.tasks,
+        }
+
+    def set_public_url(self, public_url: str) -> None:
+        """Serve at another public URL (a Jupyter server that moved to another port after
+        its rules were built): every service gets the new configuration."""
+        config = dataclasses.replace(self.config, public_url=public_url)
+        self.config = config
+        self.tunnels.config = config
+        self.leases.config = config
+        self.relay.config = config
+        self.router.config = config
+        self.shares.config = config
+        self.reach.config = config
+        self.deliveries.config = config
+        self.openapi.server_url = config.base
 
     async def start(self) -> None:
         """Open the store, load the routes, start the reaper and the webhook worker."""
@@ -106,7 +140,7 @@ class Hub:
         await self.leases.expire_due()
         await self.router.load()
         await self.reach.start()
-        self.started_at = time.monotonic()
+        self.health.started()
         self._reaper = asyncio.create_task(self._reap_forever(), name="jupyter-tunnels-reaper")
         self.deliveries.start()
 
@@ -120,7 +154,8 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
             self._reaper = None
-        self.upstreams.close()
+        for pool in self._pools:
+            pool.close()
         await self.reach.stop()
         await self.agents.close()
         await self.router.settle()
@@ -128,22 +163,9 @@ class Hub:
             await self.shares.flush()
         except Exception:
             log.exception("could not save the share links' last access counts")
-        await self._tasks.close()
+        await self.tasks.close()
         await self.deliveries.close()
         await self.store.close()
-
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run background work owned by the hub (cancelled on stop; failures logged)."""
-        self._tasks.spawn(work)
-
-    async def internal_connection(self) -> asyncio.Transport:
-        """A new connection to the hub's own tornado application (API, control channel)."""
-        if self.internal_address is None:
-            raise RuntimeError("this hub has no internal listener")
-        transport, _ = await asyncio.get_running_loop().create_unix_connection(
-            asyncio.Protocol, self.internal_address
-        )
-        return transport
 
     async def _reap_forever(self) -> None:
         while True:
@@ -157,70 +179,49 @@ class Hub:
                 if expired:
                     log.info("expired %d lease(s) with no heartbeat", expired)
 
-    def rules(self, prefix: str = "") -> list[tuple[str, Any, dict[str, Any]]]:
-        """Tornado rules for the API and the ingress, under ``prefix`` (e.g. ``/tunnels``)."""
+    # --- what the hostings serve ---------------------------------------------------------
+
+    def rules(self, prefix: str = "") -> list[Rule]:
+        """Tornado rules for the API, the control channel and reach streams, under ``prefix``
+        (e.g. ``/tunnels``). Tunnel traffic is the ingress's (:meth:`ingress`)."""
         prefix = prefix.rstrip("/")
-        kwargs = {"hub": self}
-        rules: list[tuple[str, Any, dict[str, Any]]] = [
-            (prefix + _pattern(route.path), route.handler, kwargs) for route in ROUTES
+        handlers: list[tuple[str, Any]] = [
+            (_pattern(route.path), route.handler) for route in ROUTES
         ]
-        rules.append((prefix + OPENAPI_PATH, OPENAPI_HANDLER, kwargs))
-        rules.append((prefix + CONTROL_PATH, ControlHandler, kwargs))
-        rules.append((prefix + DATA_PATH, DataConnectionHandler, kwargs))
-        rules.append((prefix + REACH_PATH, ReachStreamHandler, kwargs))
-        rules.append((prefix + r"/t/(?P<slug>[^/]+)(?:/.*)?", IngressHandler, kwargs))
-        rules.append((prefix + METRICS_PATH, MetricsHandler, kwargs))
-        rules.append((prefix + r"/v1/.*", NotFoundHandler, kwargs))
-        return rules
+        handlers += [
+            (OPENAPI_PATH, OPENAPI_HANDLER),
+            (CONTROL_PATH, ControlHandler),
+            (REACH_PATH, ReachStreamHandler),
+            (METRICS_PATH, MetricsHandler),
+            (r"/v1/.*", NotFoundHandler),
+        ]
+        return [(prefix + path, handler, self.arguments_for(handler)) for path, handler in handlers]
 
-    async def owner_for_token(self, token: str) -> str | None:
-        """Return the owner of an API token, or None."""
-        async with self.store.read() as conn:
-            return await owner_for_token(conn, token)
+    def arguments_for(self, handler: type[Any]) -> dict[str, Any]:
+        """The services a handler's ``initialize`` names, as its route's arguments."""
+        services = self.services()
+        names = list(inspect.signature(handler.initialize).parameters)[1:]
+        unknown = [name for name in names if name not in services]
+        if unknown:
+            raise TypeError(f"{handler.__name__}.initialize wants unknown services {unknown}")
+        return {name: services[name] for name in names}
 
-    def openapi_document(self) -> str:
-        """The OpenAPI document as JSON text (built once)."""
-        if self._openapi is None:
-            self._openapi = json.dumps(build_openapi(self.config.base, self.config.tcp_ports))
-        return self._openapi
-
-    async def health(self, owner_id: str | None) -> Health:
-        """Status, version, uptime, store state and the owner's counts."""
-        store = await self.store.health()
-        counts = None
-        if owner_id is not None and store.status == "ok":
-            counts = await self._counts(owner_id)
-        return Health(
-            status="ok" if store.status == "ok" else "degraded",
-            version=__version__,
-            uptime_seconds=round(time.monotonic() - self.started_at, 3),
-            store=store,
-            counts=counts,
+    def ingress(
+        self,
+        hub_side: HubSide,
+        *,
+        identities: Identities | None = None,
+        settings: PolicySettings | None = None,
+    ) -> Ingress:
+        """The ingress of one hosting: the one policy, with the hosting's ``identities`` (the
+        owner's API token by default), settings and way to the hub's host."""
+        policy = IngressPolicy(
+            self.router,
+            self.agents,
+            identities if identities is not None else BearerOwners(self.router),
+            settings if settings is not None else PolicySettings.of(self.config),
         )
-
-    async def _counts(self, owner_id: str) -> HealthCounts:
-        live = [s.value for s in LIVE_STATUSES]
-        mine = t.tunnels.c.owner_id == owner_id
-        current = now()
-        active_lease = (
-            (t.leases.c.owner_id == owner_id)
-            & (t.leases.c.status == LeaseStatus.ACTIVE.value)
-            & (t.leases.c.expires_at > current)
-        )
-        async with self.store.read() as conn:
-
-            async def count(table: Any, condition: Any, column: Any = None) -> int:
-                what = func.count(func.distinct(column)) if column is not None else func.count()
-                result = await conn.execute(select(what).select_from(table).where(condition))
-                return int(result.scalar_one())
-
-            return HealthCounts(
-                tunnels=await count(t.tunnels, mine),
-                live_tunnels=await count(t.tunnels, mine & t.tunnels.c.status.in_(live)),
-                active_tunnels=await count(
-                    t.tunnels, mine & (t.tunnels.c.status == TunnelStatus.ACTIVE.value)
-                ),
-                agents=await count(t.agents, t.agents.c.owner_id == owner_id),
-                online_agents=await count(t.leases, active_lease, t.leases.c.agent_id),
-                active_leases=await count(t.leases, active_lease),
-            )
+        pool = UpstreamPool()
+        self._pools.append(pool)
+        self.router.on_change(lambda changes: pool.drop(changes))
+        return Ingress(policy, self.dialer, hub_side, pool, self.traffic)

@@ -30,6 +30,7 @@ from ._config import (
     HubConfig,
 )
 from .api._base import NotFoundHandler
+from .ingress._engine import RelayToHub
 from .ingress._front import FrontProtocol
 from .ingress._ports import PortListeners
 from .store._engine import Store, sqlite_url
@@ -85,8 +86,8 @@ def _write_secret(path: Path, secret: str) -> None:
 class HubServer:
     """A running standalone hub; ``await HubServer.start(...)``, then ``await server.stop()``.
 
-    The public port is served by the front server (``_front.py``), which routes tunnel traffic
-    itself and passes API and control-channel requests to the tornado application listening on
+    The public port is served by the front (``ingress/_front.py``), which routes tunnel traffic
+    itself and relays API and control-channel requests to the tornado application listening on
     a private Unix socket.
     """
 
@@ -164,21 +165,28 @@ class HubServer:
             shutil.rmtree(internal_dir, ignore_errors=True)
             await hub.stop()
             raise
-        hub.internal_address = internal_socket.getsockname()
-        app = web.Application([*hub.rules(), (r"/.*", NotFoundHandler, {"hub": hub})])
+        internal_address = internal_socket.getsockname()
+        not_found = (r"/.*", NotFoundHandler, hub.arguments_for(NotFoundHandler))
+        app = web.Application([*hub.rules(), not_found])
         # the front sets X-Real-Ip (and drops any the client sent): the API logs real clients
         api_server = httpserver.HTTPServer(app, xheaders=True)
         api_server.add_socket(internal_socket)
         loop = asyncio.get_running_loop()
         server = cls(hub, api_server, [], internal_dir, host, bound_port, bootstrap)
 
+        async def connect_to_api() -> asyncio.Transport:
+            transport, _ = await loop.create_unix_connection(asyncio.Protocol, internal_address)
+            return transport
+
+        ingress = hub.ingress(RelayToHub(connect_to_api))
+
         def accept() -> FrontProtocol:
-            return FrontProtocol(hub, server._transports.add)
+            return FrontProtocol(ingress, server._transports.add)
 
         for sock in sockets:
             server._front_servers.append(await loop.create_server(accept, sock=sock))
         ports = server._ports = PortListeners(hub.router, hub.agents, host)
-        hub.router.on_change(lambda _changes: hub.spawn(ports.sync()))
+        hub.router.on_change(lambda _changes: hub.tasks.spawn(ports.sync()))
         await ports.sync()
         return server
 

@@ -24,7 +24,9 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +52,8 @@ CLOSE_TIMEOUT = 10.0
 """Seconds the shutdown waits for the connector to release its lease and close."""
 REMOTE_TIMEOUT = 30.0
 """Seconds a forwarded API call may take on the remote hub."""
+ACTIVITY_RESOLUTION = 1.0
+"""Seconds between two notes of visitors' activity for Jupyter's idle culler."""
 
 
 class TunnelsApp(ExtensionApp):
@@ -137,6 +141,7 @@ class TunnelsApp(ExtensionApp):
         self._connector_task: asyncio.Task[Connector] | None = None
         self._http: httpx.AsyncClient | None = None
         self._hook_ran = asyncio.Event()
+        self._last_activity = 0.0
 
     # --- where things are ----------------------------------------------------------------
 
@@ -202,13 +207,30 @@ class TunnelsApp(ExtensionApp):
                 )
             self.handlers.append((f"{mount}/v1/(?P<path>.*)", RemoteApiHandler, own))
             return
-        self.embedded = EmbeddedHub(Path(self.db_path), self.hub_public_url(), self.lease_ttl)
+        self.embedded = EmbeddedHub(
+            Path(self.db_path), self.hub_public_url(), self.lease_ttl, self.mount
+        )
         self.handlers.extend(jupyter_rules(self.embedded, mount))
 
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         """Start the embedded hub, then the connector in a task the app owns."""
         if self.embedded is not None:
-            await self.embedded.start(self.hub_public_url())
+            server = self.server
+            options: dict[str, Any] = {
+                "xheaders": server.trust_xheaders,
+                "max_body_size": server.max_body_size,
+                "max_buffer_size": server.max_buffer_size,
+            }
+            if server.certfile:
+                options["protocol"] = "https"
+            await self.embedded.start(
+                self.hub_public_url(),
+                server.web_app,
+                options,
+                getattr(server.identity_provider, "token", None) or None,
+            )
+            assert self.embedded.ingress is not None
+            self.embedded.ingress.on_request = self._visitor_activity
         self._connector_task = asyncio.get_running_loop().create_task(
             self._start_connector(), name="jupyter-tunnels-connector-start"
         )
@@ -235,7 +257,16 @@ class TunnelsApp(ExtensionApp):
         """Busy while visitors are connected through the embedded ingress (an open WebSocket
         or download keeps an idle-culled server alive; each visitor request also counts as
         API activity)."""
-        return self.embedded is not None and self.embedded.hub.open_visitors > 0
+        ingress = self.embedded.ingress if self.embedded is not None else None
+        return ingress is not None and ingress.open_connections > 0
+
+    def _visitor_activity(self) -> None:
+        """A visitor's request through a tunnel is activity of the server (its idle culler
+        sees it), noted at most once a second."""
+        moment = time.monotonic()
+        if moment - self._last_activity >= ACTIVITY_RESOLUTION:
+            self._last_activity = moment
+            self.server.web_app.settings["api_last_activity"] = datetime.now(timezone.utc)
 
     # --- the connector -------------------------------------------------------------------
 

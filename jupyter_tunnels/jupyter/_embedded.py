@@ -17,36 +17,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
+import socket
 from pathlib import Path
+from typing import Any
 
-from .._core.errors import ErrorCode
-from .._wire.held import HeldProtocol
-from ..connector import Connector, TargetNotAllowed, check_target
+from tornado import web
+
+from ..connector import Connector
 from ..hub import Hub, HubConfig, create_owner, sqlite_url
 from ..hub._exceptions import HubError
+from ..hub.ingress import (
+    AgentDialer,
+    DirectDialer,
+    ForeignCredentials,
+    FrontProtocol,
+    GiveBack,
+    Ingress,
+    PolicySettings,
+    RoutedDialer,
+)
 from ..hub.services._routing import Route
 from ._config import LOCAL_OWNER, LOCAL_TOKEN_FILE, new_owner_suffix, read_secret, write_secret
+from ._identity import JupyterIdentities
 
-__all__ = ["LOCAL_CONNECT_TIMEOUT", "EmbeddedHub", "Streams"]
-
-Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-LOCAL_CONNECT_TIMEOUT = 5.0
-"""Seconds the ingress waits for a tunnel's target to accept a connection."""
+__all__ = ["JUPYTER_CREDENTIALS", "EmbeddedHub"]
 
 log = logging.getLogger("jupyter_tunnels.jupyter")
+
+JUPYTER_CREDENTIALS = ForeignCredentials(
+    fields=frozenset({b"authorization", b"x-xsrftoken", b"x-csrftoken"}),
+    cookie_names=frozenset({b"_xsrf"}),
+    cookie_prefixes=(b"username-", b"jupyterhub-"),
+    query_names=frozenset({b"_xsrf"}),
+)
+"""Jupyter's credentials, which never reach a tunnel's app: its token (``Authorization``,
+``?token=`` with the server's token), its XSRF field and cookie, and the login cookies of
+Jupyter servers and JupyterHub."""
+LOGIN_HINT = "log in to Jupyter, or send its token"
+"""What a visitor turned away from a private tunnel is told to do."""
 
 
 class EmbeddedHub:
     """A :class:`Hub` on a SQLite file, plus the local owner Jupyter users act as.
 
-    Build it before the server's loop runs (its tornado rules are registered then); call
-    :meth:`start` on the loop and :meth:`stop` at shutdown (safe when never started).
+    Build it before the server's loop runs (its tornado rules are registered then, with
+    ``mount``, the path the hub is served under); call :meth:`start` on the loop and
+    :meth:`stop` at shutdown (safe when never started).
     """
 
-    def __init__(self, db_path: Path, public_url: str, lease_ttl: float) -> None:
+    def __init__(self, db_path: Path, public_url: str, lease_ttl: float, mount: str) -> None:
         self.db_path = db_path
+        self.mount = mount.rstrip("/")
         # no TCP/UDP listeners inside Jupyter: those tunnels need a standalone hub
         config = HubConfig(
             db_url=sqlite_url(db_path), public_url=public_url, lease_ttl=lease_ttl, tcp_ports=None
@@ -58,22 +80,81 @@ class EmbeddedHub:
         """The local owner's API token, once started (the connector's credential)."""
         self.local_connector: Connector | None = None
         """The server's own connector, whose tunnels the ingress dials in-process."""
+        self.direct = DirectDialer(self._allowed_hosts)
+        self.hub.dialer = RoutedDialer(self.direct, AgentDialer(self.hub.agents), self.dials)
+        self.hub.router.on_change(self.direct.routes_changed)
+        self.ingress: Ingress | None = None
+        """The visitors' ingress, once started."""
+        self._give_back: GiveBack | None = None
         self._started = False
         self._ready = asyncio.Event()
 
-    async def start(self, public_url: str | None = None) -> None:
-        """Open the store, start the hub's reaper, and find or make the local owner.
+    async def start(
+        self,
+        public_url: str,
+        application: web.Application,
+        server_options: dict[str, Any],
+        jupyter_token: str | None,
+    ) -> None:
+        """Open the store, start the hub's reaper, find or make the local owner, and make
+        the visitors' ingress on Jupyter's ``application``.
 
         ``public_url`` replaces the URL given at construction: the server may have moved to
-        another port after its extensions were loaded. Handlers read :attr:`hub` per request.
+        another port after its extensions were loaded. ``server_options`` are the options of
+        Jupyter's HTTP server (connections given back to Jupyter get the same).
         """
-        if public_url is not None and public_url != self.hub.config.public_url:
-            self.hub = Hub(dataclasses.replace(self.hub.config, public_url=public_url))
+        if public_url != self.hub.config.public_url:
+            self.hub.set_public_url(public_url)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._started = True
         await self.hub.start()
         self.token, self.owner_id = await self._local_owner()
+        self._give_back = GiveBack(application, **server_options)
+        https = server_options.get("protocol") == "https"
+        identities = JupyterIdentities(
+            application,
+            self.hub.router,
+            lambda: self.owner_id,
+            protocol="https" if https else "http",
+        )
+        foreign = JUPYTER_CREDENTIALS
+        if jupyter_token:
+            foreign = ForeignCredentials(
+                fields=foreign.fields,
+                cookie_names=foreign.cookie_names,
+                cookie_prefixes=foreign.cookie_prefixes,
+                query_names=foreign.query_names,
+                query_values=frozenset({(b"token", jupyter_token.encode())}),
+            )
+        settings = PolicySettings.of(
+            self.hub.config,
+            mount=self.mount.encode(),
+            foreign=foreign,
+            tell_hub_the_client=False,
+            login_hint=LOGIN_HINT,
+        )
+        self.ingress = self.hub.ingress(self._give_back, identities=identities, settings=settings)
         self._ready.set()
+
+    def adopt(self, sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+        """Serve a visitor connection tornado handed over (``data``: what it had read)."""
+        ingress = self.ingress
+        if ingress is None:  # stopped meanwhile
+            sock.close()
+            return
+        self.hub.tasks.spawn(self._adopt(ingress, sock, data, peer))
+
+    async def _adopt(
+        self, ingress: Ingress, sock: socket.socket, data: bytes, peer: tuple[str, int]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(
+                lambda: FrontProtocol(ingress, initial=data, peer=peer), sock
+            )
+        except BaseException:
+            sock.close()
+            raise
 
     async def wait_ready(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for :meth:`start` to finish; whether it has.
@@ -99,40 +180,9 @@ class EmbeddedHub:
             return False
         return route.lease_id == connector.lease_id
 
-    async def dial(self, route: Route) -> Streams:
-        """Connect to the tunnel's target in-process; :class:`HubError` (502) when it fails."""
-        assert self.local_connector is not None, "only called when dials(route)"
-        host, port = route.target_host, route.target_port
-        try:
-            check_target(host, self.local_connector.allowed_hosts)
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), LOCAL_CONNECT_TIMEOUT
-            )
-        except TargetNotAllowed as exc:
-            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, str(exc)) from None
-        except (OSError, asyncio.TimeoutError) as exc:
-            reason = exc.__class__.__name__
-            message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
-            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
-        return reader, writer
-
-    async def dial_raw(self, route: Route) -> asyncio.Transport:
-        """Like :meth:`dial`, as a paused transport (a reach stream splices it)."""
-        assert self.local_connector is not None, "only called when dials(route)"
-        host, port = route.target_host, route.target_port
-        loop = asyncio.get_running_loop()
-        try:
-            check_target(host, self.local_connector.allowed_hosts)
-            transport, _ = await asyncio.wait_for(
-                loop.create_connection(HeldProtocol, host, port), LOCAL_CONNECT_TIMEOUT
-            )
-        except TargetNotAllowed as exc:
-            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, str(exc)) from None
-        except (OSError, asyncio.TimeoutError) as exc:
-            reason = exc.__class__.__name__
-            message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
-            raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
-        return transport
+    def _allowed_hosts(self) -> tuple[str, ...]:
+        connector = self.local_connector
+        return tuple(connector.allowed_hosts) if connector is not None else ()
 
     async def stop(self) -> None:
         """Stop the hub and close the store; idempotent, and safe when never started."""
@@ -142,13 +192,16 @@ class EmbeddedHub:
         self.owner_id = None
         self.token = None
         self.local_connector = None
+        self.ingress = None
+        if self._give_back is not None:
+            await self._give_back.close()
         await self.hub.stop()
 
     async def _local_owner(self) -> tuple[str, str]:
         token_file = self.db_path.parent / LOCAL_TOKEN_FILE
         token = read_secret(token_file)
         if token is not None:
-            owner_id = await self.hub.owner_for_token(token)
+            owner_id = await self.hub.owners.owner_for_token(token)
             if owner_id is not None:
                 return token, owner_id
             log.warning("%s does not hold a valid token: making a new local owner", token_file)
@@ -160,7 +213,7 @@ class EmbeddedHub:
                 name = f"{LOCAL_OWNER}-{new_owner_suffix()}"
                 token = await create_owner(conn, name)
         write_secret(token_file, token)
-        owner_id = await self.hub.owner_for_token(token)
+        owner_id = await self.hub.owners.owner_for_token(token)
         assert owner_id is not None, "the owner was just created"
         log.info("created the local tunnels owner %r (token in %s)", name, token_file)
         return token, owner_id

@@ -1,10 +1,10 @@
 """The embedded hub's tornado rules, put behind Jupyter's own authentication.
 
-Decision: the hub's handlers are reused as they are, each wrapped in a class that also derives
-from Jupyter's ``APIHandler`` (or ``JupyterHandler`` for the ingress), so Jupyter's identity
-provider, token, cookie, XSRF, origin and host checks run exactly as for Jupyter's own API, and
-whatever identity provider the deployment configured (JupyterHub's included) is honoured.
-The method order puts the hub handler first (JSON envelope, hub logic), then Jupyter's.
+Decision: the hub's API handlers are reused as they are, each wrapped in a class that also
+derives from Jupyter's ``APIHandler``, so Jupyter's identity provider, token, cookie, XSRF,
+origin and host checks run exactly as for Jupyter's own API, and whatever identity provider
+the deployment configured (JupyterHub's included) is honoured. The method order puts the hub
+handler first (JSON envelope, hub logic), then Jupyter's.
 
 API requests are judged in this order:
 
@@ -17,26 +17,18 @@ API requests are judged in this order:
    or the login cookie plus ``_xsrf``/``X-XSRFToken`` on POST, PATCH, PUT and DELETE) and then
    acts as the local owner; without it Jupyter answers 403.
 
-The ingress (``/t/{slug}``) lets public tunnels through with no credential; a private tunnel of
-the local owner needs a Jupyter-authenticated request (or the owner's bearer token). Jupyter's
-XSRF check is not applied there: a tunnel's app has its own forms and its own defences. What
-the app receives never carries Jupyter's credentials: no ``Authorization``, no ``X-XSRFToken``,
-no ``_xsrf`` or login cookies (Jupyter's ``username-*``, JupyterHub's ``jupyterhub-*``), and no
-``_xsrf`` or Jupyter ``token`` in the query. The server's own connector's targets are dialled
-in-process; other connectors attached to the embedded hub serve through data connections.
-The control channel (a WebSocket authenticated by the lease's agent token) is mounted as is,
-and so are reach streams (authenticated by their connection's reach token), which reach the
-server's own tunnels in-process too.
+Tunnel traffic (``/t/{slug}``) and connectors' data connections are not judged here: the
+hand-over handler (``hub/ingress/_handover.py``) gives their connections to the ingress's
+front, which judges every request with the one policy, Jupyter's login included
+(``_identity.py``). The control channel (a WebSocket authenticated by the lease's agent
+token) and reach streams (authenticated by their connection's reach token) are mounted as
+they are.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.auth import User
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -44,10 +36,12 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from .._core.errors import ErrorCode
-from ..hub import ApiHandler, Hub, IngressHandler
-from ..hub.ingress._reach_streams import ReachStreamHandler
-from ..hub.services._routing import Route
-from ._embedded import EmbeddedHub, Streams
+from .._wire.protocol import DATA_PATH
+from ..hub import ApiHandler
+from ..hub.ingress import HandoverHandler
+from ..hub.ingress._handover import Adopt, Spawn
+from ..hub.ingress._policy import TUNNEL_PATH
+from ._embedded import EmbeddedHub
 
 __all__ = ["jupyter_rules"]
 
@@ -55,24 +49,8 @@ Rule = tuple[str, Any, dict[str, Any]]
 _STARTING = "the tunnels extension is still starting: try again in a moment"
 START_WAIT = 10.0
 """Seconds a request arriving before the extension's start hook waits for it."""
-_JUPYTER_FIELDS = frozenset({"authorization", "x-xsrftoken", "x-csrftoken"})
-"""Request fields that carry Jupyter credentials (the tunnel's app never sees them)."""
-_JUPYTER_COOKIE_PREFIXES = ("username-", "jupyterhub-")
-"""Login cookies of Jupyter servers and JupyterHub."""
 HUB_TOKEN_USER = User(username="jupyter-tunnels-hub-token")
 """Who a request authenticated by a hub bearer token is, for Jupyter's ``@web.authenticated``."""
-
-
-async def jupyter_user(handler: JupyterHandler) -> Any:
-    """Run Jupyter's identity provider on ``handler``; the user, or None (no redirect, no 403)."""
-    if not handler.check_host():
-        return None
-    user: Any = handler.identity_provider.get_user(handler)
-    if inspect.isawaitable(user):
-        user = await user
-    handler.current_user = user
-    handler._jupyter_current_user = user  # Jupyter's marker that authentication has run
-    return user
 
 
 class JupyterApiMixin(ApiHandler):
@@ -83,9 +61,10 @@ class JupyterApiMixin(ApiHandler):
     _by_hub_token: bool
 
     # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
-    def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
-        """Receive the embedded state (tornado calls this per request); serve its hub."""
-        super().initialize(embedded.hub)
+    def initialize(self, embedded: EmbeddedHub, **services: Any) -> None:
+        """Receive the embedded state and the handler's services (tornado calls this per
+        request)."""
+        super().initialize(**services)
         self.embedded = embedded
         self._by_jupyter = False
         self._by_hub_token = False
@@ -112,7 +91,7 @@ class JupyterApiMixin(ApiHandler):
         await super().prepare()
 
     async def _hub_accepts(self, token: str) -> bool:
-        if await self.hub.owner_for_token(token) is not None:
+        if await self.owners.owner_for_token(token) is not None:
             return True
         return await super().authorize_other(token)
 
@@ -145,102 +124,24 @@ class JupyterApiMixin(ApiHandler):
         self.finish({"code": code.value, "message": message, "details": None})
 
 
-class JupyterIngressMixin(IngressHandler):
-    """Hub ingress inside Jupyter: Jupyter users reach the local owner's private tunnels, the
-    server's own connector's tunnels are dialled in-process, and Jupyter's credentials stay
-    behind."""
+class JupyterHandoverMixin(HandoverHandler):
+    """Gives tunnel connections to the ingress once the extension has started."""
 
     embedded: EmbeddedHub
 
-    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
-    def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
-        """Receive the embedded state (tornado calls this per request); serve its hub."""
-        super().initialize(embedded.hub)
+    # tornado passes the route's kwargs: the mounted rules add ``embedded``
+    def initialize(  # type: ignore[override]
+        self, adopt: Adopt, spawn: Spawn, embedded: EmbeddedHub
+    ) -> None:
+        """Receive the embedded state (tornado calls this per request)."""
+        super().initialize(adopt, spawn)
         self.embedded = embedded
 
-    def check_xsrf_cookie(self) -> None:
-        """No Jupyter XSRF check on tunnel traffic: the tunnel's app has its own defences."""
-
-    async def authorize_private(self, tunnel_id: str, token: str) -> bool:
-        """The owner's bearer token, or Jupyter's authentication for the local owner's tunnels."""
-        if await super().authorize_private(tunnel_id, token):
-            return True
-        owner = self.embedded.owner_id
-        if owner is None or owner != await self.hub.tunnels.owner_of(tunnel_id):
-            return False
-        return await jupyter_user(cast(JupyterHandler, self)) is not None
-
-    async def open_upstream(self, route: Route) -> Streams:
-        """The server's own tunnels: a direct connection to the target, no hop through a
-        connector; other connectors' tunnels: through their data connections."""
-        if not self.embedded.dials(route):
-            return await super().open_upstream(route)
-        return await self.embedded.dial(route)
-
-    def forwarded_fields(self) -> list[tuple[str, str]]:
-        """The visitor's fields without Jupyter's: no Authorization, XSRF or login cookies."""
-        fields: list[tuple[str, str]] = []
-        for name, value in super().forwarded_fields():
-            lowered = name.lower()
-            if lowered in _JUPYTER_FIELDS:
-                continue
-            if lowered == "cookie":
-                value = "; ".join(
-                    part for part in value.split(";") if not self._is_jupyter_cookie(part)
-                ).strip()
-                if not value:
-                    continue
-            fields.append((name, value))
-        return fields
-
-    def forwarded_query(self) -> str:
-        """The query without ``_xsrf`` and without Jupyter's own ``token``."""
-        query = super().forwarded_query()
-        if not query:
-            return query
-        jupyter_token = cast(JupyterHandler, self).token
-        kept = [
-            (name, value)
-            for name, value in parse_qsl(query, keep_blank_values=True)
-            if name != "_xsrf" and not (name == "token" and value == jupyter_token)
-        ]
-        return urlencode(kept)
-
-    def visitor_arrived(self) -> None:
-        """A visitor's request is activity of the server (its idle culler sees it)."""
-        self.settings["api_last_activity"] = datetime.now(timezone.utc)
-
-    def _is_jupyter_cookie(self, part: str) -> bool:
-        name = part.split("=", 1)[0].strip()
-        login = cast(JupyterHandler, self).identity_provider.get_cookie_name(self)
-        return name in ("_xsrf", login) or name.startswith(_JUPYTER_COOKIE_PREFIXES)
-
-
-class JupyterReachMixin(ReachStreamHandler):
-    """Reach streams inside Jupyter: the server's own tunnels are dialled in-process."""
-
-    embedded: EmbeddedHub
-
-    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
-    def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:  # type: ignore[override]
-        """Receive the embedded state (tornado calls this per request); serve its hub."""
-        super().initialize(embedded.hub)
-        self.embedded = embedded
-
-    async def open_upstream(self, route: Route) -> tuple[asyncio.Transport, bytes]:
-        """The server's own tunnels: straight to the target; others: through their connector."""
-        if not self.embedded.dials(route):
-            return await super().open_upstream(route)
-        return await self.embedded.dial_raw(route), b""
-
-
-class _CurrentHub:
-    """Serves the embedded hub current at request time (it is replaced when the port moves)."""
-
-    def initialize(self, hub: Hub, embedded: EmbeddedHub) -> None:
-        """Pass the embedded hub on to the wrapped handler."""
-        # a mixin: the handler class it is combined with (``type(...)`` at mount time) has it
-        super().initialize(embedded.hub)  # type: ignore[misc]
+    async def prepare(self) -> None:
+        """Wait for the extension's start, then hand the connection over."""
+        if not await self.embedded.wait_ready(START_WAIT):
+            raise web.HTTPError(503, _STARTING)
+        await super().prepare()
 
 
 def _decorate(handler: type[web.RequestHandler], decorator: Callable[[Any], Any]) -> dict[str, Any]:
@@ -257,22 +158,29 @@ def _decorate(handler: type[web.RequestHandler], decorator: Callable[[Any], Any]
 
 
 def jupyter_rules(embedded: EmbeddedHub, prefix: str) -> list[Rule]:
-    """The embedded hub's rules under ``prefix``, API and ingress behind Jupyter's auth."""
-    rules: list[Rule] = []
+    """The embedded hub's rules under ``prefix``: tunnel traffic and data connections to the
+    ingress, the API behind Jupyter's auth, the control channel and reach streams as they are.
+    """
+    handover: dict[str, Any] = {
+        "embedded": embedded,
+        "adopt": embedded.adopt,
+        "spawn": embedded.hub.tasks.spawn,
+    }
+    verbs = _decorate(HandoverHandler, allow_unauthenticated)
+    wrapped = type("JupyterHandoverHandler", (JupyterHandoverMixin, JupyterHandler), verbs)
+    wrapped.__doc__ = HandoverHandler.__doc__
+    rules: list[Rule] = [
+        (prefix + TUNNEL_PATH + ".*", wrapped, handover),
+        (prefix + DATA_PATH, wrapped, handover),
+    ]
     for pattern, handler, kwargs in embedded.hub.rules(prefix):
         if issubclass(handler, ApiHandler):
             bases: tuple[type, ...] = (JupyterApiMixin, handler, APIHandler)
             verbs = _decorate(handler, web.authenticated)
-        elif issubclass(handler, IngressHandler):  # judges each tunnel's access itself
-            bases = (JupyterIngressMixin, handler, JupyterHandler)
-            verbs = _decorate(handler, allow_unauthenticated)
-        elif issubclass(handler, ReachStreamHandler):  # the reach token is its credential
-            bases = (JupyterReachMixin, handler)
-            verbs = _decorate(handler, allow_unauthenticated)
-        else:  # the control channel: the lease's agent token is its credential
-            bases = (_CurrentHub, handler)
+            kwargs = {**kwargs, "embedded": embedded}
+        else:  # control channel and reach streams: their own tokens are their credentials
+            bases = (handler,)
             verbs = _decorate(handler, allow_unauthenticated)
         namespace = {"__doc__": handler.__doc__, **verbs}
-        wrapped = type(f"Jupyter{handler.__name__}", bases, namespace)
-        rules.append((pattern, wrapped, {**kwargs, "embedded": embedded}))
+        rules.append((pattern, type(f"Jupyter{handler.__name__}", bases, namespace), kwargs))
     return rules

@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import h11
 import httpx
 import websockets
 from jupyter_server.serverapp import ServerApp
@@ -165,12 +166,14 @@ async def test_websocket_passes_through_and_counts_as_activity(
 async def test_each_request_is_judged_on_its_own(
     jp_fetch: Any, jp_serverapp: ServerApp, services: Services
 ) -> None:
-    async with visitor() as http:
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(timeout=20, limits=limits) as http:
         await start(jp_serverapp)
         tunnel = await expose(jp_fetch, port=services.http_port, name="judged", public=True)
         first = await http.get(tunnel["url"])
         assert first.status_code == 200
-        assert first.headers["Connection"] == "close"  # the next request comes on a new connection
+        assert first.headers.get("Connection") != "close"  # kept alive: the front judges the next
+        connection = first.extensions["network_stream"]
 
         await jp_fetch(
             "tunnels", "v1", "tunnels", tunnel["id"], method="PATCH",
@@ -184,7 +187,10 @@ async def test_each_request_is_judged_on_its_own(
             "tunnels", "v1", "tunnels", tunnel["id"], method="PATCH",
             body=json.dumps({"status": "active"}), headers=dict(JSON),
         )  # fmt: skip
-        assert (await http.get(tunnel["url"])).status_code == 200
+        resumed = await http.get(tunnel["url"])
+        assert resumed.status_code == 200
+        for answer in (paused, resumed):
+            assert answer.extensions["network_stream"] is connection, "one connection throughout"
 
 
 async def test_clear_errors_for_bad_visits(
@@ -366,7 +372,7 @@ async def test_refusals_keep_a_kept_alive_connection_usable(
     # on one raw connection, one after the other and pipelined: each is judged and answered
     upload = f"{private['url']}upload?share_token={link['token']}"
     requests = [raw_request(method, url, content) for method, url, content, _ in refusals]
-    requests.append(raw_request("POST", upload, bytes(100_000)))
+    requests.append(raw_request("POST", upload, bytes(100_000), close=True))
     for pipelined in (False, True):
         answers = await one_connection(private["url"], requests, pipelined=pipelined)
         assert [status for status, _, _ in answers] == [*(wanted for *_, wanted in refusals), 200]
@@ -375,10 +381,14 @@ async def test_refusals_keep_a_kept_alive_connection_usable(
         assert json.loads(answers[-1][2]) == {"received": 100_000}
 
 
-def raw_request(method: str, url: str, content: bytes | None = None) -> bytes:
-    """An HTTP/1.1 request as sent on the wire."""
+def raw_request(
+    method: str, url: str, content: bytes | None = None, *, close: bool = False
+) -> bytes:
+    """An HTTP/1.1 request as sent on the wire (``close``: it asks to close the connection)."""
     parsed = httpx.URL(url)
     head = f"{method} {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.netloc.decode()}\r\n"
+    if close:
+        head += "Connection: close\r\n"
     return f"{head}Content-Length: {len(content or b'')}\r\n\r\n".encode() + (content or b"")
 
 
@@ -396,15 +406,16 @@ async def one_connection(
             if not pipelined:
                 writer.write(request)
             answers.append(await read_answer(reader))
-        assert await asyncio.wait_for(reader.read(), 20) == b"", "a clean close at the end"
+        if b"Connection: close" in requests[-1]:
+            assert await asyncio.wait_for(reader.read(), 20) == b"", "a clean close at the end"
     finally:
         writer.close()
     return answers
 
 
-class CarelessApp:
-    """An app that answers the first request it sees and keeps reading until the peer closes,
-    recording every byte it receives (it ignores ``Connection: close``, as some do)."""
+class RecordingApp:
+    """An app that answers every request ``200 ok`` and records every byte it receives, per
+    connection (h11 finds where each request ends, independently of the hub's parser)."""
 
     def __init__(self) -> None:
         self.received: list[asyncio.Future[bytes]] = []
@@ -419,29 +430,36 @@ class CarelessApp:
         done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.received.append(done)
         seen = bytearray()
-        answered = False
+        connection = h11.Connection(h11.SERVER)
         try:
             while data := await reader.read(65536):
                 seen += data
-                if not answered and b"\r\n\r\n" in seen:
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                    answered = True
+                connection.receive_data(data)
+                while (event := connection.next_event()) not in (h11.NEED_DATA, h11.PAUSED):
+                    if isinstance(event, h11.EndOfMessage):
+                        answer = h11.Response(status_code=200, headers=[("Content-Length", "2")])
+                        writer.write(connection.send(answer) or b"")
+                        writer.write(connection.send(h11.Data(data=b"ok")) or b"")
+                        writer.write(connection.send(h11.EndOfMessage()) or b"")
+                        connection.start_next_cycle()
         finally:
             done.set_result(bytes(seen))
             writer.close()
+
+    async def everything_received(self) -> bytes:
+        """What every connection received, once they have all closed."""
+        return b"".join([await asyncio.wait_for(done, 20) for done in self.received])
 
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
 
 
-async def test_only_the_judged_request_reaches_the_app(
-    jp_fetch: Any, jp_serverapp: ServerApp
-) -> None:
+async def test_only_judged_requests_reach_the_app(jp_fetch: Any, jp_serverapp: ServerApp) -> None:
     await start(jp_serverapp)
-    careless = CarelessApp()
+    app = RecordingApp()
     try:
-        tunnel = await expose(jp_fetch, port=await careless.start(), name="careless")
+        tunnel = await expose(jp_fetch, port=await app.start(), name="recorded")
         grant_answer = await jp_fetch(
             "tunnels", "v1", "tunnels", tunnel["id"], "shares", method="POST",
             body=json.dumps({"name": "get-public", "allowedMethods": ["GET", "POST"],
@@ -455,27 +473,38 @@ async def test_only_the_judged_request_reaches_the_app(
             f"POST {httpx.URL(base + 'up?share_token=' + token).raw_path.decode()} HTTP/1.1\r\n"
             f"Host: {httpx.URL(base).netloc.decode()}\r\nTransfer-Encoding: chunked\r\n\r\n"
         ).encode()
+        chunked_body = b"5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n"
         cases = [
-            (raw_request("GET", f"{base}a?share_token={token}"), b""),
-            (raw_request("POST", f"{base}b?share_token={token}", b"x" * 5000), b"x" * 5000),
-            (chunked_head + b"5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n",
-             b"5;ext=1\r\nhello\r\n0\r\nTrailer: t\r\n\r\n"),
-        ]  # fmt: skip
-        for request, wanted_body in cases:
-            assert await careless_visit(tunnel["url"], request + smuggled) == (200, b"ok")
-            received = await asyncio.wait_for(careless.received[-1], 20)
-            head, _, relayed_body = received.partition(b"\r\n\r\n")
-            assert b"DELETE" not in received and b"/admin" not in received, received
-            assert relayed_body == wanted_body
-            assert b"share_token" not in head
-
+            raw_request("GET", f"{base}a?share_token={token}"),
+            raw_request("POST", f"{base}b?share_token={token}", b"x" * 5000),
+            chunked_head + chunked_body,
+        ]
+        for request in cases:
+            # the request, then one the share does not allow, pipelined on one connection:
+            # each is judged, so the second is refused and never reaches the app
+            answers = await one_connection(tunnel["url"], [request, smuggled], pipelined=True)
+            assert [status for status, _, _ in answers] == [200, 403], answers
         # a framing the app and the hub could read differently is refused before the app
         ambiguous = chunked_head.replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n")
         status, answer = await careless_visit(tunnel["url"], ambiguous + b"0\r\n\r\n" + smuggled)
         assert status == 400 and b"both Content-Length and Transfer-Encoding" in answer, answer
-        assert len(careless.received) == len(cases)
+
+        await jp_fetch(
+            "tunnels",
+            "v1",
+            "tunnels",
+            tunnel["id"],
+            method="PATCH",
+            body=json.dumps({"status": "paused"}),
+            headers=dict(JSON),
+        )  # fmt: skip  (pausing closes the hub's kept-alive connections to the app)
+        received = await app.everything_received()
+        assert b"DELETE" not in received and b"/admin" not in received, received
+        assert b"share_token" not in received
+        assert received.count(b"HTTP/1.1\r\n") == len(cases)
+        assert b"x" * 5000 in received and chunked_body in received
     finally:
-        careless.close()
+        app.close()
 
 
 async def careless_visit(url: str, data: bytes) -> tuple[int, bytes]:

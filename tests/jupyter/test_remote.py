@@ -61,7 +61,7 @@ async def test_remote_mode_forwards_the_api_with_the_token(
 
 
 async def _status(hub: RunningHub, tunnel_id: str) -> str:
-    owner = await hub.server.hub.owner_for_token(hub.token)
+    owner = await hub.server.hub.owners.owner_for_token(hub.token)
     assert owner is not None
     tunnel = await hub.server.hub.tunnels.get(owner, tunnel_id)
     return tunnel.status.value
@@ -97,7 +97,7 @@ async def test_a_kernel_exposes_on_the_remote_hub(
 
 
 async def _status_by_name(hub: RunningHub, name: str) -> str:
-    owner = await hub.server.hub.owner_for_token(hub.token)
+    owner = await hub.server.hub.owners.owner_for_token(hub.token)
     assert owner is not None
     every = await hub.server.hub.tunnels.list(owner, include_inactive=True)
     (tunnel,) = [tunnel for tunnel in every if tunnel.name == name]

@@ -1,12 +1,28 @@
-"""Where a visitor's request ends (the Jupyter ingress relays exactly one request per
-connection): Content-Length and chunked bodies, fed whole or a byte at a time."""
+"""The head parser and body delimiter the ingress judges every request with
+(``_wire/http1.py``): where a request's body ends (Content-Length and chunked bodies, fed whole
+or a byte at a time) and which framings are refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from jupyter_tunnels._wire.http1 import HeadError
-from jupyter_tunnels.hub._visitor_relay import RequestBody
+from jupyter_tunnels._wire.http1 import BodyScanner, HeadError, parse_request_head
+
+
+class RequestBody:
+    """A request's body as the front follows it: the head's framing, then the scanner."""
+
+    def __init__(self, head: bytes) -> None:
+        self._scanner: BodyScanner = parse_request_head(head).body_scanner()
+
+    @property
+    def complete(self) -> bool:
+        return self._scanner.done
+
+    def split(self, data: bytes) -> tuple[bytes, bytes]:
+        taken = self._scanner.feed(data)
+        return data[:taken], data[taken:]
+
 
 NEXT = b"GET /next HTTP/1.1\r\n\r\n"
 

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import pydantic
 from tornado import web
@@ -21,9 +21,7 @@ from ..._core.errors import ErrorCode
 from ..._core.models import ApiError
 from .._config import MAX_BODY_BYTES
 from .._exceptions import HubError
-
-if TYPE_CHECKING:
-    from .._app import Hub
+from ..services._owners import OwnerService
 
 __all__ = ["ApiHandler", "NotFoundHandler"]
 
@@ -83,17 +81,24 @@ def _message(error: Any) -> str:
 
 
 class ApiHandler(web.RequestHandler):
-    """JSON API handler bound to a :class:`Hub`; requires a bearer token unless ``public``."""
+    """JSON API handler; requires a bearer token unless ``public``.
+
+    Each handler receives the services it needs, as keyword arguments of its ``initialize``
+    (tornado calls it per request with the route's arguments): the hub's composition root
+    (``_app.py``) reads the parameter names and passes the services of those names, so a
+    handler states its dependencies in its signature and never sees the whole hub.
+    """
 
     public = False
     """Whether the route answers without a token (health, OpenAPI document)."""
 
-    hub: Hub
+    owners: OwnerService
     owner_id: str | None
 
-    def initialize(self, hub: Hub) -> None:
-        """Receive the hub this handler serves (tornado calls this per request)."""
-        self.hub = hub
+    def use(self, owners: OwnerService) -> None:
+        """Receive the owner lookup every handler needs; each handler's ``initialize`` (which
+        tornado calls per request with the route's arguments) calls it first."""
+        self.owners = owners
         self.owner_id = None
 
     def set_default_headers(self) -> None:
@@ -117,7 +122,7 @@ class ApiHandler(web.RequestHandler):
             )
         token = self.bearer_token()
         if token is not None:
-            self.owner_id = await self.hub.owner_for_token(token)
+            self.owner_id = await self.owners.owner_for_token(token)
         if self.public or self.owner_id is not None or await self.authorize_other(token):
             return
         if token is None:
@@ -227,6 +232,10 @@ class NotFoundHandler(ApiHandler):
     """Answers any path the API does not know with a JSON 404."""
 
     public = True
+
+    def initialize(self, owners: OwnerService) -> None:
+        """Receive the services (tornado calls this per request)."""
+        self.use(owners)
 
     async def prepare(self) -> None:
         """Refuse every request, whatever its method."""

@@ -9,10 +9,11 @@ lease's tunnels go back to ``connecting`` until the connector returns.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tornado import websocket
 
+from ..._core.tasks import TaskSet
 from ..._wire.protocol import (
     Bound,
     ControlMessage,
@@ -23,10 +24,11 @@ from ..._wire.protocol import (
     decode_control,
     encode_control,
 )
-from ..services._agents import POOL_SIZE, AgentSession, specs_for
-
-if TYPE_CHECKING:
-    from .._app import Hub
+from .._config import HubConfig
+from ..services._agents import POOL_SIZE, AgentRegistry, AgentSession, specs_for
+from ..services._leases import LeaseService
+from ..services._reach import ReachService
+from ..services._routing import Router
 
 __all__ = ["ControlHandler"]
 
@@ -40,11 +42,22 @@ CLOSE_GOING_AWAY = 1001
 class ControlHandler(websocket.WebSocketHandler):
     """``GET /v1/agent/connect``: a connector's control WebSocket."""
 
-    hub: Hub
-
-    def initialize(self, hub: Hub) -> None:
-        """Receive the hub (tornado calls this per request)."""
-        self.hub = hub
+    def initialize(
+        self,
+        config: HubConfig,
+        leases: LeaseService,
+        agents: AgentRegistry,
+        router: Router,
+        reach: ReachService,
+        tasks: TaskSet,
+    ) -> None:
+        """Receive the services (tornado calls this per request)."""
+        self.config = config
+        self.leases = leases
+        self.agents = agents
+        self.router = router
+        self.reach = reach
+        self.tasks = tasks
         self.lease: tuple[str, str] | None = None
         self.session: AgentSession | None = None
         self.token = ""
@@ -53,19 +66,19 @@ class ControlHandler(websocket.WebSocketHandler):
     @property
     def ping_interval(self) -> float:
         """Ping as often as the connector heartbeats."""
-        return self.hub.config.heartbeat_interval
+        return self.config.heartbeat_interval
 
     @property
     def ping_timeout(self) -> float:
         """Drop a peer that has not answered a ping by the next one (two intervals silent)."""
-        return self.hub.config.heartbeat_interval
+        return self.config.heartbeat_interval
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Check the agent token, then upgrade."""
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             self.token = token.strip()
-            self.lease = await self.hub.leases.lease_for_agent_token(self.token)
+            self.lease = await self.leases.lease_for_agent_token(self.token)
         if self.lease is None:
             self.set_status(401)
             self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-tunnels"')
@@ -81,7 +94,7 @@ class ControlHandler(websocket.WebSocketHandler):
             self.close(CLOSE_PROTOCOL, str(exc)[:120])
             return
         if isinstance(decoded, Bound | Unbound) and self.session is not None:
-            self.hub.reach.answered(self.session, decoded)
+            self.reach.answered(self.session, decoded)
             return
         if not isinstance(decoded, Hello) or self.session is not None or self.lease is None:
             self.close(CLOSE_PROTOCOL, f"unexpected {decoded.type} message")
@@ -90,21 +103,21 @@ class ControlHandler(websocket.WebSocketHandler):
         if decoded.lease_id != lease_id:
             self.close(CLOSE_POLICY, "the agent token belongs to another lease")
             return
-        self.session = await self.hub.agents.attach(
+        self.session = await self.agents.attach(
             lease_id, owner_id, self.token, self.send_control, self._disconnect
         )
-        await self.hub.router.settle()
-        specs = specs_for(lease_id, self.hub.router.by_id)
+        await self.router.settle()
+        specs = specs_for(lease_id, self.router.by_id)
         self.session.tunnel_ids = {spec.id for spec in specs}
         welcome = Welcome(
             session_id=self.session.id,
-            heartbeat_seconds=self.hub.config.heartbeat_interval,
+            heartbeat_seconds=self.config.heartbeat_interval,
             pool_size=POOL_SIZE,
             tunnels=specs,
         )
         self.welcomed = True
         self.send_control(welcome)
-        self.hub.reach.attached(self.session)
+        self.reach.attached(self.session)
         log.info("agent %s attached to lease %s", decoded.client_instance_id, lease_id)
 
     def send_control(self, message: ControlMessage) -> None:
@@ -131,5 +144,5 @@ class ControlHandler(websocket.WebSocketHandler):
         """Forget the session; its tunnels wait for the connector to come back."""
         if self.session is not None:
             session, self.session = self.session, None
-            self.hub.spawn(self.hub.agents.detach(session))
-            self.hub.reach.detached(session)
+            self.tasks.spawn(self.agents.detach(session))
+            self.reach.detached(session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
 
@@ -13,7 +15,7 @@ from ..._core.models import ApiError
 from ..._version import __version__
 from ._routes import ROUTES, Operation
 
-__all__ = ["build_openapi"]
+__all__ = ["OpenApiDocument", "build_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -171,3 +173,21 @@ def build_openapi(server_url: str, hub_ports: tuple[int, int] | None = None) -> 
         },
         "security": [{"bearer": []}],
     }
+
+
+class OpenApiDocument:
+    """The document of one hub, built the first time it is asked for."""
+
+    def __init__(self, server_url: str, hub_ports: tuple[int, int] | None) -> None:
+        self.server_url = server_url
+        self.hub_ports = hub_ports
+
+    @property
+    def text(self) -> str:
+        """The document as JSON text."""
+        return _document(self.server_url, self.hub_ports)
+
+
+@functools.lru_cache(maxsize=8)
+def _document(server_url: str, hub_ports: tuple[int, int] | None) -> str:
+    return json.dumps(build_openapi(server_url, hub_ports))

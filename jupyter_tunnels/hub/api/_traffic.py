@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 from ..._core.errors import ErrorCode
 from ..._core.models import RequestLogEntry, TunnelMetrics
 from .._exceptions import HubError
-from ..services._traffic import RECENT_REQUESTS, RequestRecord, TunnelTraffic
-from ..store import _tables as t
+from ..services._agents import AgentRegistry
+from ..services._owners import OwnerService
+from ..services._routing import Router
+from ..services._traffic import RECENT_REQUESTS, RequestRecord, TrafficLog, TunnelTraffic
+from ..services._tunnels import TunnelService
 from ._base import ApiHandler
 
 __all__ = [
@@ -86,14 +87,27 @@ def metrics_of(tunnel_id: str, traffic: TunnelTraffic | None) -> TunnelMetrics:
     )
 
 
-class TunnelRequestsHandler(ApiHandler):
+class _TunnelTrafficApi(ApiHandler):
+    """A handler of a tunnel's traffic."""
+
+    tunnels: TunnelService
+    traffic: TrafficLog
+
+    def initialize(self, owners: OwnerService, tunnels: TunnelService, traffic: TrafficLog) -> None:
+        """Receive the services (tornado calls this per request)."""
+        self.use(owners)
+        self.tunnels = tunnels
+        self.traffic = traffic
+
+
+class TunnelRequestsHandler(_TunnelTrafficApi):
     """``GET /v1/tunnels/{tunnelId}/requests``."""
 
     async def get(self, tunnel_id: str) -> None:
         """The tunnel's recent requests, newest first."""
         limit = self._limit()
-        tunnel = await self.hub.tunnels.get(self.owner, tunnel_id)
-        traffic = self.hub.traffic.get(tunnel.id)
+        tunnel = await self.tunnels.get(self.owner, tunnel_id)
+        traffic = self.traffic.get(tunnel.id)
         records = traffic.newest(limit) if traffic is not None else []
         self.send([log_entry(record) for record in records])
 
@@ -110,35 +124,43 @@ class TunnelRequestsHandler(ApiHandler):
         return int(text)
 
 
-class TunnelMetricsHandler(ApiHandler):
+class TunnelMetricsHandler(_TunnelTrafficApi):
     """``GET /v1/tunnels/{tunnelId}/metrics``."""
 
     async def get(self, tunnel_id: str) -> None:
         """The tunnel's counters and latency quantiles."""
-        tunnel = await self.hub.tunnels.get(self.owner, tunnel_id)
-        self.send(metrics_of(tunnel.id, self.hub.traffic.get(tunnel.id)))
+        tunnel = await self.tunnels.get(self.owner, tunnel_id)
+        self.send(metrics_of(tunnel.id, self.traffic.get(tunnel.id)))
 
 
 class MetricsHandler(ApiHandler):
     """``GET /metrics``: Prometheus text format, for the caller's tunnels (all for an admin)."""
 
+    router: Router
+    agents: AgentRegistry
+    traffic: TrafficLog
+
+    def initialize(
+        self, owners: OwnerService, router: Router, agents: AgentRegistry, traffic: TrafficLog
+    ) -> None:
+        """Receive the services (tornado calls this per request)."""
+        self.use(owners)
+        self.router = router
+        self.agents = agents
+        self.traffic = traffic
+
     async def get(self) -> None:
         """Write every visible tunnel's counters and the hub's gauges."""
         owner = self.owner
-        async with self.hub.store.read() as conn:
-            is_admin = bool(
-                (
-                    await conn.execute(select(t.owners.c.is_admin).where(t.owners.c.id == owner))
-                ).scalar()
-            )
-        routes = [r for r in self.hub.router.by_id.values() if is_admin or r.owner_id == owner]
+        is_admin = await self.owners.is_admin(owner)
+        routes = [r for r in self.router.by_id.values() if is_admin or r.owner_id == owner]
         leases = {r.lease_id for r in routes}
         agents = sum(
             1
-            for session in self.hub.agents.sessions.values()
+            for session in self.agents.sessions.values()
             if not session.closed and (is_admin or session.lease_id in leases)
         )
-        traffic = [x for x in self.hub.traffic.all() if is_admin or x.owner_id == owner]
+        traffic = [x for x in self.traffic.all() if is_admin or x.owner_id == owner]
         self.set_header("Content-Type", METRICS_CONTENT_TYPE)  # errors stay JSON
         self.finish(exposition(traffic, live_tunnels=len(routes), connected_agents=agents))
 

@@ -1,114 +1,176 @@
-"""The standalone hub's front door: one port for the API, the connectors and the visitors.
+"""The front: one visitor connection, every request on it judged by the policy and carried out.
 
-Every request head on every connection is parsed and judged on its own (route, access,
-pause), even on kept-alive and pipelined connections; bodies are only counted and handed on.
-A request goes to one of three places:
+Both hostings serve visitor connections with this protocol: the standalone hub on its own port,
+and a Jupyter server after tornado handed it the connection (``_handover.py``). Each request
+head is parsed (``_wire/http1.py``) and decided by the hosting's
+:class:`~._policy.IngressPolicy`, even on kept-alive and pipelined connections; bodies are
+only counted and handed on. A decision is carried out here:
 
-* a tunnel (``{slug}.{domain}`` or ``/t/{slug}/...``): over a data connection from the
-  tunnel's connector, with ``X-Forwarded-*`` added and the hub's credentials removed;
-* a connector's data-connection upgrade (``/v1/agent/data``): the connection joins the
-  agent's pool;
-* anything else (the ``/v1`` API, the control WebSocket): the tornado application, reached
-  over an internal Unix socket.
+* :class:`~._decisions.Forward`: the request goes to an upstream of the tunnel (a kept-alive
+  one from the :class:`~._upstream.UpstreamPool`, else a stream from the hosting's dialer);
+* :class:`~._decisions.Answer` / :class:`~._decisions.Redirect`: the hub answers by itself,
+  after the answers to earlier requests; the connection stays usable when the request's body
+  is short enough to read and drop (:data:`DRAINED_BODY`), else the hub half-closes and drops
+  what the visitor still sends (:meth:`FrontProtocol._linger`), never resetting the answer;
+* :class:`~._decisions.ToHub`: relayed to the hub's own application (standalone), or the
+  connection goes back to the server that handed it over (Jupyter);
+* :class:`~._decisions.JoinPool`, :class:`~._decisions.OpenStream`: raw streams (a
+  connector's data connection, ``CONNECT``); a ``101`` from an app makes a WebSocket raw too.
 
-Each visitor connection has at most one upstream at a time; when a request needs another
-upstream, the front waits until the current one has answered every earlier request, so
-responses always come back in order. A ``101 Switching Protocols`` answer (WebSocket) turns
-the connection into a raw two-way relay (``_splice.py``).
+Each connection has at most one upstream at a time; a request for another one waits until
+the current upstream has answered every earlier request, so answers keep their order. The
+connection's :class:`Phase` is one explicit state with a transition table (:data:`NEXT`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import enum
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
-from ..._core.errors import HTTP_STATUS, ErrorCode
-from ..._wire.http1 import (
-    BodyScanner,
-    HeadError,
-    RequestHead,
-    find_head_end,
-    parse_request_head,
-)
-from ..._wire.protocol import DATA_PATH
+from ..._core.errors import ErrorCode
+from ..._wire.http1 import BodyScanner, HeadError, RequestHead, find_head_end, parse_request_head
+from ..._wire.protocol import DATA_UPGRADE
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from .._exceptions import HubError
 from ..services._agents import AgentSession
 from ..services._routing import Route
 from ..services._traffic import CLIENT_CLOSED, Exchange
-from ._fields import rewrite_for_api, rewrite_for_tunnel
-from ._gates import Gates
-from ._pages import error_response, wants_html
-from ._shares import share_decision
+from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, OpenStream, Redirect, ToHub
+from ._dialers import Stream
+from ._engine import Ingress, RelayToHub
+from ._pages import render_answer
 from ._upstream import Pending, Upstream
 
-if TYPE_CHECKING:
-    from .._app import Hub
-
-__all__ = ["FrontProtocol"]
+__all__ = ["DRAINED_BODY", "LINGER_SECONDS", "NEXT", "FrontProtocol", "Phase"]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
 LINGER_SECONDS = 5.0
-"""How long a connection the hub answered by itself drains the visitor's leftovers."""
+"""How long a connection the hub answered and closes drains the visitor's leftovers."""
+DRAINED_BODY = 1024 * 1024
+"""The longest request body the hub reads and drops to keep the connection after answering
+that request itself; a longer (or chunked) one gets ``Connection: close``."""
+API_UPSTREAM = "api"
+"""The upstream key of the hub's own application."""
 
-_HEAD_ERROR_CODES = {
-    400: ErrorCode.INVALID_INPUT,
-    431: ErrorCode.REQUEST_HEAD_TOO_LARGE,
-    502: ErrorCode.LOCAL_UNAVAILABLE,
-    505: ErrorCode.UNSUPPORTED_HTTP_VERSION,
+
+class Phase(enum.Enum):
+    """Where a visitor connection stands."""
+
+    OPEN = "open"
+    """Requests are read and judged."""
+    LAST = "last"
+    """The visitor asked to close after the request in flight: its body is read, nothing more."""
+    HALF_CLOSED = "half-closed"
+    """The visitor sent EOF: answers in flight are finished, then the connection closes."""
+    RAW = "raw"
+    """Bytes only, both ways (a WebSocket after ``101``, ``CONNECT``, a data connection)."""
+    LINGER = "linger"
+    """The hub answered and half-closed: what the visitor still sends is dropped."""
+    HANDED_BACK = "handed back"
+    """The connection went back to the server that handed it over (Jupyter's)."""
+    CLOSED = "closed"
+
+
+NEXT: dict[Phase, frozenset[Phase]] = {
+    Phase.OPEN: frozenset(Phase) - {Phase.OPEN},
+    Phase.LAST: frozenset({Phase.HALF_CLOSED, Phase.RAW, Phase.LINGER, Phase.CLOSED}),
+    Phase.HALF_CLOSED: frozenset({Phase.RAW, Phase.CLOSED}),
+    Phase.RAW: frozenset({Phase.CLOSED}),
+    Phase.LINGER: frozenset({Phase.CLOSED}),
+    Phase.HANDED_BACK: frozenset({Phase.CLOSED}),
+    Phase.CLOSED: frozenset(),
 }
+"""The phases a connection may move to from each phase."""
+
+_READING = (Phase.OPEN, Phase.LAST)
+_DATA_SWITCH = (
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "
+    + DATA_UPGRADE.encode()
+    + b"\r\n\r\n"
+)
 
 
-class FrontProtocol(Gates, asyncio.Protocol):
-    """One visitor (or connector, or API client) connection to the standalone hub."""
+class FrontProtocol(asyncio.Protocol):
+    """One visitor (or connector, or API client) connection."""
 
     def __init__(
-        self, hub: Hub, register: Callable[[asyncio.Transport], None] | None = None
+        self,
+        ingress: Ingress,
+        register: Callable[[asyncio.Transport], None] | None = None,
+        initial: bytes = b"",
+        peer: tuple[str, int] | None = None,
     ) -> None:
-        self.hub = hub
+        self.ingress = ingress
         self._register = register
+        self._initial = initial
+        """Bytes read before this protocol took the connection over (the hand-over)."""
+        self.phase = Phase.OPEN
         self.transport: asyncio.Transport | None = None
-        self.client = "unknown"
+        self.peer: tuple[str, int] = peer or ("", 0)
+        """The visitor's address (given when the socket is not the visitor's own: TLS)."""
+        self.client = peer[0] if peer else "unknown"
         self.buffer = bytearray()
         self.body: BodyScanner | None = None
+        """The body of the request being read (relayed to ``body_to``, or dropped)."""
+        self.body_to: asyncio.Transport | None = None
         self.upstream: Upstream | None = None
         self.pending: collections.deque[Pending] = collections.deque()
         self.paused: set[str] = set()
         self.waiting: asyncio.Task[None] | None = None
-        self.closing = False
-        self.raw = False
-        self.eof = False
-        self._drain_waiter: asyncio.Future[None] | None = None
-        self.close_after = False
-        """The visitor asked to close after the current response."""
-        self.head_bytes = 0
-        """The size of the request head being judged, as the visitor sent it."""
         self.request: Exchange | None = None
         """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
-        self.draining = False
-        """A hub-made answer was sent: what the visitor still sends is dropped (``_linger``)."""
+        self.head: RequestHead | None = None
+        """The request being judged: its ``Accept`` picks HTML or JSON for the hub's answers."""
+        self.head_bytes = 0
+        self.requests = 0
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._flush_waiter: asyncio.Future[None] | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
-        self.visitor_head: RequestHead | None = None
-        """The last tunnel request's head: its ``Accept`` decides JSON or HTML error pages."""
+        self._counted = False
 
-    # connection ------------------------------------------------------------------------
+    @property
+    def close_after(self) -> bool:
+        """Whether the answer in flight is the connection's last (the upstream says so in it)."""
+        return self.phase is Phase.LAST or self.phase is Phase.HALF_CLOSED
+
+    def _move(self, phase: Phase) -> None:
+        if phase is not self.phase:
+            assert phase in NEXT[self.phase], f"{self.phase.value} -> {phase.value}"
+            self.phase = phase
+
+    # --- the connection ------------------------------------------------------------------
 
     def connection_made(self, base: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, hence a cast, not a check
         self.transport = transport = cast(asyncio.Transport, base)
         if self._register is not None:
             self._register(transport)
+        self.ingress.open_connections += 1
+        self._counted = True
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
         peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
+        if isinstance(peer, tuple) and not self.peer[0]:
             self.client = str(peer[0])
+            self.peer = (str(peer[0]), int(peer[1]))
+        if self._initial:
+            initial, self._initial = self._initial, b""
+            self.data_received(initial)
+
+    def _left(self) -> None:
+        """This protocol no longer carries the connection (closed, raw, or handed back)."""
+        if self._counted:
+            self._counted = False
+            self.ingress.open_connections -= 1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
+        was = self.phase
+        self._move(Phase.CLOSED)
+        self._left()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
         self._finish_pending(CLIENT_CLOSED)
@@ -116,20 +178,21 @@ class FrontProtocol(Gates, asyncio.Protocol):
             self.request.finish(CLIENT_CLOSED)
         if self.waiting is not None:
             self.waiting.cancel()
-        if self.upstream is not None and not self.raw:
+        if self.upstream is not None and was is not Phase.RAW:
             self._release_upstream()
 
     def eof_received(self) -> bool:
-        self.eof = True
-        if self.draining:
+        if self.phase is Phase.LINGER:
             return False  # the answer was sent: close now
-        idle = not self.pending and self.body is None and self.waiting is None
-        if idle:
+        if not self.pending and self.body is None and self.waiting is None:
             self._release_upstream()
+            self._move(Phase.CLOSED)
             return False
-        if self.upstream is not None and self.upstream.transport.can_write_eof():
-            self.upstream.reusable = False  # half-closed: it can serve nobody after this
-            self.upstream.transport.write_eof()
+        upstream = self.upstream
+        if upstream is not None and upstream.transport.can_write_eof():
+            upstream.reusable = False  # half-closed: it can serve nobody after this
+            upstream.transport.write_eof()
+        self._move(Phase.HALF_CLOSED)
         return True
 
     def pause_writing(self) -> None:
@@ -139,6 +202,9 @@ class FrontProtocol(Gates, asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.upstream is not None and not self.upstream.closed:
             self.upstream.transport.resume_reading()
+        waiter = self._flush_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def pause(self, reason: str) -> None:
         """Stop reading from the visitor for ``reason`` (several may hold at once)."""
@@ -149,7 +215,7 @@ class FrontProtocol(Gates, asyncio.Protocol):
     def resume(self, reason: str) -> None:
         """Lift one reason to stop reading; read again when none is left."""
         self.paused.discard(reason)
-        if not self.paused and self.transport is not None and not self.closing:
+        if not self.paused and self.transport is not None and self.phase in _READING:
             self.transport.resume_reading()
             if self.buffer and self.waiting is None:
                 self._process()
@@ -159,23 +225,27 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if self.transport is not None and data:
             self.transport.write(data)
 
-    # requests --------------------------------------------------------------------------
+    def _close(self) -> None:
+        self._move(Phase.CLOSED)
+        if self.transport is not None:
+            self.transport.close()
+
+    # --- requests ------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self.draining:
-            return
-        if self.body is not None and not self.buffer and self.upstream is not None:
+        if self.phase not in _READING and self.phase is not Phase.HALF_CLOSED:
+            return  # lingering (dropped), or no longer ours
+        body = self.body
+        if body is not None and not self.buffer:
             try:
-                used = self.body.feed(data)
+                used = body.feed(data)
             except HeadError as exc:
                 self._bad_request(exc)
                 return
-            self.upstream.transport.write(data if used == len(data) else data[:used])
-            if self.pending:
-                self.pending[-1].bytes_in += used
-            if not self.body.done:
+            self._body_bytes(data if used == len(data) else data[:used])
+            if not body.done:
                 return
-            self.body = None
+            self.body = self.body_to = None
             data = data[used:]
             if not data:
                 return
@@ -183,165 +253,143 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if self.waiting is None and not self.paused:
             self._process()
 
+    def _body_bytes(self, chunk: bytes) -> None:
+        if self.body_to is not None:
+            self.body_to.write(chunk)
+            if self.pending:
+                self.pending[-1].bytes_in += len(chunk)
+
     def _process(self) -> None:
         try:
-            while self.buffer and self.waiting is None and not self.closing:
+            while self.buffer and self.waiting is None and self.phase in _READING:
                 if self.body is not None:
-                    assert self.upstream is not None
                     chunk = bytes(self.buffer)
                     used = self.body.feed(chunk)
-                    self.upstream.transport.write(chunk[:used])
-                    if self.pending:
-                        self.pending[-1].bytes_in += used
+                    self._body_bytes(chunk[:used])
                     del self.buffer[:used]
                     if self.body.done:
-                        self.body = None
+                        self.body = self.body_to = None
                     continue
+                if self.phase is Phase.LAST:
+                    self.buffer.clear()  # nothing after the last request is read
+                    return
                 end = find_head_end(self.buffer)
                 if end < 0:
                     return
-                head = parse_request_head(bytes(self.buffer[:end]))
+                raw = bytes(self.buffer[:end])
+                head = parse_request_head(raw)
                 del self.buffer[:end]
-                self.head_bytes = end
-                self._request(head)
+                self._request(head, raw)
         except HeadError as exc:
             self._bad_request(exc)
 
-    def _bad_request(self, exc: HeadError) -> None:
-        """Answer a malformed request head or body with 400 and close the connection.
+    def _request(self, head: RequestHead, raw: bytes) -> None:
+        self.head = head
+        self.head_bytes = len(raw)
+        self.requests += 1
+        if head.method == b"CONNECT" and self.requests > 1:
+            message = "CONNECT must be the connection's first request"
+            self._answer(Answer(400, ErrorCode.INVALID_INPUT, message), None)
+            return
+        try:
+            decision = self.ingress.policy.decide(head, self.client)
+        except HubError as exc:
+            self._fail(exc)
+            return
+        self._carry_out(decision, raw)
 
-        A request whose body cannot be delimited will never get its response, so whatever
-        was in flight upstream is dropped rather than waited for.
-        """
-        if self.body is not None and self.upstream is not None:
-            self.upstream.close()
-            self.upstream = None
-            self._finish_pending(400)
-            self.pending.clear()
-        code = _HEAD_ERROR_CODES.get(exc.status, ErrorCode.INVALID_INPUT)
-        self._local_answer(error_response(exc.status, code.value, exc.message))
+    def _carry_out(self, decision: Decision, raw: bytes) -> None:
+        if isinstance(decision, Forward):
+            self._record(decision.route, decision.path)
+            if self.ingress.on_request is not None:
+                self.ingress.on_request()
+            self._forward(decision)
+        elif isinstance(decision, Answer | Redirect):
+            if decision.route is not None:
+                self._record(decision.route, decision.path)
+            self._answer(decision, self.head)
+        elif isinstance(decision, AskOwner):
+            self._wait(self._ask_owner(decision, raw))
+        elif isinstance(decision, ToHub):
+            self._to_hub(decision.head, raw)
+        elif isinstance(decision, JoinPool):
+            self._join_pool(decision.session)
+        else:
+            self._wait(self._open_stream(decision))
 
-    def _request(self, head: RequestHead) -> None:
-        if head.method == b"CONNECT":
-            self._connect(head)
-            return
-        target = self.hub.router.tunnel_for_request(head.host, head.target)
-        if target is None:
-            if head.target.split(b"?", 1)[0] == DATA_PATH.encode() and head.upgrade:
-                try:
-                    self._data_connection(head)
-                except HubError as exc:
-                    self._fail(exc.status, exc.code, exc.message)
-            else:
-                rewrite_for_api(head, self.client)
-                self._forward(head, "api", None)
-            return
-        self.visitor_head = head
-        if target.route is None:
-            reason = self.hub.router.offline.get(target.slug)
-            if reason is not None:
-                message = f"tunnel {target.slug!r} is offline ({reason}); it may come back"
-                self._fail(503, ErrorCode.AGENT_UNAVAILABLE, message)
-                return
-            self._fail(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {target.slug!r}")
-            return
-        if not target.path.startswith(b"/"):
-            location = self.hub.router.redirect_location(head.target)
-            self._local_answer(
-                b"HTTP/1.1 308 Permanent Redirect\r\nLocation: "
-                + location
-                + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
-            return
-        route = target.route
-        traffic = self.hub.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
-        self.request = Exchange(head.method, traffic, target.path, self.client, self.head_bytes)
-        shared = share_decision(self.hub, head, route, target.path, target.prefix)
-        if shared is not None:
-            if shared.redirect is not None:
-                self._local_answer(shared.redirect)
-            elif shared.refusal is not None:
-                self._refuse(shared.refusal)
-            else:
-                self._tunnel_request(head, route, shared.path, target.prefix)
-            return
-        decided = self._access(route, head)
-        if decided is None:
-            self._wait(self._check_then_forward(head, route, target.path, target.prefix))
-            return
-        if decided:
-            self._tunnel_request(head, route, target.path, target.prefix)
+    def _record(self, route: Route, path: bytes) -> None:
+        assert self.head is not None
+        traffic = self.ingress.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
+        self.request = Exchange(self.head.method, traffic, path, self.client, self.head_bytes)
 
-    def _tunnel_request(self, head: RequestHead, route: Route, path: bytes, prefix: bytes) -> None:
-        if not route.accepting:
-            self._fail(
-                503, ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
-            )
-            return
-        self.close_after = rewrite_for_tunnel(head, route, path, prefix, self.client, self.hub)
-        self._forward(head, route.tunnel_id, route)
+    async def _ask_owner(self, question: AskOwner, raw: bytes) -> None:
+        owner = await self.ingress.policy.identities.resolve(question.head, question.bearer)
+        self._carry_out(self.ingress.policy.with_owner(question, owner), raw)
 
-    def _forward(self, head: RequestHead, key: str, route: Route | None) -> None:
-        """Send a request to the upstream ``key`` (``api`` or a tunnel id), opening it if needed."""
+    # --- upstreams -----------------------------------------------------------------------
+
+    def _forward(self, decision: Forward) -> None:
+        """Send a tunnel request to its upstream, opening one if needed."""
+        if decision.close_after:
+            self._move(Phase.LAST)
+        route, head = decision.route, decision.head
         upstream = self.upstream
-        if upstream is not None and upstream.key == key and not upstream.closed:
+        if upstream is not None and upstream.key == route.tunnel_id and not upstream.closed:
             self._write_request(head)
             return
-        if route is not None and not self.pending and upstream is None:
-            pooled = self.hub.upstreams.take(route.tunnel_id, self)
+        if not self.pending and upstream is None:
+            pooled = self.ingress.upstreams.take(route.tunnel_id, self)
             if pooled is not None:  # a kept-alive connection to the app: no dial at all
                 self.upstream = pooled
                 self._write_request(head)
                 return
             try:
-                session = self.hub.agents.session_for(route)
+                stream = self.ingress.dialer.ready(route)
             except HubError as exc:
-                self._fail(exc.status, exc.code, exc.message)
+                self._fail(exc)
                 return
-            transport = session.take_idle()
-            if transport is not None:  # the usual case: a pooled connection is ready
-                self._attach_stream(session, transport, route)
-                self._write_request(head, session.stream_header(route, "tcp"))
+            if stream is not None:  # the usual case with a connector: a pooled connection
+                self._attach(stream, route.tunnel_id)
+                self._write_request(head, stream.header)
                 return
-        self._wait(self._switch_upstream(head, key, route))
+        self._wait(self._switch_upstream(head, route))
 
-    def _attach_stream(
-        self, session: AgentSession, transport: asyncio.Transport, route: Route
-    ) -> None:
-        self.upstream = Upstream(self, transport, route.tunnel_id, ready_line=True)
-        self.upstream.untrack = session.track(route.tunnel_id, transport)
+    def _attach(self, stream: Stream, key: str) -> None:
+        self.upstream = Upstream(self, stream.transport, key, ready_line=stream.ready_line)
+        self.upstream.untrack = stream.untrack
 
     def _write_request(self, head: RequestHead, prefix: bytes = b"") -> None:
-        assert self.upstream is not None
-        if head.upgrade or self.upstream.key == "api":
-            self.upstream.reusable = False
+        upstream = self.upstream
+        assert upstream is not None
+        if head.upgrade or upstream.key == API_UPSTREAM:
+            upstream.reusable = False
         request, self.request = self.request, None
         self.pending.append(request if request is not None else Pending(head.method))
-        self.upstream.transport.write(prefix + head.serialize())
+        upstream.transport.write(prefix + head.serialize())
         scanner = head.body_scanner()
-        self.body = None if scanner.done else scanner
+        if not scanner.done:
+            self.body, self.body_to = scanner, upstream.transport
         if head.upgrade:
             self.pause("upgrade")
 
-    async def _switch_upstream(self, head: RequestHead, key: str, route: Route | None) -> None:
+    async def _switch_upstream(self, head: RequestHead, route: Route | None) -> None:
         await self._drained()
         self._release_upstream()
-        if route is not None:
-            pooled = self.hub.upstreams.take(route.tunnel_id, self)
-            if pooled is not None:
-                self.upstream = pooled
-                self._write_request(head)
-                return
         if route is None:
-            transport = await self.hub.internal_connection()
-            self.upstream = Upstream(self, transport, key, ready_line=False)
-        else:
-            session = self.hub.agents.session_for(route)
-            transport = await session.acquire()
-            self._attach_stream(session, transport, route)
-            self._write_request(head, session.stream_header(route, "tcp"))
+            hub_side = self.ingress.hub_side
+            assert isinstance(hub_side, RelayToHub)
+            transport = await hub_side.connect()
+            self.upstream = Upstream(self, transport, API_UPSTREAM, ready_line=False)
+            self._write_request(head)
             return
-        self._write_request(head)
+        pooled = self.ingress.upstreams.take(route.tunnel_id, self)
+        if pooled is not None:
+            self.upstream = pooled
+            self._write_request(head)
+            return
+        stream = await self.ingress.dialer.open(route)
+        self._attach(stream, route.tunnel_id)
+        self._write_request(head, stream.header)
 
     async def _drained(self) -> None:
         """Wait until every forwarded request has had its whole response."""
@@ -359,12 +407,10 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if self.transport is None:
             return
         if closes:
-            self.closing = True
-            self.transport.close()
+            self._close()
         elif self.close_after and not self.pending and self.body is None:
-            self.closing = True
             self._release_upstream()
-            self.transport.close()
+            self._close()
 
     def _release_upstream(self) -> None:
         """Give the upstream back to the pool if it can serve another visitor, else close it."""
@@ -374,7 +420,7 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if self.pending or self.body is not None:
             upstream.close()
             return
-        self.hub.upstreams.put(upstream)
+        self.ingress.upstreams.put(upstream)
 
     def upstream_ended(self, upstream: Upstream, exc: Exception | None) -> None:
         """The upstream closed; answer or close what depended on it."""
@@ -388,33 +434,32 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if self.pending and self.transport is not None:
             self._finish_pending(502)
             if upstream.sent_any or upstream.scanner is not None:
+                self._move(Phase.CLOSED)
                 self.transport.abort()
             else:
                 self.pending.clear()
-                self._fail(
-                    502,
-                    ErrorCode.LOCAL_UNAVAILABLE,
-                    "the local service closed the connection without answering",
-                )
-        elif self.eof and self.transport is not None:
-            self.transport.close()
+                message = "the local service closed the connection without answering"
+                self._answer(Answer(502, ErrorCode.LOCAL_UNAVAILABLE, message, html=self._html))
+        elif self.phase is Phase.HALF_CLOSED and self.transport is not None:
+            self._close()
 
     def fail_upstream(self, upstream: Upstream, status: int, code: ErrorCode, message: str) -> None:
         """The upstream cannot answer (connector refused the stream, bad response)."""
         if upstream.sent_any:
             if self.transport is not None:
+                self._move(Phase.CLOSED)
                 self.transport.abort()
             return
         upstream.close()
         self.upstream = None
         self._finish_pending(status)
         self.pending.clear()
-        self._fail(status, code, message)
+        self._answer(Answer(status, code, message, html=self._html))
 
     def switch_to_raw(self, upstream: Upstream, leftover: bytes) -> None:
         """After ``101 Switching Protocols``: relay raw bytes both ways from now on."""
         assert self.transport is not None
-        self.raw = True
+        self._move(Phase.RAW)
         traffic = self.pending[0].traffic if self.pending else None
         self._finish_pending(CLIENT_CLOSED)
         self.pending.clear()
@@ -425,38 +470,139 @@ class FrontProtocol(Gates, asyncio.Protocol):
         if traffic is not None:
             traffic.upgraded()
             done.add_done_callback(lambda _: traffic.stream_closed())
+        done.add_done_callback(lambda _: self._left())
 
     def _finish_pending(self, status: int) -> None:
         """Record the requests in flight that will get no (more) answer from upstream."""
         for request in self.pending:
             request.finish(status)
 
-    # local answers ---------------------------------------------------------------------
+    # --- the hub's side, raw streams -----------------------------------------------------
 
-    def _fail(self, status: int, code: ErrorCode, message: str, extra: bytes = b"") -> None:
-        self._local_answer(
-            error_response(status, code.value, message, extra, html_page=self._html())
-        )
+    def _to_hub(self, head: RequestHead, raw: bytes) -> None:
+        """A request for the hub's host: relayed, or the connection handed back."""
+        if not isinstance(self.ingress.hub_side, RelayToHub):
+            self._wait(self._hand_back(raw))
+            return
+        upstream = self.upstream
+        if upstream is not None and upstream.key == API_UPSTREAM and not upstream.closed:
+            self._write_request(head)
+            return
+        self._wait(self._switch_upstream(head, None))
 
-    def _html(self) -> bool:
-        """Whether the visitor of the tunnel request at hand is a browser wanting HTML."""
-        head = self.visitor_head
-        return head is not None and wants_html(head.get(b"accept"))
-
-    def _local_answer(self, response: bytes) -> None:
-        """Answer from the hub itself (after earlier responses), then close."""
+    async def _hand_back(self, raw: bytes) -> None:
+        """Give the connection back to the server that handed it over, once every answer in
+        flight is out, with the request's head and whatever followed it."""
+        await self._drained()
+        self._release_upstream()
+        transport = self.transport
+        assert transport is not None
+        await self._flushed(transport)
+        take_back = self.ingress.hub_side
+        assert not isinstance(take_back, RelayToHub)
+        sock = transport.get_extra_info("socket").dup()
+        data = raw + bytes(self.buffer)
         self.buffer.clear()
-        self.body = None
+        self._move(Phase.HANDED_BACK)
+        self._left()
+        self.transport = None
+        transport.abort()  # closes this descriptor only: the duplicate keeps the connection
+        take_back(sock, data, self.peer)
+
+    async def _flushed(self, transport: asyncio.Transport) -> None:
+        """Wait until everything written to the visitor has gone to the kernel."""
+        while transport.get_write_buffer_size():
+            self._flush_waiter = asyncio.get_running_loop().create_future()
+            transport.set_write_buffer_limits(high=0)
+            await self._flush_waiter
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+
+    def _join_pool(self, session: AgentSession) -> None:
+        """A connector's data connection: ``101``, then the connection is the session's."""
+        transport = self.transport
+        if self.buffer or self.pending or transport is None:
+            message = "a data connection carries nothing before 101"
+            self._answer(Answer(400, ErrorCode.INVALID_INPUT, message), None)
+            return
+        self.send(_DATA_SWITCH)
+        self._move(Phase.RAW)
+        self._left()
+        self.paused.clear()
+        self.transport = None
+        transport.resume_reading()
+        session.offer(transport)
+
+    async def _open_stream(self, decision: OpenStream) -> None:
+        """``CONNECT`` allowed: ``200``, then a raw stream to the tunnel's target."""
+        route = decision.route
+        transport = self.transport
+        assert transport is not None
+        upstream, leftover, untrack = await self.ingress.dialer.open_raw(
+            route, route.protocol, transport
+        )
+        self._move(Phase.RAW)
+        self.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        done = splice(transport, upstream, to_a=leftover, to_b=bytes(self.buffer))
+        self.buffer.clear()
+        self.paused.clear()
+        done.add_done_callback(lambda _: untrack())
+        done.add_done_callback(lambda _: self._left())
+
+    # --- the hub's own answers -----------------------------------------------------------
+
+    @property
+    def _html(self) -> bool:
+        head = self.head
+        return head is not None and b"text/html" in (head.get(b"accept") or b"")
+
+    def _fail(self, error: HubError) -> None:
+        self._answer(Answer(error.status, error.code, error.message, html=self._html), self.head)
+
+    def _bad_request(self, exc: HeadError) -> None:
+        """Answer a malformed request head or body and close the connection.
+
+        A request whose body cannot be delimited will never get its response, so whatever
+        was in flight upstream is dropped rather than waited for.
+        """
+        if self.body is not None and self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+            self._finish_pending(400)
+            self.pending.clear()
+        self._answer(self.ingress.policy.refuse_framing(exc), None)
+
+    def _answer(self, decision: Answer | Redirect, head: RequestHead | None = None) -> None:
+        """Answer from the hub itself, after the answers to earlier requests.
+
+        With ``head`` (the request answered), the connection stays usable when the request
+        allows it and its body is short enough to read and drop; else it closes cleanly.
+        """
+        keep = (
+            head is not None
+            and self.phase is Phase.OPEN
+            and head.version == b"HTTP/1.1"
+            and head.keep_alive
+            and not head.chunked
+            and (head.content_length or 0) <= DRAINED_BODY
+        )
+        response = render_answer(decision, keep=keep)
         request, self.request = self.request, None
         if request is not None:  # a tunnel request the hub refused or could not forward
             request.bytes_out = len(response)
-            request.finish(int(response[9:12]))
+            request.finish(decision.status)
+        if keep:
+            assert head is not None
+            scanner = head.body_scanner()
+            self.body, self.body_to = (None if scanner.done else scanner), None
+        else:
+            self.buffer.clear()
+            self.body = self.body_to = None
 
         async def answer() -> None:
             await self._drained()
             self.send(response)
-            self.closing = True
-            self._linger()
+            if not keep:
+                self._linger()
 
         self._wait(answer())
 
@@ -466,19 +612,19 @@ class FrontProtocol(Gates, asyncio.Protocol):
         most :data:`LINGER_SECONDS`. Closing with unread bytes would make the kernel reset the
         connection, and a client could lose the answer."""
         transport = self.transport
-        if transport is None:
+        if transport is None or self.phase is Phase.CLOSED:
             return
-        if self.eof or not transport.can_write_eof():
-            transport.close()
+        if self.phase is Phase.HALF_CLOSED or not transport.can_write_eof():
+            self._close()
             return
         self._release_upstream()
-        self.draining = True
+        self._move(Phase.LINGER)
         transport.write_eof()
         self.paused.clear()
         transport.resume_reading()
         self._linger_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
 
-    def _wait(self, work: Any) -> None:
+    def _wait(self, work: Coroutine[Any, Any, None]) -> None:
         """Run async work for the current request; reading pauses until it is done."""
         self.pause("wait")
         self.waiting = asyncio.get_running_loop().create_task(work)
@@ -486,19 +632,20 @@ class FrontProtocol(Gates, asyncio.Protocol):
 
     def _waited(self, task: asyncio.Task[None]) -> None:
         if task is not self.waiting:
-            return  # superseded by a local answer started from inside the task
+            return  # superseded by work started from inside the task
         self.waiting = None
         if task.cancelled():
             return
         exc = task.exception()
         if isinstance(exc, HubError):
-            self._fail(HTTP_STATUS[exc.code], exc.code, exc.message)
+            self._fail(exc)
             return
         if exc is not None:
             log.error("ingress request failed", exc_info=exc)
-            self._fail(500, ErrorCode.INTERNAL_ERROR, "the hub failed: see its log")
+            message = "the hub failed: see its log"
+            self._answer(Answer(500, ErrorCode.INTERNAL_ERROR, message, html=self._html))
             return
-        if self.eof and not self.pending and self.transport is not None:
-            self.transport.close()
+        if self.phase is Phase.HALF_CLOSED and not self.pending and self.transport is not None:
+            self._close()
             return
         self.resume("wait")

@@ -14,11 +14,13 @@ import html
 import json
 
 from ..._core.errors import ErrorCode
+from ._decisions import Answer, Redirect
 
-__all__ = ["error_page", "error_response", "wants_html"]
+__all__ = ["error_page", "error_response", "render_answer", "wants_html"]
 
 _REASONS = {
     303: "See Other",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -87,9 +89,16 @@ def _sentence(message: str) -> str:
 
 
 def error_response(
-    status: int, code: str, message: str, extra: bytes = b"", *, html_page: bool = False
+    status: int,
+    code: str,
+    message: str,
+    extra: bytes = b"",
+    *,
+    html_page: bool = False,
+    closes: bool = True,
 ) -> bytes:
-    """A complete error response that closes the connection: JSON, or HTML for a browser.
+    """A complete error response: JSON, or HTML for a browser; ``closes``: it says the
+    connection closes after it.
 
     ``extra`` is more header lines, each ending in CRLF.
     """
@@ -102,6 +111,32 @@ def error_response(
     reason = _REASONS.get(status, "Error").encode()
     return (
         b"HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nCache-Control: no-store\r\n"
-        b"Content-Length: %d\r\nConnection: close\r\n%s\r\n"
-        % (status, reason, kind, len(body), extra)
+        b"Content-Length: %d\r\n%s%s\r\n"
+        % (status, reason, kind, len(body), _CLOSE if closes else b"", extra)
     ) + body
+
+
+_CLOSE = b"Connection: close\r\n"
+
+
+def render_answer(decision: Answer | Redirect, *, keep: bool) -> bytes:
+    """The response bytes of an answer the hub makes by itself; ``keep``: the connection
+    stays open after it."""
+    extra = b"".join(name + b": " + value + b"\r\n" for name, value in decision.headers)
+    if isinstance(decision, Redirect):
+        reason = _REASONS.get(decision.status, "Redirect").encode()
+        return b"HTTP/1.1 %d %s\r\nLocation: %s\r\n%sContent-Length: 0\r\n%s\r\n" % (
+            decision.status,
+            reason,
+            decision.location,
+            extra,
+            b"" if keep else _CLOSE,
+        )
+    return error_response(
+        decision.status,
+        decision.code.value,
+        decision.message,
+        extra,
+        html_page=decision.html,
+        closes=not keep,
+    )

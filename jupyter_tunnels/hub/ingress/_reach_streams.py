@@ -7,8 +7,8 @@ visitor's would be (the tunnel's connector dials its target), answers ``101`` an
 two. A refusal is an ordinary JSON error (401, 403, 404, 410, 429, 503) before the ``101``.
 
 The handler is a tornado handler so it works wherever the hub is mounted: the standalone front
-hands it the request like any other hub request, and inside Jupyter the mount (``_mount.py``)
-reaches the server's own tunnels in-process instead (:meth:`ReachStreamHandler.open_upstream`).
+hands it the request like any other hub request, and inside Jupyter the hosting's dialer
+reaches the server's own tunnels in-process (``_dialers.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import TYPE_CHECKING
 
 from tornado import web
 
@@ -24,11 +23,8 @@ from ..._core.errors import ErrorCode
 from ..._wire.held import HeldProtocol, splice_held
 from ..._wire.protocol import CONNECTION_HEADER, REACH_UPGRADE
 from .._exceptions import HubError
-from ..services._routing import Route
-from ._streams import open_stream
-
-if TYPE_CHECKING:
-    from .._app import Hub
+from ..services._reach import ReachService
+from ._dialers import Dialer
 
 __all__ = ["ReachStreamHandler"]
 
@@ -36,11 +32,10 @@ __all__ = ["ReachStreamHandler"]
 class ReachStreamHandler(web.RequestHandler):
     """``GET /v1/agent/reach`` with ``Upgrade: jupyter-tunnels-reach/1``."""
 
-    hub: Hub
-
-    def initialize(self, hub: Hub) -> None:
-        """Receive the hub (tornado calls this per request)."""
-        self.hub = hub
+    def initialize(self, reach: ReachService, dialer: Dialer) -> None:
+        """Receive the services (tornado calls this per request)."""
+        self.reach = reach
+        self.dialer = dialer
 
     async def get(self) -> None:
         """Judge the stream, open the tunnel's side, answer ``101`` and splice."""
@@ -50,9 +45,9 @@ class ReachStreamHandler(web.RequestHandler):
         try:
             if headers.get("Upgrade", "").lower() != REACH_UPGRADE:
                 raise HubError(ErrorCode.INVALID_INPUT, f"reach streams upgrade to {REACH_UPGRADE}")
-            reach = self.hub.reach
+            reach = self.reach
             live, route = reach.authorize_stream(headers.get(CONNECTION_HEADER, ""), token)
-            upstream, leftover = await self.open_upstream(route)
+            upstream, leftover, untrack = await self.dialer.open_raw(route, "tcp")
         except HubError as exc:
             self._refuse(exc)
             return
@@ -66,6 +61,7 @@ class ReachStreamHandler(web.RequestHandler):
             sock: socket.socket = stream.socket.dup()
         except BaseException:  # cancelled (the hub stopping) included: nothing left open
             upstream.abort()
+            untrack()
             raise
         finally:
             stream.close()
@@ -75,19 +71,18 @@ class ReachStreamHandler(web.RequestHandler):
         except BaseException:
             sock.close()
             upstream.abort()
+            untrack()
             raise
         if live.id not in reach.live:  # closed while the stream was being opened
             agent.abort()
             upstream.abort()
+            untrack()
             return
         pair = (agent, upstream)
         live.streams.update(pair)  # closing the connection (or its tunnel) aborts them
         done = splice_held(agent, upstream, to_a=leftover)
         done.add_done_callback(lambda _: live.streams.difference_update(pair))
-
-    async def open_upstream(self, route: Route) -> tuple[asyncio.Transport, bytes]:
-        """A stream to the tunnel's target through its connector (paused, plus bytes read)."""
-        return await open_stream(self.hub.agents, route, "tcp")
+        done.add_done_callback(lambda _: untrack())
 
     def _refuse(self, error: HubError) -> None:
         self.set_status(error.status)

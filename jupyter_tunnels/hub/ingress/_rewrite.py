@@ -1,96 +1,166 @@
-"""How the standalone front rewrites a request head before relaying it (``_front.py``).
+"""How the ingress rewrites a request head before relaying it: pure functions on the head.
 
 A tunnel's app gets the target's ``Host``, ``X-Forwarded-*`` fields set by the hub (never the
-visitor's own), no hub credential in ``Authorization`` (unless the tunnel is public) and no
-hop-by-hop persistence tokens: keep-alive is between the hub and each side. The hub's own API
-learns the client's address from the front, never from the client.
+visitor's own), no credential of the hub (``Authorization`` unless the tunnel is public) and
+none of the hosting's (:class:`ForeignCredentials`: Jupyter's token, XSRF fields and login
+cookies when the hub is embedded in a Jupyter server), and no hop-by-hop persistence tokens:
+keep-alive is between the hub and each side. The hub's own API learns the client's address
+from the front, never from the client.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from urllib.parse import quote, unquote_to_bytes
 
 from ..._core.models import Access
 from ..._wire.http1 import RequestHead
 from ..services._routing import Route
 
-if TYPE_CHECKING:
-    from .._app import Hub
+__all__ = [
+    "ForeignCredentials",
+    "bearer",
+    "rewrite_for_hub",
+    "rewrite_for_tunnel",
+    "without_foreign_query",
+]
 
-__all__ = ["bearer", "rewrite_for_api", "rewrite_for_tunnel"]
-
-_HOP_HEADERS = frozenset(
+_FORWARDING_FIELDS = frozenset(
     {
         b"x-forwarded-for",
         b"x-forwarded-host",
         b"x-forwarded-proto",
         b"x-forwarded-prefix",
         b"forwarded",
+        b"host",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authorization",
     }
 )
-_CLIENT_ADDRESS_HEADERS = frozenset({b"x-real-ip", b"x-forwarded-for"})
+"""Fields the hub sets itself, or that belong to the visitor's hop only."""
+_CLIENT_ADDRESS_FIELDS = frozenset({b"x-real-ip", b"x-forwarded-for"})
+
+
+@dataclasses.dataclass(frozen=True)
+class ForeignCredentials:
+    """The hosting's own credentials, which never reach a tunnel's app.
+
+    Standalone there are none besides the hub's own; inside Jupyter these are Jupyter's token
+    (``Authorization``, ``?token=``), its XSRF field and cookie, and the login cookies of
+    Jupyter servers and JupyterHub.
+    """
+
+    fields: frozenset[bytes] = frozenset()
+    """Lower-case field names removed whatever their value."""
+    cookie_names: frozenset[bytes] = frozenset()
+    cookie_prefixes: tuple[bytes, ...] = ()
+    query_names: frozenset[bytes] = frozenset()
+    """Query parameters removed whatever their value (``_xsrf``)."""
+    query_values: frozenset[tuple[bytes, bytes]] = frozenset()
+    """Query parameters removed only with exactly this (decoded) value (Jupyter's
+    ``token``: an app may have a ``token`` parameter of its own)."""
+
+    def is_cookie(self, name: bytes) -> bool:
+        """Whether a cookie of this name is the hosting's."""
+        return name in self.cookie_names or name.startswith(self.cookie_prefixes)
+
+    @property
+    def touches_query(self) -> bool:
+        """Whether any query parameter can be the hosting's."""
+        return bool(self.query_names or self.query_values)
+
+
+NO_FOREIGN_CREDENTIALS = ForeignCredentials()
 
 
 def rewrite_for_tunnel(
-    head: RequestHead, route: Route, path: bytes, prefix: bytes, client: str, hub: Hub
+    head: RequestHead,
+    route: Route,
+    path: bytes,
+    prefix: bytes,
+    client: str,
+    scheme: bytes,
+    foreign: ForeignCredentials,
 ) -> bool:
     """Rewrite ``head`` for the tunnel's app (target ``path``); whether the visitor asked to
     close the connection after this request."""
-    fields = [
-        (name, value)
-        for name, value in head.fields
-        if name.lower() not in _HOP_HEADERS
-        and name.lower() != b"host"
-        and not (name.lower() == b"authorization" and route.access is not Access.PUBLIC)
-    ]
-    if head.version == b"HTTP/1.1":
-        # keep-alive is between us and each side: the local app keeps its connection for
-        # the next visitor even when this one closes (see _upstream.py)
-        close_after = not head.keep_alive
-        fields = _without_persistence_tokens(fields)
-    else:
-        close_after = True
-    original_host = head.host
-    fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
-    forwarded_for = head.get(b"x-forwarded-for")
-    address = client.encode()
-    fields.append(
-        (b"X-Forwarded-For", forwarded_for + b", " + address if forwarded_for else address)
-    )
-    fields.append((b"X-Forwarded-Proto", hub.config.scheme.encode()))
-    if original_host:
-        fields.append((b"X-Forwarded-Host", original_host))
-    if prefix:
-        fields.append((b"X-Forwarded-Prefix", hub.router.public_prefix(prefix)))
-    head.fields = fields
-    head.target = path
-    return close_after
-
-
-def rewrite_for_api(head: RequestHead, client: str) -> None:
-    """The hub's own API learns the client's address from the front, never from the client."""
-    head.fields = [
-        (name, value) for name, value in head.fields if name.lower() not in _CLIENT_ADDRESS_HEADERS
-    ]
-    head.fields.append((b"X-Real-Ip", client.encode()))
-
-
-def _without_persistence_tokens(
-    fields: list[tuple[bytes, bytes]],
-) -> list[tuple[bytes, bytes]]:
-    """Drop ``close``/``keep-alive`` from ``Connection`` (hop-by-hop); keep ``upgrade``."""
-    kept: list[tuple[bytes, bytes]] = []
-    for name, value in fields:
-        if name.lower() == b"connection":
+    public = route.access is Access.PUBLIC
+    fields: list[tuple[bytes, bytes]] = []
+    forwarded_for: bytes | None = None
+    original_host = b""
+    http11 = head.version == b"HTTP/1.1"
+    for name, value in head.fields:
+        lowered = name.lower()
+        if lowered in _FORWARDING_FIELDS:
+            if lowered == b"x-forwarded-for" and forwarded_for is None:
+                forwarded_for = value
+            elif lowered == b"host" and not original_host:
+                original_host = value
+            continue
+        if lowered == b"authorization" and not public:
+            continue
+        if lowered in foreign.fields:
+            continue
+        if lowered == b"cookie" and (foreign.cookie_names or foreign.cookie_prefixes):
+            kept = _without_foreign_cookies(value, foreign)
+            if not kept:
+                continue
+            value = kept
+        elif lowered == b"connection" and http11:
+            # keep-alive is between us and each side: the local app keeps its connection for
+            # the next visitor even when this one closes (see _upstream.py)
             tokens = [t.strip() for t in value.split(b",")]
             tokens = [t for t in tokens if t and t.lower() not in (b"close", b"keep-alive")]
             if not tokens:
                 continue
             value = b", ".join(tokens)
-        elif name.lower() == b"keep-alive":
+        fields.append((name, value))
+    close_after = not head.keep_alive if http11 else True
+    address = client.encode()
+    fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
+    fields.append(
+        (b"X-Forwarded-For", forwarded_for + b", " + address if forwarded_for else address)
+    )
+    fields.append((b"X-Forwarded-Proto", scheme))
+    if original_host:
+        fields.append((b"X-Forwarded-Host", original_host))
+    if prefix:
+        fields.append((b"X-Forwarded-Prefix", quote(prefix, safe="/%").encode()))
+    head.fields = fields
+    head.target = without_foreign_query(path, foreign) if foreign.touches_query else path
+    return close_after
+
+
+def rewrite_for_hub(head: RequestHead, client: str) -> None:
+    """The hub's own API learns the client's address from the front, never from the client."""
+    head.fields = [
+        (name, value) for name, value in head.fields if name.lower() not in _CLIENT_ADDRESS_FIELDS
+    ]
+    head.fields.append((b"X-Real-Ip", client.encode()))
+
+
+def _without_foreign_cookies(value: bytes, foreign: ForeignCredentials) -> bytes:
+    parts = [part.strip() for part in value.split(b";")]
+    kept = [p for p in parts if p and not foreign.is_cookie(p.partition(b"=")[0].strip())]
+    return b"; ".join(kept)
+
+
+def without_foreign_query(target: bytes, foreign: ForeignCredentials) -> bytes:
+    """``target`` without the hosting's query parameters (others keep their order and form)."""
+    path, question, query = target.partition(b"?")
+    if not question:
+        return target
+    kept = []
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        name = unquote_to_bytes(name)
+        if name in foreign.query_names:
             continue
-        kept.append((name, value))
-    return kept
+        if foreign.query_values and (name, unquote_to_bytes(value)) in foreign.query_values:
+            continue
+        kept.append(part)
+    return path + b"?" + b"&".join(kept) if kept else path
 
 
 def bearer(head: RequestHead) -> str | None:

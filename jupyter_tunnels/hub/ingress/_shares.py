@@ -1,22 +1,18 @@
-"""Share links in the standalone front: the byte-level side of ``_share_gate.py``.
+"""Share links at the ingress: the byte-level side of ``services/_share_rules.py``.
 
-:func:`share_decision` looks for a share token in a parsed request head (query, cookie, bearer),
-removes it from what the app will see, and judges the request by the share. The front then
-relays the request (with the cleaned path), refuses it, or answers the redirect that sets the
-share cookie for a browser.
+:func:`judge_share` looks for a share token in a parsed request head (query, cookie, bearer),
+removes it from what the app will see, and judges the request by the share: let it through
+(with the cleaned path), refuse it, or answer the redirect that sets the share cookie for a
+browser opening the link.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING
-
 from ..._wire.http1 import RequestHead
-from ..services._routing import Route
+from ..services._routing import Route, Router
 from ..services._share_rules import (
     COOKIE_NAME,
     QUERY_PARAM,
-    Refusal,
     cookie_header,
     judge,
     take_cookie,
@@ -25,36 +21,31 @@ from ..services._share_rules import (
 )
 from ..store._clock import now
 from ..store._owners import SHARE_TOKEN_PREFIX
+from ._decisions import Answer, Redirect
 
-if TYPE_CHECKING:
-    from .._app import Hub
-
-__all__ = ["ShareDecision", "share_decision"]
+__all__ = ["judge_share"]
 
 _PARAM = QUERY_PARAM.encode() + b"="
 _COOKIE = COOKIE_NAME.encode()
 _BEARER_SHARE = b"bearer " + SHARE_TOKEN_PREFIX.encode()
+_REDIRECT_FIELDS = ((b"Cache-Control", b"no-store"), (b"Referrer-Policy", b"no-referrer"))
 
 
-@dataclasses.dataclass(frozen=True)
-class ShareDecision:
-    """What to do with a request that carried a share token."""
-
-    path: bytes
-    """The request target the app sees (the token removed)."""
-    refusal: Refusal | None = None
-    redirect: bytes | None = None
-    """A complete ``303`` response that sets the share cookie (a browser opening the link)."""
-
-
-def share_decision(
-    hub: Hub, head: RequestHead, route: Route, path: bytes, prefix: bytes
-) -> ShareDecision | None:
+def judge_share(
+    router: Router,
+    head: RequestHead,
+    route: Route,
+    path: bytes,
+    prefix: bytes,
+    *,
+    html: bool,
+    secure: bool,
+) -> bytes | Answer | Redirect | None:
     """Judge a tunnel request by its share token; None when it carries none.
 
     ``path`` is the target the app would see (path and query), ``prefix`` the routing prefix
     (``/t/{slug}``, or empty for subdomains). The token's cookie and bearer fields are removed
-    from ``head`` here; the caller sends ``decision.path`` as the target.
+    from ``head`` here. Allowed: the target the app sees (the token removed from the query).
     """
     from_query: str | None = None
     if _PARAM in path:
@@ -67,30 +58,23 @@ def share_decision(
     if token is None:
         return None
     method = head.method.decode("latin-1")
-    rule = hub.router.share_for_token(token)
+    rule = router.share_for_token(token)
     browser = from_query is not None and wants_cookie(
         method, _text(head.get(b"accept")), _text(head.get(b"sec-fetch-mode"))
     )
     app_path = path.partition(b"?")[0].decode("latin-1")
     moment = now()
     refusal = judge(rule, route.tunnel_id, method, app_path, moment, consume=not browser)
-    if refusal is not None or not browser:
-        return ShareDecision(path, refusal)
+    if refusal is not None:
+        extra = tuple((n.encode(), v.encode()) for n, v in refusal.headers)
+        return Answer(refusal.status, refusal.code, refusal.message, extra, html, route, path)
+    if not browser:
+        return path
     assert rule is not None  # judge refuses a missing rule
     max_age = None if rule.expires_at is None else rule.expires_at - moment
-    cookie = cookie_header(
-        token,
-        (prefix + b"/").decode("latin-1"),
-        max_age,
-        secure=hub.config.scheme == "https",
-    )
-    location = prefix + path
-    redirect = (
-        b"HTTP/1.1 303 See Other\r\nLocation: %s\r\nSet-Cookie: %s\r\nCache-Control: no-store\r\n"
-        b"Referrer-Policy: no-referrer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        % (location, cookie.encode("latin-1"))
-    )
-    return ShareDecision(path, redirect=redirect)
+    cookie = cookie_header(token, (prefix + b"/").decode("latin-1"), max_age, secure=secure)
+    fields = ((b"Set-Cookie", cookie.encode("latin-1")), *_REDIRECT_FIELDS)
+    return Redirect(303, prefix + path, fields, route, path)
 
 
 def _text(value: bytes | None) -> str | None:

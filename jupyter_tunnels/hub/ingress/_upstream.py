@@ -47,7 +47,10 @@ class Downstream(Protocol):
     """What an upstream needs from the visitor connection it serves."""
 
     pending: collections.deque[Pending]
-    close_after: bool
+
+    @property
+    def close_after(self) -> bool:
+        """Whether the answer in flight is the visitor connection's last."""
 
     def send(self, data: bytes) -> None: ...
     def pause(self, reason: str) -> None: ...
@@ -85,6 +88,7 @@ class Upstream(asyncio.Protocol):
         self.idle_timer: asyncio.TimerHandle | None = None
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
         transport.set_protocol(self)
+        transport.resume_reading()  # a direct connection arrives paused
 
     @property
     def idle(self) -> bool:

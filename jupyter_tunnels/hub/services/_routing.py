@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 
@@ -26,13 +25,12 @@ from ..store._engine import Store
 from ..store._owners import hash_token, owner_for_token, tokens_equal
 from ._share_rules import ShareRule
 
-__all__ = ["Route", "Router", "TunnelTarget"]
+__all__ = ["Route", "Router"]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
 TOKEN_CACHE_SECONDS = 30.0
 MAX_OFFLINE = 10_000
-PATH_PREFIX = b"/t/"
 _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
@@ -56,17 +54,6 @@ class Route:
     def accepting(self) -> bool:
         """Whether new visitor connections are let through (not paused, not stopping)."""
         return self.status not in (TunnelStatus.PAUSED, TunnelStatus.STOPPING)
-
-
-@dataclasses.dataclass(frozen=True)
-class TunnelTarget:
-    """Where an HTTP request goes: a tunnel, with the path the app should see."""
-
-    route: Route | None
-    slug: str
-    path: bytes
-    prefix: bytes
-    """The path prefix stripped for path routing (``/t/{slug}``); empty for subdomains."""
 
 
 RouteListener = Callable[[dict[str, Route | None]], None]
@@ -93,8 +80,6 @@ class Router:
         self._reloads: set[asyncio.Task[None]] = set()
         self._reload_lock = asyncio.Lock()
         """Reloads read and apply one at a time, in order, so an older view never wins."""
-        self._domain_suffix = f".{config.domain}".encode() if config.domain else None
-        self._hub_name = config.public_host.lower().encode()
 
     def on_change(self, listener: RouteListener) -> None:
         """Call ``listener({tunnel_id: route or None})`` after routes change."""
@@ -211,32 +196,6 @@ class Router:
         """Rules with accesses the store has not heard of yet."""
         return [rule for rule in self.shares.values() if rule.unflushed]
 
-    # --- HTTP routing --------------------------------------------------------------------
-
-    def tunnel_for_request(self, host: bytes, target: bytes) -> TunnelTarget | None:
-        """The tunnel an HTTP request is for, or None when it is for the hub itself."""
-        if self._domain_suffix is not None:
-            name = host.rsplit(b":", 1)[0] if not host.endswith(b"]") else host
-            # the hub's own name is never a tunnel, even when it sits under the domain
-            if name.lower().endswith(self._domain_suffix) and name.lower() != self._hub_name:
-                slug = name[: -len(self._domain_suffix)].lower().decode("ascii", "replace")
-                if slug and "." not in slug:
-                    return TunnelTarget(self.by_slug.get(slug), slug, target, b"")
-        if not target.startswith(PATH_PREFIX):
-            return None
-        rest = target[len(PATH_PREFIX) :]
-        end = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
-        slug = rest[:end].decode("ascii", "replace")
-        path = rest[end:]
-        if path.startswith(b"?"):
-            path = b""  # /t/slug?x: the caller redirects to /t/slug/?x
-        return TunnelTarget(self.by_slug.get(slug), slug, path, PATH_PREFIX + rest[:end])
-
-    def redirect_location(self, target: bytes) -> bytes:
-        """Where ``/t/slug`` (no slash) should go: ``/t/slug/``, query kept."""
-        path, question, query = target.partition(b"?")
-        return path + b"/" + question + query
-
     # --- access --------------------------------------------------------------------------
 
     def cached_owner(self, token: str) -> tuple[bool, str | None]:
@@ -260,10 +219,6 @@ class Router:
     def worker_token_matches(route: Route, token: str) -> bool:
         """Whether ``token`` is the route's current worker token."""
         return route.worker_token_hash is not None and tokens_equal(token, route.worker_token_hash)
-
-    def public_prefix(self, prefix: bytes) -> bytes:
-        """The path prefix as the app should see it in ``X-Forwarded-Prefix``."""
-        return quote(prefix.decode("ascii", "replace"), safe="/").encode()
 
 
 def _route(row: Any) -> Route:

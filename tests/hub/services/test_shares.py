@@ -221,7 +221,7 @@ async def test_each_request_on_a_kept_alive_connection_is_judged(
             ):
                 writer.write(request.encode())
             first = await asyncio.wait_for(reader.readuntil(b"hello from the app\n"), WAIT)
-            second = await asyncio.wait_for(reader.read(), WAIT)
+            second = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
         finally:
             writer.close()
         assert first.startswith(b"HTTP/1.1 200 ")

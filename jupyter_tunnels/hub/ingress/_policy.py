@@ -1,0 +1,317 @@
+"""The ingress policy: what to do with one request, decided from its head alone, with no I/O.
+
+Both hostings ask this one policy about every request on every visitor connection (the
+standalone hub's port and, embedded, a Jupyter server's port after the hand-over in
+``_handover.py``); neither has a rule of its own. In order, for one request:
+
+1. **Routing**: ``CONNECT slug:port`` is a raw stream; ``{slug}.{domain}`` (subdomain routing)
+   or ``{mount}/t/{slug}/...`` is a tunnel; a connector's data-connection upgrade joins its
+   session's pool; anything else is for the hub's host itself (:class:`~._decisions.ToHub`).
+   An unknown slug is ``404``, one whose lease ran out ``503`` with the reason, a slug without
+   its slash ``308``.
+2. **Share links**: a request carrying a share token (query, cookie or bearer) is judged by
+   the share alone (``_shares.py``): revoked ``403``, expired ``410``, path ``403``, method
+   ``405``, rate ``429``; a browser opening the link gets ``303`` and the share cookie.
+3. **Access**: public tunnels let anyone in; token tunnels want the relay lease's current
+   worker token; private ones their owner, as the hosting's :class:`Identities` tell from the
+   request (the owner's API token; inside Jupyter also Jupyter's own login). When no cache
+   knows the credential the policy says :class:`~._decisions.AskOwner` and decides again with
+   the answer (:meth:`IngressPolicy.with_owner`). Refused: ``401`` with ``WWW-Authenticate``.
+4. **Pause**: a paused or stopping tunnel is ``503``.
+5. **Rewriting** (``_rewrite.py``): the routing prefix stripped, ``Host`` and
+   ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed.
+
+Framing (``Content-Length`` against ``Transfer-Encoding``, folded or malformed lines, head
+size, version) is checked by the head parser (``_wire/http1.py``) before the policy sees the
+head; :meth:`IngressPolicy.refuse_framing` says how such a request is answered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from ..._core.errors import ErrorCode
+from ..._core.models import Access
+from ..._wire.http1 import HeadError, RequestHead
+from ..._wire.protocol import DATA_PATH, DATA_UPGRADE, SESSION_HEADER
+from .._config import HubConfig
+from ..services._agents import AgentRegistry
+from ..services._routing import Route, Router
+from ._decisions import (
+    Answer,
+    AskOwner,
+    Decision,
+    Forward,
+    JoinPool,
+    OpenStream,
+    Redirect,
+    ToHub,
+)
+from ._pages import wants_html
+from ._rewrite import (
+    NO_FOREIGN_CREDENTIALS,
+    ForeignCredentials,
+    bearer,
+    rewrite_for_hub,
+    rewrite_for_tunnel,
+)
+from ._shares import judge_share
+
+__all__ = ["BearerOwners", "Identities", "IngressPolicy", "PolicySettings"]
+
+TUNNEL_PATH = "/t/"
+"""Where path routing starts, under the hub's mount (``/t/{slug}/``)."""
+_SESSION_FIELD = SESSION_HEADER.lower().encode()
+_CHALLENGE = ((b"WWW-Authenticate", b'Bearer realm="jupyter-tunnels"'),)
+_FRAMING_CODES = {
+    400: ErrorCode.INVALID_INPUT,
+    431: ErrorCode.REQUEST_HEAD_TOO_LARGE,
+    502: ErrorCode.LOCAL_UNAVAILABLE,
+    505: ErrorCode.UNSUPPORTED_HTTP_VERSION,
+}
+
+
+class Identities(Protocol):
+    """Who a request comes from, as the hosting can tell: the owner it acts for."""
+
+    def known(self, head: RequestHead, bearer: str | None) -> tuple[bool, str | None]:
+        """``(known, owner_id)`` from what is in memory, without I/O; ``known`` is False when
+        only :meth:`resolve` can tell. May raise :class:`~..._exceptions.HubError` to refuse
+        the request outright."""
+
+    async def resolve(self, head: RequestHead, bearer: str | None) -> str | None:
+        """The owner the request acts for, or None (may ask the store or the hosting)."""
+
+
+class BearerOwners:
+    """The standalone hub's identities: the owner of the API token sent as a bearer, from
+    the router's short cache, else the store."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def known(self, head: RequestHead, bearer: str | None) -> tuple[bool, str | None]:
+        """See :meth:`Identities.known`."""
+        if not bearer:
+            return True, None
+        return self.router.cached_owner(bearer)
+
+    async def resolve(self, head: RequestHead, bearer: str | None) -> str | None:
+        """See :meth:`Identities.resolve`."""
+        return await self.router.owner_for_token(bearer) if bearer else None
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicySettings:
+    """What differs between hostings, as data."""
+
+    scheme: bytes
+    """``http`` or ``https``: how visitors reach the hub (``X-Forwarded-Proto``, cookies)."""
+    mount: bytes = b""
+    """The path the hub's own paths start under on this port (``/tunnels`` inside Jupyter)."""
+    domain: bytes | None = None
+    """Subdomain routing: tunnels are ``{slug}.{domain}``."""
+    hub_name: bytes = b""
+    """The hub's own host name, which is never a tunnel even under ``domain``."""
+    foreign: ForeignCredentials = NO_FOREIGN_CREDENTIALS
+    """The hosting's own credentials, kept from tunnels' apps."""
+    tell_hub_the_client: bool = True
+    """Set ``X-Real-Ip`` on requests for the hub itself (the standalone API sits behind the
+    front); False when the hub's host is a server that sees the connection itself."""
+    login_hint: str = "send its token as a bearer"
+    """How a visitor turned away from a private tunnel can get in."""
+
+    @classmethod
+    def of(cls, config: HubConfig, **changes: object) -> PolicySettings:
+        """The settings of a hub with this configuration (``changes`` for the hosting)."""
+        settings = cls(
+            scheme=config.scheme.encode(),
+            domain=config.domain.lower().encode() if config.domain else None,
+            hub_name=config.public_host.lower().encode(),
+        )
+        return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+class IngressPolicy:
+    """Decides every visitor request of one hosting (see the module's docstring)."""
+
+    def __init__(
+        self,
+        router: Router,
+        agents: AgentRegistry,
+        identities: Identities,
+        settings: PolicySettings,
+    ) -> None:
+        self.router = router
+        self.agents = agents
+        self.identities = identities
+        self.settings = settings
+        self._path_prefix = settings.mount + TUNNEL_PATH.encode()
+        self._data_path = settings.mount + DATA_PATH.encode()
+        self._domain_suffix = b"." + settings.domain if settings.domain else None
+        self._secure = settings.scheme == b"https"
+
+    # --- the decision --------------------------------------------------------------------
+
+    def decide(self, head: RequestHead, client: str) -> Decision:
+        """What to do with this request (``client``: the visitor's address)."""
+        if head.method == b"CONNECT":
+            return self._connect(head, client)
+        found = self._tunnel_for(head.host, head.target)
+        if found is None:
+            if head.upgrade and head.target.partition(b"?")[0] == self._data_path:
+                return self._data_connection(head)
+            if self.settings.tell_hub_the_client:
+                rewrite_for_hub(head, client)
+            return ToHub(head)
+        slug, path, prefix = found
+        html = wants_html(head.get(b"accept"))
+        route = self.router.by_slug.get(slug)
+        if route is None:
+            reason = self.router.offline.get(slug)
+            if reason is not None:
+                message = f"tunnel {slug!r} is offline ({reason}); it may come back"
+                return Answer(503, ErrorCode.AGENT_UNAVAILABLE, message, html=html, path=path)
+            message = f"no tunnel is open at {slug!r}"
+            return Answer(404, ErrorCode.TUNNEL_NOT_FOUND, message, html=html, path=path)
+        if not path.startswith(b"/"):
+            bare, question, query = head.target.partition(b"?")
+            return Redirect(308, bare + b"/" + question + query, route=route, path=path)
+        shared = judge_share(self.router, head, route, path, prefix, html=html, secure=self._secure)
+        if shared is None:
+            return self._access(head, route, path, prefix, client, connect=False)
+        if isinstance(shared, bytes):
+            return self._let_through(head, route, shared, prefix, client, html)
+        return shared
+
+    def with_owner(self, question: AskOwner, owner_id: str | None) -> Decision:
+        """Decide an :class:`~._decisions.AskOwner` once the owner is known."""
+        head, route = question.head, question.route
+        if owner_id is None or owner_id != route.owner_id:
+            return self._unauthorized(head, route, question.bearer, question.path)
+        return self._allowed(
+            head, route, question.path, question.prefix, question.client, question.connect
+        )
+
+    def refuse_framing(self, error: HeadError, html: bool = False) -> Answer:
+        """How a request the head parser refused is answered (the connection then closes)."""
+        code = _FRAMING_CODES.get(error.status, ErrorCode.INVALID_INPUT)
+        return Answer(error.status, code, error.message, html=html)
+
+    # --- routing -------------------------------------------------------------------------
+
+    def _tunnel_for(self, host: bytes, target: bytes) -> tuple[str, bytes, bytes] | None:
+        """``(slug, path the app sees, routing prefix)``, or None when not for a tunnel."""
+        suffix = self._domain_suffix
+        if suffix is not None:
+            name = (host.rsplit(b":", 1)[0] if not host.endswith(b"]") else host).lower()
+            # the hub's own name is never a tunnel, even when it sits under the domain
+            if name.endswith(suffix) and name != self.settings.hub_name:
+                slug = name[: -len(suffix)].decode("ascii", "replace")
+                if slug and "." not in slug:
+                    return slug, target, b""
+        if not target.startswith(self._path_prefix):
+            return None
+        rest = target[len(self._path_prefix) :]
+        end = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
+        path = rest[end:]
+        if path.startswith(b"?"):
+            path = b""  # /t/slug?x: redirected to /t/slug/?x
+        return rest[:end].decode("ascii", "replace"), path, self._path_prefix + rest[:end]
+
+    # --- access --------------------------------------------------------------------------
+
+    def _access(
+        self,
+        head: RequestHead,
+        route: Route,
+        path: bytes,
+        prefix: bytes,
+        client: str,
+        *,
+        connect: bool,
+    ) -> Decision:
+        if route.access is Access.PUBLIC:
+            return self._allowed(head, route, path, prefix, client, connect)
+        token = bearer(head)
+        if route.access is Access.TOKEN:
+            if token and self.router.worker_token_matches(route, token):
+                return self._allowed(head, route, path, prefix, client, connect)
+            return self._unauthorized(head, route, token, path)
+        known, owner = self.identities.known(head, token)
+        if not known:
+            return AskOwner(route, head, token, path, prefix, client, connect)
+        if owner is None or owner != route.owner_id:
+            return self._unauthorized(head, route, token, path)
+        return self._allowed(head, route, path, prefix, client, connect)
+
+    def _allowed(
+        self,
+        head: RequestHead,
+        route: Route,
+        path: bytes,
+        prefix: bytes,
+        client: str,
+        connect: bool,
+    ) -> Decision:
+        if connect:
+            if not route.accepting:
+                return self._not_accepting(head, route, path)
+            return OpenStream(route)
+        return self._let_through(head, route, path, prefix, client, wants_html(head.get(b"accept")))
+
+    def _let_through(
+        self, head: RequestHead, route: Route, path: bytes, prefix: bytes, client: str, html: bool
+    ) -> Decision:
+        if not route.accepting:
+            return self._not_accepting(head, route, path)
+        settings = self.settings
+        close_after = rewrite_for_tunnel(
+            head, route, path, prefix, client, settings.scheme, settings.foreign
+        )
+        return Forward(route, head, path, close_after)
+
+    def _not_accepting(self, head: RequestHead, route: Route, path: bytes) -> Answer:
+        message = f"tunnel {route.slug!r} is {route.status.value}"
+        html = wants_html(head.get(b"accept"))
+        return Answer(503, ErrorCode.AGENT_UNAVAILABLE, message, html=html, route=route, path=path)
+
+    def _unauthorized(
+        self, head: RequestHead, route: Route, token: str | None, path: bytes
+    ) -> Answer:
+        code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
+        message = f"tunnel {route.slug!r} is {route.access.value}: {self.settings.login_hint}"
+        html = wants_html(head.get(b"accept"))
+        return Answer(401, code, message, _CHALLENGE, html, route, path)
+
+    # --- raw streams and data connections ------------------------------------------------
+
+    def _connect(self, head: RequestHead, client: str) -> Decision:
+        """``CONNECT slug:port``: a raw stream to a tunnel, after the same access checks."""
+        name = head.target.decode("ascii", "replace").rsplit(":", 1)[0].lower()
+        domain = self.settings.domain
+        if domain and name.endswith("." + domain.decode()):
+            name = name[: -len(domain) - 1]
+        route = self.router.by_slug.get(name)
+        if route is None:
+            return Answer(404, ErrorCode.TUNNEL_NOT_FOUND, f"no tunnel is open at {name!r}")
+        shared = judge_share(self.router, head, route, b"/", b"", html=False, secure=self._secure)
+        if shared is None:
+            return self._access(head, route, b"/", b"", client, connect=True)
+        if isinstance(shared, bytes):
+            return self._allowed(head, route, b"/", b"", client, connect=True)
+        return shared
+
+    def _data_connection(self, head: RequestHead) -> Decision:
+        """``GET /v1/agent/data`` with ``Upgrade``: a connector's data connection."""
+        if (head.get(b"upgrade") or b"").lower() != DATA_UPGRADE.encode():
+            message = f"data connections upgrade to {DATA_UPGRADE}"
+            return Answer(400, ErrorCode.INVALID_INPUT, message)
+        token = bearer(head) or ""
+        session_id = (head.get(_SESSION_FIELD) or b"").decode("ascii", "replace")
+        session = self.agents.for_data_connection(session_id, token)
+        if session is None:
+            message = "unknown session or agent token for a data connection"
+            return Answer(401, ErrorCode.INVALID_TOKEN, message, _CHALLENGE)
+        return JoinPool(session)
