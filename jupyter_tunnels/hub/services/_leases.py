@@ -5,6 +5,7 @@ A lease is that agent's claim to serve tunnels; it lives ``ttlSeconds`` after it
 heartbeat. Asking for a lease with a ``clientInstanceId`` that already holds a live one
 attaches to it (and rotates its agent token, which evicts a stale connector); the same
 ``idempotencyKey`` always designates the same lease, so a retried request never makes two.
+Leases and agents as rows are ``_lease_rows.py`` and ``_agent_rows.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import builtins
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
@@ -27,18 +28,19 @@ from ..._core.models import (
     LeaseGrant,
     LeaseRefresh,
     LeaseStatus,
-    Readiness,
     RelayLeaseStatus,
     WebhookEvent,
 )
-from ..._core.status import LIVE_STATUSES, TunnelStatus
+from ..._core.status import LIVE_STATUSES
 from .._config import HEARTBEATS_PER_TTL, HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import now, to_datetime
 from ..store._engine import Store
 from ..store._owners import AGENT_TOKEN_PREFIX, hash_token, new_token
-from ._tunnel_transitions import check_transition, stop_tunnels
+from ._agent_rows import agent_event, list_agents, register_agent
+from ._lease_rows import active_lease_row, lease_model, lease_row
+from ._tunnel_transitions import follow_connection, stop_tunnels
 from ._tunnels import TunnelService
 from ._webhooks import WebhookService
 
@@ -60,50 +62,10 @@ class LeaseService:
 
     # --- reading -------------------------------------------------------------------------
 
-    async def _lease_row(self, conn: AsyncConnection, owner_id: str, lease_id: str) -> Row[Any]:
-        row = (
-            await conn.execute(
-                select(t.leases, t.agents.c.client_instance_id)
-                .select_from(t.leases.join(t.agents, t.leases.c.agent_id == t.agents.c.id))
-                .where(t.leases.c.id == lease_id, t.leases.c.owner_id == owner_id)
-            )
-        ).first()
-        if row is None:
-            raise HubError(ErrorCode.LEASE_NOT_FOUND, f"no lease {lease_id!r}", {"lease": lease_id})
-        return row
-
-    async def _to_model(self, conn: AsyncConnection, row: Row[Any]) -> Lease:
-        tunnel_ids = (
-            await conn.execute(
-                select(t.tunnels.c.id)
-                .where(t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(_LIVE_VALUES))
-                .order_by(t.tunnels.c.created_at)
-            )
-        ).scalars()
-        return Lease(
-            id=row.id,
-            agent_id=row.agent_id,
-            client_instance_id=row.client_instance_id,
-            status=row.status,
-            ttl_seconds=row.ttl_seconds,
-            next_heartbeat_seconds=row.ttl_seconds / HEARTBEATS_PER_TTL,
-            created_at=to_datetime(row.created_at),
-            last_heartbeat_at=to_datetime(row.last_heartbeat_at),
-            expires_at=to_datetime(row.expires_at),
-            released_at=to_datetime(row.released_at),
-            readiness=Readiness(
-                connected_to_hub=row.connected_to_hub,
-                local_ready=row.local_ready,
-                last_error=row.last_error,
-            ),
-            tunnel_ids=list(tunnel_ids),
-            metadata=row.metadata,
-        )
-
     async def get(self, owner_id: str, lease_id: str) -> Lease:
         """Return one of the owner's leases."""
         async with self.store.read() as conn:
-            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            return await lease_model(conn, await lease_row(conn, owner_id, lease_id))
 
     async def list(
         self, owner_id: str, *, client_instance_id: str | None = None, include_expired: bool = False
@@ -120,35 +82,11 @@ class LeaseService:
             query = query.where(t.leases.c.status == LeaseStatus.ACTIVE.value)
         async with self.store.read() as conn:
             rows = (await conn.execute(query.order_by(t.leases.c.created_at))).all()
-            return [await self._to_model(conn, row) for row in rows]
+            return [await lease_model(conn, row) for row in rows]
 
     async def list_agents(self, owner_id: str) -> builtins.list[Agent]:
         """Return the owner's agents, oldest first, with whether each holds a live lease."""
-        live = (
-            select(t.leases.c.agent_id, func.max(t.leases.c.id).label("lease_id"))
-            .where(t.leases.c.status == LeaseStatus.ACTIVE.value, t.leases.c.expires_at > now())
-            .group_by(t.leases.c.agent_id)
-            .subquery()
-        )
-        query = (
-            select(t.agents, live.c.lease_id)
-            .select_from(t.agents.outerjoin(live, live.c.agent_id == t.agents.c.id))
-            .where(t.agents.c.owner_id == owner_id)
-            .order_by(t.agents.c.created_at)
-        )
-        async with self.store.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            Agent(
-                id=row.id,
-                client_instance_id=row.client_instance_id,
-                online=row.lease_id is not None,
-                active_lease_id=row.lease_id,
-                created_at=to_datetime(row.created_at),
-                last_seen_at=to_datetime(row.last_seen_at),
-            )
-            for row in rows
-        ]
+        return await list_agents(self.store, owner_id)
 
     async def lease_for_agent_token(self, token: str) -> tuple[str, str] | None:
         """Return ``(owner_id, lease_id)`` for an agent token, or None if it is unknown."""
@@ -168,7 +106,7 @@ class LeaseService:
         """Create a lease for the agent, or attach to its live one (rotating the agent token)."""
         async with self.store.write() as conn:
             lease_id, token, created = await self.create_or_attach_in(conn, owner_id, body)
-            lease = await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            lease = await lease_model(conn, await lease_row(conn, owner_id, lease_id))
         return LeaseGrant(**lease.model_dump(), agent_token=token, created=created)
 
     async def create_or_attach_in(
@@ -177,7 +115,7 @@ class LeaseService:
         """Create-or-attach inside a write transaction; return ``(lease_id, token, created)``."""
         current = now()
         await self._expire_due(conn, current)
-        agent_id = await self._agent_id(conn, owner_id, body.client_instance_id, current)
+        agent_id = await register_agent(conn, owner_id, body.client_instance_id, current)
         ttl = float(body.ttl_seconds) if body.ttl_seconds else self.config.lease_ttl
         existing = None
         if body.idempotency_key is not None:
@@ -245,34 +183,6 @@ class LeaseService:
         )
         return lease_id, token, True
 
-    async def _agent_id(
-        self, conn: AsyncConnection, owner_id: str, client_instance_id: str, seen: float
-    ) -> str:
-        row = (
-            await conn.execute(
-                select(t.agents.c.id).where(
-                    t.agents.c.owner_id == owner_id,
-                    t.agents.c.client_instance_id == client_instance_id,
-                )
-            )
-        ).first()
-        if row is not None:
-            await conn.execute(
-                update(t.agents).where(t.agents.c.id == row.id).values(last_seen_at=seen)
-            )
-            return str(row.id)
-        agent_id = str(uuid.uuid4())
-        await conn.execute(
-            t.agents.insert().values(
-                id=agent_id,
-                owner_id=owner_id,
-                client_instance_id=client_instance_id,
-                created_at=seen,
-                last_seen_at=seen,
-            )
-        )
-        return agent_id
-
     async def heartbeat(
         self, owner_id: str, lease_id: str, body: HeartbeatRequest
     ) -> HeartbeatResponse:
@@ -280,7 +190,7 @@ class LeaseService:
         async with self.store.write() as conn:
             current = now()
             await self._expire_due(conn, current)
-            row = await self._lease_row(conn, owner_id, lease_id)
+            row = await lease_row(conn, owner_id, lease_id)
             if row.status == LeaseStatus.ACTIVE.value:
                 expires_at = current + row.ttl_seconds
                 await conn.execute(
@@ -299,7 +209,9 @@ class LeaseService:
                     .where(t.agents.c.id == row.agent_id)
                     .values(last_seen_at=current)
                 )
-                await self._follow_connection(conn, lease_id, body.connected_to_hub)
+                await follow_connection(
+                    conn, self.store, self.tunnels, lease_id, body.connected_to_hub
+                )
                 action = HeartbeatAction.NONE
             else:
                 expires_at = row.expires_at
@@ -319,51 +231,6 @@ class LeaseService:
             action=action,
         )
 
-    async def _follow_connection(
-        self, conn: AsyncConnection, lease_id: str, connected: bool
-    ) -> None:
-        """Move the lease's tunnels between ``connecting`` and ``active`` with the connector."""
-        old, new = (
-            (TunnelStatus.CONNECTING, TunnelStatus.ACTIVE)
-            if connected
-            else (TunnelStatus.ACTIVE, TunnelStatus.CONNECTING)
-        )
-        check_transition(old, new)
-        rows = (
-            await conn.execute(
-                select(t.tunnels.c.id, t.tunnels.c.owner_id).where(
-                    t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value
-                )
-            )
-        ).all()
-        moved = [row.id for row in rows]
-        if moved:
-            await conn.execute(
-                update(t.tunnels)
-                .where(t.tunnels.c.id.in_(moved))
-                .values(status=new.value, updated_at=now())
-            )
-            self.store.changed(conn, moved)
-        for row in rows:
-            await self.tunnels.emit(
-                conn, row.owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, old.value
-            )
-
-    async def _agent_event(self, conn: AsyncConnection, lease: Row[Any], connected: bool) -> None:
-        """Queue ``agent.connected`` or ``agent.disconnected`` for the lease's agent."""
-
-        async def data() -> dict[str, Any]:
-            agent = (
-                await conn.execute(select(t.agents).where(t.agents.c.id == lease.agent_id))
-            ).one()
-            return {
-                "agent": {"id": agent.id, "clientInstanceId": agent.client_instance_id},
-                "leaseId": lease.id,
-            }
-
-        event = WebhookEvent.AGENT_CONNECTED if connected else WebhookEvent.AGENT_DISCONNECTED
-        await self.webhooks.emit(conn, lease.owner_id, event, data)
-
     async def reset_connections(self) -> None:
         """At start-up no connector is attached yet, whatever the store says from before."""
         async with self.store.write() as conn:
@@ -379,8 +246,8 @@ class LeaseService:
                 await conn.execute(
                     update(t.leases).where(t.leases.c.id == lease.id).values(connected_to_hub=False)
                 )
-                await self._follow_connection(conn, lease.id, False)
-                await self._agent_event(conn, lease, False)
+                await follow_connection(conn, self.store, self.tunnels, lease.id, False)
+                await agent_event(conn, self.webhooks, lease, False)
 
     async def set_connected(self, lease_id: str, connected: bool) -> None:
         """Record that the lease's connector attached to (or left) the hub's control channel."""
@@ -394,39 +261,39 @@ class LeaseService:
             await conn.execute(
                 update(t.agents).where(t.agents.c.id == row.agent_id).values(last_seen_at=now())
             )
-            await self._follow_connection(conn, lease_id, connected)
-            await self._agent_event(conn, row, connected)
+            await follow_connection(conn, self.store, self.tunnels, lease_id, connected)
+            await agent_event(conn, self.webhooks, row, connected)
 
     async def refresh(self, owner_id: str, lease_id: str, body: LeaseRefresh) -> Lease:
         """Extend an active lease by its TTL (or a new ``ttlSeconds``) from now."""
         async with self.store.write() as conn:
             current = now()
             await self._expire_due(conn, current)
-            row = await self._active_row(conn, owner_id, lease_id)
+            row = await active_lease_row(conn, owner_id, lease_id)
             ttl = float(body.ttl_seconds) if body.ttl_seconds else row.ttl_seconds
             await conn.execute(
                 update(t.leases)
                 .where(t.leases.c.id == lease_id)
                 .values(ttl_seconds=ttl, expires_at=current + ttl)
             )
-            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            return await lease_model(conn, await lease_row(conn, owner_id, lease_id))
 
     async def release(self, owner_id: str, lease_id: str) -> Lease:
         """End a lease by choice: its tunnels stop, its record stays for history."""
         async with self.store.write() as conn:
             await self._expire_due(conn, now())
-            row = await self._lease_row(conn, owner_id, lease_id)
+            row = await lease_row(conn, owner_id, lease_id)
             if row.status == LeaseStatus.ACTIVE.value:
                 await self._end(conn, row, LeaseStatus.RELEASED, last_error=None)
-            return await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            return await lease_model(conn, await lease_row(conn, owner_id, lease_id))
 
     async def delete(self, owner_id: str, lease_id: str) -> Lease:
         """Stop the lease's tunnels and remove the lease; return it as it was last."""
         async with self.store.write() as conn:
-            row = await self._lease_row(conn, owner_id, lease_id)
+            row = await lease_row(conn, owner_id, lease_id)
             if row.status == LeaseStatus.ACTIVE.value:
                 await self._end(conn, row, LeaseStatus.RELEASED, last_error=None)
-            lease = await self._to_model(conn, await self._lease_row(conn, owner_id, lease_id))
+            lease = await lease_model(conn, await lease_row(conn, owner_id, lease_id))
             await conn.execute(delete(t.leases).where(t.leases.c.id == lease_id))
             return lease
 
@@ -434,20 +301,6 @@ class LeaseService:
         """Expire every active lease past its ``expiresAt``; return how many (the reaper)."""
         async with self.store.write() as conn:
             return await self._expire_due(conn, now())
-
-    async def _active_row(self, conn: AsyncConnection, owner_id: str, lease_id: str) -> Row[Any]:
-        row = await self._lease_row(conn, owner_id, lease_id)
-        if row.status == LeaseStatus.EXPIRED.value:
-            raise HubError(
-                ErrorCode.LEASE_EXPIRED, f"lease {lease_id} has expired", {"lease": lease_id}
-            )
-        if row.status != LeaseStatus.ACTIVE.value:
-            raise HubError(
-                ErrorCode.LEASE_INACTIVE,
-                f"lease {lease_id} is {row.status}",
-                {"lease": lease_id, "status": row.status},
-            )
-        return row
 
     async def _expire_due(self, conn: AsyncConnection, current: float) -> int:
         rows = (
@@ -497,7 +350,7 @@ class LeaseService:
         )
         self.store.changed(conn, stopped)
         if row.connected_to_hub:  # its control channel closes after this, on a dead lease
-            await self._agent_event(conn, row, False)
+            await agent_event(conn, self.webhooks, row, False)
         for tunnel_id in stopped:
             await self.tunnels.emit(
                 conn, row.owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, tunnel_id, was[tunnel_id]
@@ -505,9 +358,7 @@ class LeaseService:
         if status is LeaseStatus.EXPIRED:
 
             async def data() -> dict[str, Any]:
-                lease = await self._to_model(
-                    conn, await self._lease_row(conn, row.owner_id, row.id)
-                )
+                lease = await lease_model(conn, await lease_row(conn, row.owner_id, row.id))
                 return {"lease": lease.to_json(), "stoppedTunnelIds": stopped}
 
             await self.webhooks.emit(conn, row.owner_id, WebhookEvent.LEASE_EXPIRED, data)

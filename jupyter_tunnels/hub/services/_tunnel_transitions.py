@@ -1,4 +1,5 @@
-"""Tunnel status changes in the store: the check every change obeys, and stopping in bulk.
+"""Tunnel status changes in the store: the check every change obeys, stopping in bulk, and
+following a lease's connector (``connecting`` while it is away, ``active`` once attached).
 
 Stopping a tunnel reserves its slug (and hub port) for its owner for ``slug_grace`` seconds,
 so the same owner creating the same tunnel again gets the same URL (``_tunnel_addresses.py``).
@@ -7,19 +8,24 @@ so the same owner creating the same tunnel again gets the same URL (``_tunnel_ad
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
+from ..._core.models import WebhookEvent
 from ..._core.status import LIVE_STATUSES, TunnelStatus, can_transition
 from .._config import HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import now
 
-__all__ = ["check_transition", "stop_tunnels"]
+if TYPE_CHECKING:
+    from ..store._engine import Store
+    from ._tunnels import TunnelService
+
+__all__ = ["check_transition", "follow_connection", "stop_tunnels"]
 
 _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
@@ -79,3 +85,34 @@ async def stop_tunnels(
             )
         )
     return [str(row.id) for row in rows]
+
+
+async def follow_connection(
+    conn: AsyncConnection, store: Store, tunnels: TunnelService, lease_id: str, connected: bool
+) -> None:
+    """Move the lease's tunnels between ``connecting`` and ``active`` with the connector."""
+    old, new = (
+        (TunnelStatus.CONNECTING, TunnelStatus.ACTIVE)
+        if connected
+        else (TunnelStatus.ACTIVE, TunnelStatus.CONNECTING)
+    )
+    check_transition(old, new)
+    rows = (
+        await conn.execute(
+            select(t.tunnels.c.id, t.tunnels.c.owner_id).where(
+                t.tunnels.c.lease_id == lease_id, t.tunnels.c.status == old.value
+            )
+        )
+    ).all()
+    moved = [row.id for row in rows]
+    if moved:
+        await conn.execute(
+            update(t.tunnels)
+            .where(t.tunnels.c.id.in_(moved))
+            .values(status=new.value, updated_at=now())
+        )
+        store.changed(conn, moved)
+    for row in rows:
+        await tunnels.emit(
+            conn, row.owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, old.value
+        )
