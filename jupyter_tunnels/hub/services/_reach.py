@@ -20,6 +20,9 @@ connections. When the agent's control channel drops, its connections stay open f
 lease's TTL: an agent that comes back on the same lease gets ``bind`` again (fresh token, same
 port; a connector that kept running still holds the port) and carries on; otherwise they end
 ``closed``. A hub restart does the same for the connections it finds open.
+
+Who may reach what is judged by ``_reach_access.py``; connections as rows are
+``_reach_rows.py``.
 """
 
 from __future__ import annotations
@@ -29,29 +32,21 @@ import builtins
 import dataclasses
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select, update
 
 from ..._core.errors import ErrorCode
-from ..._core.models import (
-    LeaseStatus,
-    Protocol,
-    ReachConnection,
-    ReachCreate,
-    ReachStatus,
-    Tunnel,
-)
-from ..._core.status import LIVE_STATUSES, TunnelStatus
+from ..._core.models import ReachConnection, ReachCreate, ReachStatus
 from ..._core.tasks import TaskSet
 from ..._wire.protocol import Bind, Bound, Unbind, Unbound
 from .._exceptions import HubError
 from ..store import _tables as t
-from ..store._clock import now, to_datetime
-from ..store._owners import hash_token, new_token, tokens_equal
-from ._reach_schemes import connection_string, detect_scheme
-from ._share_rules import judge
+from ..store._clock import now
+from ..store._owners import hash_token, new_token
+from ._reach_access import agent_offline, check_stream, online_lease, reachable, share_revoked
+from ._reach_rows import connection_model, connection_row
+from ._reach_schemes import detect_scheme
 
 if TYPE_CHECKING:
     from .._config import HubConfig
@@ -136,11 +131,13 @@ class ReachService:
     async def connect(self, owner_id: str, tunnel_ref: str, body: ReachCreate) -> ReachConnection:
         """Have the caller's agent bind a port for the tunnel; the open connection, or why not."""
         async with self.store.read() as conn:
-            tunnel, share = await self._reachable(conn, owner_id, tunnel_ref, body.share_token)
-            lease_id = await self._online_lease(conn, owner_id, body.agent_id)
+            tunnel, share = await reachable(
+                conn, self.tunnels, self.router, owner_id, tunnel_ref, body.share_token
+            )
+            lease_id = await online_lease(conn, self.agents, owner_id, body.agent_id)
         session = self.agents.sessions.get(lease_id)
         if session is None or session.closed:
-            raise _offline(body.agent_id)
+            raise agent_offline(body.agent_id)
         scheme = detect_scheme(tunnel.protocol.value, tunnel.target.port, tunnel.metadata)
         token = new_token(REACH_TOKEN_PREFIX)
         connection_id = str(uuid.uuid4())
@@ -189,17 +186,17 @@ class ReachService:
             rows = (
                 await conn.execute(query.order_by(t.connections.c.created_at, t.connections.c.id))
             ).all()
-        return [_model(row) for row in rows]
+        return [connection_model(row) for row in rows]
 
     async def get(self, owner_id: str, connection_id: str) -> ReachConnection:
         """One of the caller's connections."""
         async with self.store.read() as conn:
-            return _model(await _row(conn, owner_id, connection_id))
+            return connection_model(await connection_row(conn, owner_id, connection_id))
 
     async def close(self, owner_id: str, connection_id: str) -> ReachConnection:
         """Close a connection: the agent releases its port (waited for) and its streams end."""
         async with self.store.read() as conn:
-            row = await _row(conn, owner_id, connection_id)
+            row = await connection_row(conn, owner_id, connection_id)
         if row.status in _LIVE:
             live = self.live.get(connection_id)
             session = self.agents.sessions.get(row.lease_id)
@@ -240,7 +237,7 @@ class ReachService:
             if live.tunnel_id in changes
             and live.tunnel_id not in gone
             and live.share_token_hash is not None
-            and _share_revoked(self.router, live.share_token_hash)
+            and share_revoked(self.router, live.share_token_hash)
         ]
         if revoked:
             self._cut(revoked)
@@ -257,88 +254,9 @@ class ReachService:
 
     def authorize_stream(self, connection_id: str, token: str) -> tuple[LiveConnection, Route]:
         """The connection and tunnel route a reach stream is for; :class:`HubError` if refused."""
-        live = self.live.get(connection_id)
-        if live is None or not token or not tokens_equal(token, live.token_hash):
-            raise HubError(
-                ErrorCode.INVALID_TOKEN, "unknown connection or reach token for a reach stream"
-            )
-        route = self.router.by_id.get(live.tunnel_id)
-        if route is None:
-            raise HubError(ErrorCode.TUNNEL_NOT_FOUND, "the reached tunnel is no longer open")
-        if live.share_token_hash is not None:
-            rule = self.router.shares.get(live.share_token_hash)
-            refusal = judge(rule, route.tunnel_id, "CONNECT", "/", now())
-            if refusal is not None:
-                raise HubError(refusal.code, refusal.message)
-        elif route.owner_id != live.owner_id:
-            raise HubError(ErrorCode.TUNNEL_NOT_FOUND, "the reached tunnel is no longer yours")
-        if not route.accepting:
-            raise HubError(
-                ErrorCode.AGENT_UNAVAILABLE, f"tunnel {route.slug!r} is {route.status.value}"
-            )
-        return live, route
+        return check_stream(self.live.get(connection_id), self.router, token)
 
     # --- helpers -------------------------------------------------------------------------
-
-    async def _reachable(
-        self, conn: AsyncConnection, owner_id: str, ref: str, share_token: str | None
-    ) -> tuple[Tunnel, tuple[str, str] | None]:
-        """The tunnel, and ``(share id, share token hash)`` when a share allows it."""
-        if share_token is None:
-            tunnel = self.tunnels.to_model(await self.tunnels.find_row(conn, owner_id, ref))
-            share = None
-        else:
-            rule = self.router.share_for_token(share_token)
-            if rule is None:
-                raise HubError(ErrorCode.INVALID_SHARE, "the share token is not valid")
-            tunnel = await self.tunnels.load(conn, rule.tunnel_id)
-            if ref not in (tunnel.id, tunnel.slug):
-                raise HubError(ErrorCode.INVALID_SHARE, f"the share is not for tunnel {ref!r}")
-            refusal = judge(rule, tunnel.id, "CONNECT", "/", now(), consume=False)
-            if refusal is not None:
-                raise HubError(refusal.code, refusal.message)
-            share = (rule.share_id, rule.token_hash)
-        if tunnel.status not in LIVE_STATUSES or tunnel.status is TunnelStatus.STOPPING:
-            raise HubError(
-                ErrorCode.ILLEGAL_TRANSITION,
-                f"tunnel {tunnel.slug!r} is {tunnel.status.value}: only a live tunnel is reached",
-                {"status": tunnel.status.value},
-            )
-        if tunnel.protocol is Protocol.UDP:
-            raise HubError(  # a fact about the tunnel, not about the request: 409, not 400
-                ErrorCode.UNSUPPORTED_PROTOCOL,
-                "udp tunnels cannot be reached as a local TCP port",
-                {"protocol": "udp"},
-            )
-        return tunnel, share
-
-    async def _online_lease(self, conn: AsyncConnection, owner_id: str, agent_id: str) -> str:
-        """The live lease of one of the caller's agents that has a control channel up."""
-        agent = (
-            await conn.execute(
-                select(t.agents.c.id).where(
-                    t.agents.c.id == agent_id, t.agents.c.owner_id == owner_id
-                )
-            )
-        ).first()
-        if agent is None:
-            raise HubError(
-                ErrorCode.AGENT_NOT_FOUND, f"no agent {agent_id!r} of yours", {"agent": agent_id}
-            )
-        leases = (
-            await conn.execute(
-                select(t.leases.c.id).where(
-                    t.leases.c.agent_id == agent_id,
-                    t.leases.c.status == LeaseStatus.ACTIVE.value,
-                    t.leases.c.expires_at > now(),
-                )
-            )
-        ).scalars()
-        for lease_id in leases:
-            session = self.agents.sessions.get(lease_id)
-            if session is not None and not session.closed:
-                return str(lease_id)
-        raise _offline(agent_id)
 
     async def _ask(
         self, session: AgentSession, live: LiveConnection, message: Bind | Unbind
@@ -435,19 +353,6 @@ class ReachService:
             await self._end(connection_id, ReachStatus.CLOSED, why)
 
 
-def _share_revoked(router: Router, token_hash: str) -> bool:
-    rule = router.shares.get(token_hash)
-    return rule is None or rule.revoked
-
-
-def _offline(agent_id: str) -> HubError:
-    return HubError(
-        ErrorCode.AGENT_UNAVAILABLE,
-        f"agent {agent_id!r} is offline: start its connector (or the Jupyter server) first",
-        {"agent": agent_id},
-    )
-
-
 def _bind_error(answer: Bound | Unbound | None, agent_id: str, port: int | None) -> HubError:
     if not isinstance(answer, Bound):
         why = f"agent {agent_id!r} did not answer within {BIND_TIMEOUT:g} s"
@@ -458,41 +363,3 @@ def _bind_error(answer: Bound | Unbound | None, agent_id: str, port: int | None)
     if answer.code == "PORT_NOT_ALLOWED":
         return HubError(ErrorCode.INVALID_PORT, answer.message, details)
     return HubError(ErrorCode.AGENT_UNAVAILABLE, answer.message or answer.code, details)
-
-
-async def _row(conn: AsyncConnection, owner_id: str, connection_id: str) -> Row[Any]:
-    row = (
-        await conn.execute(
-            select(t.connections).where(
-                t.connections.c.id == connection_id, t.connections.c.owner_id == owner_id
-            )
-        )
-    ).first()
-    if row is None:
-        raise HubError(
-            ErrorCode.CONNECTION_NOT_FOUND,
-            f"no connection {connection_id!r}",
-            {"connection": connection_id},
-        )
-    return row
-
-
-def _model(row: Row[Any]) -> ReachConnection:
-    is_open = row.status == ReachStatus.OPEN.value and row.local_port is not None
-    return ReachConnection(
-        id=row.id,
-        tunnel_id=row.tunnel_id,
-        agent_id=row.agent_id,
-        share_id=row.share_id,
-        local_host=row.local_host,
-        local_port=row.local_port,
-        address=f"{row.local_host}:{row.local_port}" if is_open else None,
-        protocol=row.protocol,
-        connection_string=(
-            connection_string(row.protocol, row.local_host, row.local_port) if is_open else None
-        ),
-        status=ReachStatus(row.status),
-        last_error=row.last_error,
-        created_at=to_datetime(row.created_at),
-        closed_at=to_datetime(row.closed_at),
-    )
