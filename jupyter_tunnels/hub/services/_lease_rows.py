@@ -9,15 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
 from ..._core.models import Lease, LeaseStatus, Readiness
-from ..._core.status import LIVE_STATUSES
 from .._config import HEARTBEATS_PER_TTL
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import to_datetime
+from ._tunnel_rows import LIVE_VALUES
 
 __all__ = ["active_lease_row", "lease_model", "lease_row"]
-
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 async def lease_row(conn: AsyncConnection, owner_id: str, lease_id: str) -> Row[Any]:
@@ -40,7 +38,7 @@ async def lease_model(conn: AsyncConnection, row: Row[Any]) -> Lease:
     tunnel_ids = (
         await conn.execute(
             select(t.tunnels.c.id)
-            .where(t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(_LIVE_VALUES))
+            .where(t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(LIVE_VALUES))
             .order_by(t.tunnels.c.created_at)
         )
     ).scalars()

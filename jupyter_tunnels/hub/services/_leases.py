@@ -31,7 +31,6 @@ from ..._core.models import (
     RelayLeaseStatus,
     WebhookEvent,
 )
-from ..._core.status import LIVE_STATUSES
 from .._config import HEARTBEATS_PER_TTL, HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
@@ -40,13 +39,12 @@ from ..store._engine import Store
 from ..store._owners import AGENT_TOKEN_PREFIX, hash_token, new_token
 from ._agent_rows import agent_event, list_agents, register_agent
 from ._lease_rows import active_lease_row, lease_model, lease_row
+from ._tunnel_rows import LIVE_VALUES
 from ._tunnel_transitions import follow_connection, stop_tunnels
 from ._tunnels import TunnelService
 from ._webhooks import WebhookService
 
 __all__ = ["LeaseService"]
-
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 class LeaseService:
@@ -328,7 +326,7 @@ class LeaseService:
         ended = now()
         live = await conn.execute(
             select(t.tunnels.c.id, t.tunnels.c.status).where(
-                t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(_LIVE_VALUES)
+                t.tunnels.c.lease_id == row.id, t.tunnels.c.status.in_(LIVE_VALUES)
             )
         )
         was = {tunnel.id: tunnel.status for tunnel in live}

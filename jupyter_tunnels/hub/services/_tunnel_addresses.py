@@ -17,17 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
 from ..._core.names import random_slug, slugify
-from ..._core.status import LIVE_STATUSES
 from .._config import HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import now
+from ._tunnel_rows import LIVE_VALUES
 
 __all__ = ["choose_hub_port", "choose_slug", "own_reservation", "slug_of_name"]
 
 SLUG_ATTEMPTS = 20
 SUFFIX_LENGTH = 4
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 async def own_reservation(
@@ -60,7 +59,7 @@ async def _slug_free(conn: AsyncConnection, owner_id: str, slug: str) -> bool:
         await conn.execute(
             select(func.count())
             .select_from(t.tunnels)
-            .where(t.tunnels.c.slug == slug, t.tunnels.c.status.in_(_LIVE_VALUES))
+            .where(t.tunnels.c.slug == slug, t.tunnels.c.status.in_(LIVE_VALUES))
         )
     ).scalar_one()
     if live:
@@ -135,7 +134,7 @@ async def choose_hub_port(
     busy_live = (
         await conn.execute(
             select(t.tunnels.c.hub_port).where(
-                t.tunnels.c.hub_port.is_not(None), t.tunnels.c.status.in_(_LIVE_VALUES)
+                t.tunnels.c.hub_port.is_not(None), t.tunnels.c.status.in_(LIVE_VALUES)
             )
         )
     ).scalars()

@@ -11,14 +11,16 @@ from sqlalchemy.sql import Select
 
 from ..._core.errors import ErrorCode
 from ..._core.models import LeaseStatus, LeaseSummary, Readiness, Target, Tunnel
-from ..._core.status import INACTIVE_STATUSES
+from ..._core.status import INACTIVE_STATUSES, LIVE_STATUSES
 from .._config import HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import to_datetime
 
-__all__ = ["tunnel_model", "tunnel_query", "tunnel_row"]
+__all__ = ["LIVE_VALUES", "tunnel_model", "tunnel_query", "tunnel_row"]
 
+LIVE_VALUES = [s.value for s in LIVE_STATUSES]
+"""The stored ``status`` of the live tunnels, for ``status.in_(LIVE_VALUES)``."""
 _INACTIVE_VALUES = [s.value for s in INACTIVE_STATUSES]
 
 

@@ -15,19 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
 from ..._core.models import WebhookEvent
-from ..._core.status import LIVE_STATUSES, TunnelStatus, can_transition
+from ..._core.status import TunnelStatus, can_transition
 from .._config import HubConfig
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import now
+from ._tunnel_rows import LIVE_VALUES
 
 if TYPE_CHECKING:
     from ..store._engine import Store
     from ._tunnels import TunnelService
 
 __all__ = ["check_transition", "follow_connection", "stop_tunnels"]
-
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 def check_transition(current: TunnelStatus, new: TunnelStatus) -> None:
@@ -54,7 +53,7 @@ async def stop_tunnels(
     the hub yet, nothing has to be waited for in between.
     """
     rows = (
-        await conn.execute(select(t.tunnels).where(condition, t.tunnels.c.status.in_(_LIVE_VALUES)))
+        await conn.execute(select(t.tunnels).where(condition, t.tunnels.c.status.in_(LIVE_VALUES)))
     ).all()
     stopped_at = now()
     for row in rows:

@@ -34,13 +34,11 @@ from ..store import _tables as t
 from ..store._clock import now
 from ..store._engine import Store
 from ._tunnel_addresses import choose_hub_port, choose_slug, own_reservation, slug_of_name
-from ._tunnel_rows import tunnel_model, tunnel_query, tunnel_row
+from ._tunnel_rows import LIVE_VALUES, tunnel_model, tunnel_query, tunnel_row
 from ._tunnel_transitions import check_transition, stop_tunnels
 from ._webhooks import WebhookService
 
 __all__ = ["TunnelService"]
-
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 class TunnelService:
@@ -87,7 +85,7 @@ class TunnelService:
         if status is not None:
             query = query.where(t.tunnels.c.status == status.value)
         elif not include_inactive:
-            query = query.where(t.tunnels.c.status.in_(_LIVE_VALUES))
+            query = query.where(t.tunnels.c.status.in_(LIVE_VALUES))
         if lease_id is not None:
             query = query.where(t.tunnels.c.lease_id == lease_id)
         async with self.store.read() as conn:
@@ -313,7 +311,7 @@ class TunnelService:
             row = (
                 await conn.execute(
                     tunnel_query().where(
-                        t.tunnels.c.slug == slug, t.tunnels.c.status.in_(_LIVE_VALUES)
+                        t.tunnels.c.slug == slug, t.tunnels.c.status.in_(LIVE_VALUES)
                     )
                 )
             ).first()
