@@ -33,6 +33,7 @@ MAX_CHUNK_LINE = 4096
 HEAD_END = b"\r\n\r\n"
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -57,17 +58,46 @@ _FIELD_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*\r\n)*")
 """Field lines, each a token name, a colon and a value without CR or LF, ending in CRLF."""
 
 
-def _parse_fields(block: bytes) -> list[tuple[bytes, bytes]]:
+Fields = list[tuple[bytes, bytes]]
+_FRAMING_FIELDS = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
+
+def _parse_fields(block: bytes) -> tuple[Fields, dict[bytes, bytes], dict[bytes, list[bytes]]]:
     """The field lines of a head (``block``: from after the start line to the blank line,
-    each line ending in CRLF). One regular-expression pass checks the whole block; only a
-    bad block is looked at line by line, to say what is wrong (:func:`_field_error`)."""
+    each line ending in CRLF): the fields as sent, the first value of each lower-case name,
+    and every value of the framing fields. One regular-expression pass checks the whole
+    block; only a bad block is looked at line by line, to say what is wrong
+    (:func:`_field_error`)."""
     if _FIELD_BLOCK.fullmatch(block) is None:
         raise _field_error(block)
-    fields: list[tuple[bytes, bytes]] = []
+    fields: Fields = []
+    index: dict[bytes, bytes] = {}
+    framing: dict[bytes, list[bytes]] = {}
     for line in block[:-2].split(b"\r\n") if block else ():
         name, _, value = line.partition(b":")
-        fields.append((name, value.strip(b" \t")))
-    return fields
+        value = value.strip(b" \t")
+        fields.append((name, value))
+        lowered = name.lower()
+        if lowered in _FRAMING_FIELDS:
+            framing.setdefault(lowered, []).append(value)
+        if lowered not in index:
+            index[lowered] = value
+    return fields, index, framing
+
+
+_FRAMING_LINE = re.compile(
+    rb"^(content-length|transfer-encoding|connection):([^\r\n]*)", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _framing_fields(block: bytes) -> dict[bytes, list[bytes]]:
+    """Only the framing fields of a head (a response's: nothing else is needed from it)."""
+    if _FIELD_BLOCK.fullmatch(block) is None:
+        raise _field_error(block)
+    framing: dict[bytes, list[bytes]] = {}
+    for match in _FRAMING_LINE.finditer(block):
+        framing.setdefault(match[1].lower(), []).append(match[2].strip(b" \t"))
+    return framing
 
 
 def _field_error(block: bytes) -> HeadError:
@@ -83,19 +113,15 @@ def _field_error(block: bytes) -> HeadError:
     return HeadError(400, "malformed header block")
 
 
-def _framing(fields: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, set[bytes]]:
+def _framing(framing: dict[bytes, list[bytes]]) -> tuple[int | None, bool, set[bytes]]:
     """Return ``(content_length, chunked, connection_tokens)`` after smuggling checks."""
-    lengths: set[bytes] = set()
-    codings: list[bytes] = []
-    connection: set[bytes] = set()
-    for name, value in fields:
-        lowered = name.lower()
-        if lowered == b"content-length":
-            lengths.add(value)
-        elif lowered == b"transfer-encoding":
-            codings.append(value)
-        elif lowered == b"connection":
-            connection.update(token.strip().lower() for token in value.split(b","))
+    lengths = set(framing.get(b"content-length", ()))
+    codings = framing.get(b"transfer-encoding")
+    connection = {
+        token.strip().lower()
+        for value in framing.get(b"connection", ())
+        for token in value.split(b",")
+    }
     if codings:
         if lengths:
             raise HeadError(400, "both Content-Length and Transfer-Encoding were sent")
@@ -113,25 +139,68 @@ def _framing(fields: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, set[b
     return int(text), False, connection
 
 
-@dataclasses.dataclass
 class RequestHead:
-    """A parsed request head; ``fields`` keeps the original names, order and values."""
+    """A parsed request head; ``fields`` keeps the original names, order and values.
 
-    method: bytes
-    target: bytes
-    version: bytes
-    fields: list[tuple[bytes, bytes]]
-    content_length: int | None
-    chunked: bool
-    connection: set[bytes]
+    Change the fields with :meth:`set_fields` (or :meth:`remove_field`), never in place: the
+    head keeps an index of them by lower-case name for :meth:`get`.
+    """
+
+    __slots__ = (
+        "_index",
+        "chunked",
+        "connection",
+        "content_length",
+        "fields",
+        "method",
+        "target",
+        "version",
+    )
+
+    def __init__(
+        self,
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        fields: Fields,
+        content_length: int | None,
+        chunked: bool,
+        connection: set[bytes],
+        index: dict[bytes, bytes] | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.fields = fields
+        self.content_length = content_length
+        self.chunked = chunked
+        self.connection = connection
+        self._index = index
+
+    @property
+    def index(self) -> dict[bytes, bytes]:
+        """The first value of each field, by lower-case name."""
+        if self._index is None:
+            self._index = _index(self.fields)
+        return self._index
 
     def get(self, name: bytes) -> bytes | None:
-        """The first value of a header (case-insensitive name), or None."""
-        lowered = name.lower()
-        for field, value in self.fields:
-            if field.lower() == lowered:
-                return value
-        return None
+        """The first value of a header (``name`` in lower case), or None."""
+        return self.index.get(name)
+
+    def set_fields(self, fields: Fields) -> None:
+        """Replace the fields (the request's framing stays what was parsed)."""
+        self.fields = fields
+        self._index = None
+
+    def remove_field(self, position: int, replacement: tuple[bytes, bytes] | None = None) -> None:
+        """Remove the field at ``position`` (or put ``replacement`` there)."""
+        fields = list(self.fields)
+        if replacement is None:
+            del fields[position]
+        else:
+            fields[position] = replacement
+        self.set_fields(fields)
 
     @property
     def host(self) -> bytes:
@@ -141,7 +210,9 @@ class RequestHead:
     @property
     def upgrade(self) -> bool:
         """Whether the client asks to switch protocols (WebSocket)."""
-        return b"upgrade" in self.connection and self.get(b"upgrade") is not None
+        return b"upgrade" in self.connection and any(
+            name.lower() == b"upgrade" for name, _ in self.fields
+        )
 
     @property
     def keep_alive(self) -> bool:
@@ -171,13 +242,18 @@ def parse_request_head(head: bytes) -> RequestHead:
     method, target, version = parts
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise HeadError(505, f"unsupported HTTP version {version[:20]!r}")
-    if not target or any(byte < 0x21 or byte == 0x7F for byte in target):
+    if not target or _BAD_TARGET.search(target) is not None:
         raise HeadError(400, "malformed request target")
-    fields = _parse_fields(head[line_end + 2 : -2])
-    length, chunked, connection = _framing(fields)
+    fields, index, framing = _parse_fields(head[line_end + 2 : -2])
+    length, chunked, connection = _framing(framing)
     if target[:1] != b"/" and method != b"CONNECT":
         target, fields = _origin_form(target, fields)
-    return RequestHead(method, target, version, fields, length, chunked, connection)
+        index = _index(fields)
+    return RequestHead(method, target, version, fields, length, chunked, connection, index)
+
+
+def _index(fields: Fields) -> dict[bytes, bytes]:
+    return {name.lower(): value for name, value in reversed(fields)}
 
 
 def _origin_form(
@@ -239,8 +315,7 @@ def parse_response_head(head: bytes) -> ResponseHead:
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
         raise HeadError(502, f"the local service sent a malformed status line {start_line[:100]!r}")
     try:
-        fields = _parse_fields(head[line_end + 2 : -2])
-        length, chunked, connection = _framing(fields)
+        length, chunked, connection = _framing(_framing_fields(head[line_end + 2 : -2]))
     except HeadError as exc:
         raise HeadError(502, f"the local service sent a bad response head: {exc.message}") from None
     return ResponseHead(int(parts[1]), parts[0], length, chunked, connection)

@@ -190,8 +190,9 @@ class IngressPolicy:
         head, route = question.head, question.route
         if owner_id is None or owner_id != route.owner_id:
             return self._unauthorized(head, route, question.bearer, question.path)
+        html = wants_html(head.get(b"accept"))
         return self._allowed(
-            head, route, question.path, question.prefix, question.client, question.connect
+            head, route, question.path, question.prefix, question.client, question.connect, html
         )
 
     def refuse_framing(self, error: HeadError, html: bool = False) -> Answer:
@@ -214,7 +215,10 @@ class IngressPolicy:
         if not target.startswith(self._path_prefix):
             return None
         rest = target[len(self._path_prefix) :]
-        end = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
+        slash, question = rest.find(b"/"), rest.find(b"?")
+        if slash < 0 or 0 <= question < slash:
+            slash = question
+        end = len(rest) if slash < 0 else slash
         path = rest[end:]
         if path.startswith(b"?"):
             path = b""  # /t/slug?x: redirected to /t/slug/?x
@@ -231,20 +235,21 @@ class IngressPolicy:
         client: str,
         *,
         connect: bool,
+        html: bool = False,
     ) -> Decision:
         if route.access is Access.PUBLIC:
-            return self._allowed(head, route, path, prefix, client, connect)
+            return self._allowed(head, route, path, prefix, client, connect, html)
         token = bearer(head)
         if route.access is Access.TOKEN:
             if token and self.router.worker_token_matches(route, token):
-                return self._allowed(head, route, path, prefix, client, connect)
+                return self._allowed(head, route, path, prefix, client, connect, html)
             return self._unauthorized(head, route, token, path)
         known, owner = self.identities.known(head, token)
         if not known:
             return AskOwner(route, head, token, path, prefix, client, connect)
         if owner is None or owner != route.owner_id:
             return self._unauthorized(head, route, token, path)
-        return self._allowed(head, route, path, prefix, client, connect)
+        return self._allowed(head, route, path, prefix, client, connect, html)
 
     def _allowed(
         self,
@@ -254,12 +259,13 @@ class IngressPolicy:
         prefix: bytes,
         client: str,
         connect: bool,
+        html: bool,
     ) -> Decision:
         if connect:
             if not route.accepting:
                 return self._not_accepting(head, route, path)
             return OpenStream(route)
-        return self._let_through(head, route, path, prefix, client, wants_html(head.get(b"accept")))
+        return self._let_through(head, route, path, prefix, client, html)
 
     def _let_through(
         self, head: RequestHead, route: Route, path: bytes, prefix: bytes, client: str, html: bool
@@ -300,7 +306,7 @@ class IngressPolicy:
         if shared is None:
             return self._access(head, route, b"/", b"", client, connect=True)
         if isinstance(shared, bytes):
-            return self._allowed(head, route, b"/", b"", client, connect=True)
+            return self._allowed(head, route, b"/", b"", client, True, False)
         return shared
 
     def _data_connection(self, head: RequestHead) -> Decision:

@@ -11,6 +11,7 @@ from the front, never from the client.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from urllib.parse import quote, unquote_to_bytes
 
 from ..._core.models import Access
@@ -126,18 +127,25 @@ def rewrite_for_tunnel(
     if original_host:
         fields.append((b"X-Forwarded-Host", original_host))
     if prefix:
-        fields.append((b"X-Forwarded-Prefix", quote(prefix, safe="/%").encode()))
-    head.fields = fields
+        fields.append((b"X-Forwarded-Prefix", _quoted(prefix)))
+    head.set_fields(fields)
     head.target = without_foreign_query(path, foreign) if foreign.touches_query else path
     return close_after
 
 
+@functools.lru_cache(maxsize=1024)
+def _quoted(prefix: bytes) -> bytes:
+    """The routing prefix as the app sees it (its own escapes kept, anything else escaped)."""
+    return quote(prefix, safe="/%").encode()
+
+
 def rewrite_for_hub(head: RequestHead, client: str) -> None:
     """The hub's own API learns the client's address from the front, never from the client."""
-    head.fields = [
+    fields = [
         (name, value) for name, value in head.fields if name.lower() not in _CLIENT_ADDRESS_FIELDS
     ]
-    head.fields.append((b"X-Real-Ip", client.encode()))
+    fields.append((b"X-Real-Ip", client.encode()))
+    head.set_fields(fields)
 
 
 def _without_foreign_cookies(value: bytes, foreign: ForeignCredentials) -> bytes:

@@ -82,20 +82,22 @@ def _text(value: bytes | None) -> str | None:
 
 
 def _take_cookie_field(head: RequestHead) -> str | None:
-    for index, (name, value) in enumerate(head.fields):
+    if b"cookie" not in head.index:
+        return None
+    for position, (name, value) in enumerate(head.fields):
         if name.lower() == b"cookie" and _COOKIE in value:
             token, rest = take_cookie(value.decode("latin-1"))
-            if rest:
-                head.fields[index] = (name, rest.encode("latin-1"))
-            else:
-                del head.fields[index]
+            head.remove_field(position, (name, rest.encode("latin-1")) if rest else None)
             return token
     return None
 
 
 def _take_bearer_field(head: RequestHead) -> str | None:
-    for index, (name, value) in enumerate(head.fields):
+    authorization = head.index.get(b"authorization")
+    if authorization is None or authorization[:11].lower() != _BEARER_SHARE:
+        return None
+    for position, (name, value) in enumerate(head.fields):
         if name.lower() == b"authorization" and value[:11].lower() == _BEARER_SHARE:
-            del head.fields[index]
+            head.remove_field(position)
             return value[7:].strip().decode("latin-1")
     return None
