@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 import httpx
 
@@ -79,8 +80,9 @@ class JupyterServerProcess:
         self.log_file.close()
 
 
-def start_jupyter_server(base: Path) -> JupyterServerProcess:
-    """Start ``python -m jupyter server`` in ``base`` and wait until ``tunnels/info`` answers."""
+def start_jupyter_server(base: Path, base_url: str = "/") -> JupyterServerProcess:
+    """Start ``python -m jupyter server`` in ``base`` and wait until ``tunnels/info`` answers;
+    ``base_url`` is the server's (``/`` by default)."""
     dirs = {name: base / name for name in ("runtime", "data", "config", "root")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -101,6 +103,7 @@ def start_jupyter_server(base: Path) -> JupyterServerProcess:
     command = [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}"]
     command += ["--ServerApp.port_retries=0", f"--ServerApp.token={token}"]
     command += [f"--ServerApp.root_dir={dirs['root']}", "--ServerApp.allow_root=True"]
+    command += [f"--ServerApp.base_url={base_url}"]
     process = subprocess.Popen(
         command,
         stdout=log_file,
@@ -108,7 +111,12 @@ def start_jupyter_server(base: Path) -> JupyterServerProcess:
         env=env,
     )
     server = JupyterServerProcess(
-        process, f"http://127.0.0.1:{port}/", token, dirs["runtime"], log_file, log_path
+        process,
+        f"http://127.0.0.1:{port}{quote(base_url)}",
+        token,
+        dirs["runtime"],
+        log_file,
+        log_path,
     )
     try:
         _wait_ready(server)
