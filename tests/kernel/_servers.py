@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 from typing import IO
-from urllib.parse import quote
 
 import httpx
 
@@ -82,7 +81,7 @@ class JupyterServerProcess:
 
 def start_jupyter_server(base: Path, base_url: str = "/") -> JupyterServerProcess:
     """Start ``python -m jupyter server`` in ``base`` and wait until ``tunnels/info`` answers;
-    ``base_url`` is the server's (``/`` by default)."""
+    ``base_url`` is the server's, as it appears in URLs (``/`` by default)."""
     dirs = {name: base / name for name in ("runtime", "data", "config", "root")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -112,7 +111,7 @@ def start_jupyter_server(base: Path, base_url: str = "/") -> JupyterServerProces
     )
     server = JupyterServerProcess(
         process,
-        f"http://127.0.0.1:{port}{quote(base_url)}",
+        f"http://127.0.0.1:{port}{base_url}",
         token,
         dirs["runtime"],
         log_file,
