@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from jupyter_tunnels._core.env import TOKEN_ENV
 from jupyter_tunnels._core.errors import ErrorCode
-from jupyter_tunnels.hub._server import ADMIN_TOKEN_FILE, TOKEN_ENV
+from jupyter_tunnels.hub._server import ADMIN_TOKEN_FILE
 from tests._api import (
     assert_error,
     auth,
