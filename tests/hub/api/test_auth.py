@@ -243,7 +243,8 @@ def test_owners_see_only_their_own_records(hub: RunningHub) -> None:
 
 def unbeaten(state: dict[str, Any]) -> dict[str, Any]:
     """A snapshot without the times a live agent's heartbeats move on their own."""
-    return json.loads(json.dumps(state), object_hook=_drop_heartbeat_times)
+    snapshot: dict[str, Any] = json.loads(json.dumps(state), object_hook=_drop_heartbeat_times)
+    return snapshot
 
 
 def _drop_heartbeat_times(item: dict[str, Any]) -> dict[str, Any]:

@@ -215,7 +215,7 @@ class Records:
             self.to_close.append(f"/v1/relay-leases/{made['id']}")
         return str(made["id"])
 
-    def address_a_real_record(self, case: schemathesis.Case) -> None:
+    def address_a_real_record(self, case: schemathesis.Case[Any]) -> None:
         """Point every other call with a valid path at a new record instead of a random id."""
         self.calls += 1
         if not case.path_parameters or self.calls % 2:
@@ -263,7 +263,7 @@ def test_the_fuzz_reads_the_document_the_hub_serves(fuzzed_hub: RunningHub) -> N
 @schema.parametrize()
 @HYPOTHESIS_SETTINGS
 def test_every_operation_matches_the_document(
-    case: schemathesis.Case, fuzzed_hub: RunningHub, records: Records
+    case: schemathesis.Case[Any], fuzzed_hub: RunningHub, records: Records
 ) -> None:
     records.address_a_real_record(case)
     response = None
@@ -282,13 +282,13 @@ def test_stateful_walk_matches_the_document(fuzzed_hub: RunningHub, records: Rec
     class HubWalk(served.as_state_machine()):  # type: ignore[misc]
         """Schemathesis' walk along the served document's links, against the fuzzed hub."""
 
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
             return {"base_url": fuzzed_hub.url, "session": records.http}
 
         def validate_response(
             self,
             response: schemathesis.Response,
-            case: schemathesis.Case,
+            case: schemathesis.Case[Any],
             additional_checks: list[Any] | None = None,
             **kwargs: Any,
         ) -> None:
