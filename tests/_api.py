@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import pytest
@@ -91,7 +91,7 @@ def when(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = WAIT_TIMEOUT) -> T:
+def wait_for(check: Callable[[], T | Literal[False] | None], timeout: float = WAIT_TIMEOUT) -> T:
     """Call ``check`` until it returns something other than None (or False); return that."""
     deadline = time.monotonic() + timeout
     while True:

@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -92,7 +92,7 @@ class Resp:
         await self.writer.drain()
         return await self.read()
 
-    async def pipeline(self, commands: list[tuple[str | bytes | int, ...]]) -> list[Any]:
+    async def pipeline(self, commands: Sequence[tuple[str | bytes | int, ...]]) -> list[Any]:
         """Send every command in one write, then read every reply in order."""
         self.writer.write(b"".join(self.encode(*command) for command in commands))
         await self.writer.drain()
