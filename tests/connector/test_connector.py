@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -226,6 +226,8 @@ async def test_a_slow_reader_does_not_stall_another_stream(
             slow.stream("GET", tunnel.url + f"download?size={big}") as stream,
         ):
             iterator = stream.aiter_raw()
+            # typed as an AsyncIterator, it is a generator: closed here, not by the collector
+            assert isinstance(iterator, AsyncGenerator)
             await iterator.__anext__()  # then stop reading: buffers fill and pause
             for _ in range(5):
                 response = await fast.get(tunnel.url + "headers/")
@@ -269,7 +271,7 @@ async def test_one_gib_up_and_down_with_bounded_memory(hub: RunningHub, services
     async with connector_for(hub) as connector:
         tunnel = await connector.expose(services.http_port, public=True, name="gigabyte")
 
-        async def body() -> object:
+        async def body() -> AsyncIterator[bytes]:
             block = bytes(1024 * 1024)
             for _ in range(GIB // len(block)):
                 yield block
