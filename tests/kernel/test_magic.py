@@ -53,6 +53,12 @@ def exposed(shell: InteractiveShell, line: str) -> ExposedTunnel:
     return result
 
 
+def listed(shell: InteractiveShell, line: str) -> TunnelList:
+    result = tunnel(shell, line)
+    assert isinstance(result, TunnelList)
+    return result
+
+
 def usage_error(shell: InteractiveShell, line: str) -> str:
     """The one-line message of the UsageError that ``%tunnel line`` raises."""
     with pytest.raises(UsageError) as raised:
@@ -124,8 +130,7 @@ def test_expose_manage_and_close_through_the_server(
     assert (answer.status_code, answer.text) == (200, APP_BODY)
 
     second = exposed(shell, f"expose {other_services.http_port} --name api --public")
-    listing = tunnel(shell, "list")
-    assert isinstance(listing, TunnelList)
+    listing = listed(shell, "list")
     assert [x.name for x in listing] == ["api", "web"]
     lines = repr(listing).splitlines()
     assert lines[0].split() == ["NAME", "STATUS", "TARGET", "URL"]
@@ -156,13 +161,12 @@ def test_expose_manage_and_close_through_the_server(
     assert (back.url, back.status) == (t.url, TunnelStatus.ACTIVE), "the slug was kept for us"
     assert back.id != t.id
     exposed(shell, "close web")
-    assert [x.name for x in tunnel(shell, "list")] == ["api"]
-    everything = tunnel(shell, "list --all")
-    assert isinstance(everything, TunnelList)
+    assert [x.name for x in listed(shell, "list")] == ["api"]
+    everything = listed(shell, "list --all")
     stopped = {x.id: x.status for x in everything if x.name == "web"}
     assert {t.id, back.id} <= stopped.keys(), "both stay listed (the server may hold others)"
     assert {stopped[t.id], stopped[back.id]} == {TunnelStatus.STOPPED}
-    everything = tunnel(shell, "close --all")
+    everything = listed(shell, "close --all")
     assert [(x.name, x.status) for x in everything] == [("api", TunnelStatus.STOPPED)]
     assert repr(tunnel(shell, "list")) == (
         "no live tunnels (%tunnel list --all shows stopped ones too)"
@@ -172,7 +176,8 @@ def test_expose_manage_and_close_through_the_server(
 def test_the_magic_assigns_in_a_cell(
     shell: InteractiveShell, server_kernel: JupyterServerProcess, services: Services
 ) -> None:
-    result = shell.run_cell(f"t = %tunnel expose {services.http_port} --name cell")
+    cell = f"t = %tunnel expose {services.http_port} --name cell"
+    result = shell.run_cell(cell)  # type: ignore[no-untyped-call]  # IPython leaves it untyped
     result.raise_error()
     assert isinstance(shell.user_ns["t"], ExposedTunnel)
     assert shell.user_ns["t"].name == "cell"
