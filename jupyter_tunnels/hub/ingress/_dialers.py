@@ -154,9 +154,11 @@ class DirectDialer:
             transport, _ = await within(
                 DIRECT_CONNECT_TIMEOUT, loop.create_connection(HeldProtocol, host, port)
             )
-        except (OSError, TimeoutError) as exc:
-            reason = exc.__class__.__name__
-            message = f"nothing answers at {host}:{port} ({reason}): is the app running?"
+        except (OSError, asyncio.TimeoutError) as exc:
+            message = (
+                f"port {port} is not answering on {host}: start your app first "
+                f"({exc.__class__.__name__})"
+            )
             raise HubError(ErrorCode.LOCAL_UNAVAILABLE, message) from None
         transport.pause_reading()
         return transport

@@ -1,10 +1,9 @@
-"""The visitor side over real HTTP: who may use a tunnel's URL, and what they hear while no
-connector is attached (hub/ingress/_front.py, hub/services/_routing.py, hub/ingress/_tornado.py)."""
+"""The standalone hub's visitor side over real HTTP: who may use a tunnel's URL, and what they
+hear while no connector is attached (hub/ingress/_policy.py, hub/services/_routing.py). What
+holds on both hostings is in test_http.py, test_framing.py and test_share_links.py."""
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Callable
 
 from jupyter_tunnels._core.errors import ErrorCode
@@ -107,50 +106,3 @@ def test_subdomain_routing_with_a_domain(make_hub: Callable[..., RunningHub]) ->
         assert_error(web.get(f"{hub.url}/t/demo/"), ErrorCode.AGENT_UNAVAILABLE)
         # The API itself still answers on the hub's own host name.
         assert ok(api.get("/v1/tunnels"))[0]["id"] == tunnel["id"]
-
-
-def test_a_refusal_the_hub_cannot_read_past_closes_cleanly(hub: RunningHub) -> None:
-    """The hub answers and closes without a reset even when unread bytes wait (a pipelined
-    flood that is no request, a body too long to drop): a reset could make a client lose the
-    answer. A refused request whose body it can drop keeps the connection (``DRAINED_BODY``)."""
-    with client(hub) as api:
-        tunnel = create_tunnel(api, name="private app")
-    host, port = hub.server.host, hub.server.port
-    path = f"/t/{tunnel['slug']}/"
-    head = f"GET {path} HTTP/1.1\r\nHost: h\r\n\r\n".encode()
-    too_long = (1 << 20) + 1
-    upload = f"POST {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {too_long}\r\n\r\n".encode()
-    answers = []
-    for request in (head + b"x" * 400_000, upload + bytes(too_long)):
-        with socket.create_connection((host, port), timeout=15) as raw:
-            raw.sendall(request)
-            time.sleep(0.2)  # let the hub answer and close while bytes are still unread
-            answer = b""
-            while chunk := raw.recv(65536):  # a reset raises ConnectionResetError here
-                answer += chunk
-        assert answer.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
-        assert answer.endswith((b"}", b"</html>")), "the whole answer came"
-        answers.append(answer)
-    flood, upload_answer = answers
-    # the GET was refused on a kept-alive connection, then what followed was no request head
-    assert b"\r\nConnection: close\r\n" not in flood.partition(b"HTTP/1.1 431 ")[0]
-    assert b"HTTP/1.1 431 " in flood and flood.endswith(b"}")
-    assert upload_answer.count(b"HTTP/1.1 ") == 1
-    assert b"\r\nConnection: close\r\n" in upload_answer
-
-
-def test_a_refusal_keeps_the_connection_when_its_body_can_be_dropped(hub: RunningHub) -> None:
-    with client(hub) as api:
-        tunnel = create_tunnel(api, name="private app")
-    host, port = hub.server.host, hub.server.port
-    path = f"/t/{tunnel['slug']}/"
-    upload = f"POST {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {1 << 20}\r\n\r\n".encode()
-    last = f"GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".encode()
-    with socket.create_connection((host, port), timeout=15) as raw:
-        raw.sendall(upload + bytes(1 << 20) + last)
-        answer = b""
-        while chunk := raw.recv(65536):
-            answer += chunk
-    first, _, second = answer.partition(b"HTTP/1.1 401")[2].partition(b"HTTP/1.1 401")
-    assert b"Connection: close" not in first, "the dropped body kept the connection"
-    assert b"\r\nConnection: close\r\n" in second, "the last request closed it"

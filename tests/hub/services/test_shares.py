@@ -1,4 +1,5 @@
-"""Share links on the standalone hub: a real hub, a real connector and the test app, over
+"""Share links through the SDK on the standalone hub (their visitor side on both hostings is in
+tests/hub/ingress/test_share_links.py): a real hub, a real connector and the test app, over
 real sockets. Each limit is hit for real: 403/410 for revoked/expired links, 405 with
 ``Allow``, 429 with ``Retry-After``; the app never sees the token."""
 
@@ -12,7 +13,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import websockets
 from sqlalchemy import update
 
 from jupyter_tunnels import AsyncTunnelsClient, BadRequest, NotFound, Share, ShareGrant
@@ -102,74 +102,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_a_browser_gets_a_cookie_scoped_to_the_tunnel(
-    hub: RunningHub, services: Services
-) -> None:
-    async with connector_for(hub) as connector, visitor() as http:
-        tunnel = await connector.expose(services.http_port, name="web")
-        grant = await connector.client.create_share(tunnel.id, "browser", expiration="1h")
-        opened = await http.get(
-            f"{tunnel.url}headers/page?x=1&share_token={grant.token}", headers=BROWSER
-        )
-        assert opened.status_code == 303, opened.text
-        assert opened.headers["location"] == "/t/web/headers/page?x=1"
-        cookie = opened.headers["set-cookie"]
-        parts = [part.strip() for part in cookie.split(";")]
-        assert parts[0] == f"tunnels_share={grant.token}"
-        assert {"Path=/t/web/", "HttpOnly", "SameSite=Lax"} <= set(parts)
-        max_age = int(next(p for p in parts if p.startswith("Max-Age="))[8:])
-        assert 3500 < max_age <= 3600
-        assert opened.headers["cache-control"] == "no-store"
-
-        # the browser follows with the cookie (and its own cookies): the app sees only its own
-        followed = await http.get(
-            f"http://{urlsplit(tunnel.url).netloc}{opened.headers['location']}",
-            headers={**BROWSER, "Cookie": f"theme=dark; tunnels_share={grant.token}; b=2"},
-        )
-        assert followed.status_code == 200
-        assert followed.json()["headers"]["Cookie"] == "theme=dark; b=2"
-        assert followed.json()["query"] == "x=1"
-        # the redirect is no access: only the page it led to counts
-        assert (await connector.client.get_share(grant.id)).access_count == 1
-
-
-async def test_methods_rate_and_path_are_enforced(hub: RunningHub, services: Services) -> None:
-    async with connector_for(hub) as connector, visitor() as http:
-        client = connector.client
-        tunnel = await connector.expose(services.http_port, name="limited")
-        readonly = await client.create_share(
-            tunnel.id, "read only", allowed_methods=["get", "HEAD"], path_prefix="/headers"
-        )
-        assert readonly.allowed_methods == ["GET", "HEAD"]
-        assert readonly.share_url == f"{tunnel.url}headers?share_token={readonly.token}"
-        token = readonly.token
-        assert (await http.get(f"{tunnel.url}headers/a?share_token={token}")).status_code == 200
-        assert (await http.get(f"{tunnel.url}headers?share_token={token}")).status_code == 200
-
-        posted = await http.post(f"{tunnel.url}headers/a?share_token={token}", content=b"x")
-        assert posted.status_code == 405
-        assert posted.headers["allow"] == "GET, HEAD"
-        assert posted.json()["code"] == "METHOD_NOT_ALLOWED"
-
-        for outside in ("", "headersX", "upload"):
-            refused = await http.get(f"{tunnel.url}{outside}?share_token={token}")
-            assert refused.status_code == 403, outside
-            assert refused.json()["code"] == "PATH_NOT_SHARED"
-
-        limited = await client.create_share(tunnel.id, "two a minute", rate_limit_per_minute=2)
-        answers = [(await http.get(limited.share_url or "")).status_code for _ in range(3)]
-        assert answers == [200, 200, 429]
-        over = await http.get(limited.share_url or "")
-        assert over.status_code == 429
-        assert over.json()["code"] == "RATE_LIMITED"
-        assert 1 <= int(over.headers["retry-after"]) <= 30
-        # one link's limit is its own: the read-only link still works
-        assert (await http.get(f"{tunnel.url}headers?share_token={token}")).status_code == 200
-
-        counts = {s.name: s.access_count for s in await client.list_shares(tunnel.id)}
-        assert counts == {"read only": 3, "two a minute": 2}, "refused requests are not accesses"
-
-
 async def test_revoked_expired_and_unknown_links_are_refused(
     hub: RunningHub, services: Services
 ) -> None:
@@ -204,53 +136,6 @@ async def test_revoked_expired_and_unknown_links_are_refused(
         refused = await http.get(revoked.share_url or "", headers=BROWSER)
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
         assert (await http.get(never.share_url or "")).status_code == 200
-
-
-async def test_each_request_on_a_kept_alive_connection_is_judged(
-    hub: RunningHub, services: Services
-) -> None:
-    async with connector_for(hub) as connector:
-        tunnel = await connector.expose(services.http_port, name="judged")
-        grant = await connector.client.create_share(tunnel.id, "one", allowed_methods=["GET"])
-        host, port = hub_address(hub)
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for request in (
-                f"GET /t/judged/?share_token={grant.token} HTTP/1.1\r\nHost: h\r\n\r\n",
-                "GET /t/judged/ HTTP/1.1\r\nHost: h\r\n\r\n",
-            ):
-                writer.write(request.encode())
-            first = await asyncio.wait_for(reader.readuntil(b"hello from the app\n"), WAIT)
-            second = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-        finally:
-            writer.close()
-        assert first.startswith(b"HTTP/1.1 200 ")
-        assert second.startswith(b"HTTP/1.1 401 "), "no share token: the tunnel's own rule"
-
-
-async def test_pause_applies_to_share_links_and_websockets_pass(
-    hub: RunningHub, services: Services
-) -> None:
-    async with connector_for(hub) as connector, visitor() as http:
-        client = connector.client
-        tunnel = await connector.expose(services.http_port, name="paused")
-        grant = await client.create_share(tunnel.id, "ws")
-        ws_url = tunnel.url.replace("http://", "ws://") + f"ws?share_token={grant.token}"
-        async with websockets.connect(ws_url, open_timeout=WAIT) as socket:
-            await socket.send("through a share")
-            assert await asyncio.wait_for(socket.recv(), WAIT) == "through a share"
-        await client.update(tunnel.id, status="paused")
-        paused = await http.get(grant.share_url or "")
-        assert (paused.status_code, paused.json()["code"]) == (503, "AGENT_UNAVAILABLE")
-        # a browser gets a page saying so (no redirect, no cookie: the tunnel is paused)
-        page = await http.get(tunnel.url, headers={"Accept": "text/html", **_bearer(hub.token)})
-        assert page.status_code == 503
-        assert page.headers["content-type"] == "text/html; charset=utf-8"
-        assert "<h1>This tunnel is not serving right now</h1>" in page.text
-        assert "Tunnel &#x27;paused&#x27; is paused." in page.text
-        assert "<script" not in page.text and "http" not in page.text.split("</style>")[1]
-        await client.update(tunnel.id, status="active")
-        assert (await http.get(grant.share_url or "")).status_code == 200
 
 
 async def test_raw_reach_through_a_share_needs_connect(hub: RunningHub, services: Services) -> None:
