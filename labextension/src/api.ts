@@ -12,13 +12,7 @@ export const MOUNT = 'tunnels';
 
 /** A tunnel's lifecycle status (docs/status.md). */
 export type TunnelStatus =
-  | 'creating'
-  | 'connecting'
-  | 'active'
-  | 'paused'
-  | 'stopping'
-  | 'stopped'
-  | 'failed';
+  'creating' | 'connecting' | 'active' | 'paused' | 'stopping' | 'stopped' | 'failed';
 
 /** The protocols a tunnel can carry; `auto` is resolved by the hub at creation. */
 export type Protocol = 'auto' | 'http' | 'https' | 'tcp' | 'udp';
@@ -210,11 +204,7 @@ export class TunnelsApi {
     try {
       response = await ServerConnection.makeRequest(url, init, this.settings);
     } catch (error) {
-      throw new ApiError(
-        `the Jupyter server did not answer: ${String(error)}`,
-        'NETWORK_ERROR',
-        0
-      );
+      throw new ApiError(`the Jupyter server did not answer: ${String(error)}`, 'NETWORK_ERROR', 0);
     }
     const text = await response.text();
     const data: unknown = text ? parseJson(text) : null;

@@ -122,8 +122,7 @@ function TunnelList({ actions, loaded, tunnels }: ITunnelListProps): JSX.Element
   if (tunnels.length === 0) {
     return (
       <p className="jp-TunnelsPanel-empty">
-        No tunnels yet. Expose a port here, or run <code>%tunnel expose 8050</code> in a
-        notebook.
+        No tunnels yet. Expose a port here, or run <code>%tunnel expose 8050</code> in a notebook.
       </p>
     );
   }
