@@ -12,10 +12,10 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from .._core.models import Health, Tunnel
+from .._core.tunnel_text import tunnel_details
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError, TunnelsClient
 from ._errors import CommandError
 
@@ -26,7 +26,6 @@ __all__ = [
     "hub_client",
     "info_command",
     "list_command",
-    "tunnel_details",
     "tunnel_table",
 ]
 
@@ -36,7 +35,6 @@ CLI_RETRIES = 1
 """Someone is waiting at the prompt: one retry covers a blip, more only delays the message."""
 TABLE_COLUMNS = ("NAME", "SLUG", "STATUS", "PROTOCOL", "TARGET", "URL")
 COLUMN_GAP = "  "
-NONE = "-"
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -124,38 +122,6 @@ def tunnel_table(tunnels: Sequence[Tunnel]) -> str:
     )
 
 
-def tunnel_details(tunnel: Tunnel) -> str:
-    """Every field of a tunnel, one ``label: value`` a line."""
-    lease = tunnel.lease
-    readiness = tunnel.readiness
-    fields = [
-        ("name", tunnel.name),
-        ("id", tunnel.id),
-        ("slug", tunnel.slug),
-        ("url", tunnel.url),
-        ("hostname", tunnel.hostname),
-        ("status", str(tunnel.status)),
-        ("protocol", str(tunnel.protocol)),
-        ("target", str(tunnel.target)),
-        ("requested port", str(tunnel.requested_port)),
-        ("hub port", _or_none(tunnel.hub_port)),
-        ("access", str(tunnel.access)),
-        ("agent", _or_none(tunnel.agent_id)),
-        ("lease", _or_none(tunnel.lease_id)),
-        ("lease expires", _time(lease.expires_at) if lease else NONE),
-        ("last heartbeat", _time(lease.last_heartbeat_at) if lease else NONE),
-        ("connected to hub", _yes_no(readiness.connected_to_hub)),
-        ("local target ready", _yes_no(readiness.local_ready)),
-        ("metadata", json.dumps(tunnel.metadata) if tunnel.metadata else NONE),
-        ("created", _time(tunnel.created_at)),
-        ("updated", _time(tunnel.updated_at)),
-        ("stopped", _time(tunnel.stopped_at)),
-        ("last error", _or_none(tunnel.last_error or readiness.last_error)),
-    ]
-    width = max(len(label) for label, _ in fields) + 1
-    return "\n".join(f"{label + ':':<{width}} {value}" for label, value in fields)
-
-
 def health_summary(hub_url: str, health: Health) -> str:
     """The hub's health in a few lines."""
     store = health.store
@@ -175,18 +141,6 @@ def health_summary(hub_url: str, health: Health) -> str:
             f"{counts.active_leases} active leases"
         )
     return "\n".join(lines)
-
-
-def _or_none(value: object) -> str:
-    return NONE if value is None else str(value)
-
-
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
-
-
-def _time(value: datetime | None) -> str:
-    return NONE if value is None else value.isoformat(sep=" ", timespec="seconds")
 
 
 def _duration(seconds: float) -> str:

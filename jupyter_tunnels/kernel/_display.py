@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES, TunnelStatus
+from .._core.tunnel_text import tunnel_details
 from ._checks import acheck_listening, check_listening, validate_port
+from ._html import link, qr_svg
 
 if TYPE_CHECKING:
     from ._backends import Backend
@@ -33,8 +35,6 @@ STATUS_COLOURS = {
     TunnelStatus.FAILED: "#c62828",
 }
 FAILED_COLOUR = STATUS_COLOURS[TunnelStatus.FAILED]
-QR_SCALE = 3
-"""Pixels per QR module: about 100 px wide for a typical tunnel URL."""
 TABLE_COLUMNS = ("NAME", "STATUS", "TARGET", "URL")
 COLUMN_GAP = "  "
 
@@ -234,7 +234,7 @@ class ExposedTunnel:
         tunnel = self._tunnel
         live = tunnel.status in LIVE_STATUSES
         openable = tunnel.url.startswith(("http://", "https://"))
-        qr = _qr_svg(tunnel.url) if live and openable else ""
+        qr = qr_svg(tunnel.url) if live and openable else ""
         facts = f"{tunnel.protocol} → {tunnel.target} · {tunnel.access} · via {self.where}"
         error = tunnel.last_error or tunnel.readiness.last_error
         lines = [
@@ -295,8 +295,6 @@ class TunnelDetails:
 
     def __repr__(self) -> str:
         """One ``label: value`` a line."""
-        from ..cli._client_commands import tunnel_details
-
         details = tunnel_details(self.tunnel.tunnel)
         # align with the fields above: their values start after the first line's padding
         column = len(details.splitlines()[0]) - len(self.tunnel.name)
@@ -314,26 +312,6 @@ def status_badge(status: TunnelStatus) -> str:
         f'<span style="background:{colour};color:#fff;border-radius:4px;'
         f'padding:0 0.4em">{_e(status.value)}</span>'
     )
-
-
-def link(url: str) -> str:
-    """A link that opens in a new tab and tells the page nothing about the notebook.
-
-    Addresses a browser cannot open (``tcp://``, ``reach://``) are shown as code.
-    """
-    if not url.startswith(("http://", "https://")):
-        return f"<code>{_e(url)}</code>"
-    return f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(url)}</a>'
-
-
-def _qr_svg(url: str) -> str:
-    """An inline SVG QR code of ``url``, or nothing when segno (the ``jupyter`` extra) is absent."""
-    try:
-        import segno
-    except ImportError:  # the QR code is a convenience: the link is still there
-        return ""
-    svg: str = segno.make(url, error="m").svg_inline(scale=QR_SCALE, title=url)
-    return svg
 
 
 def _e(text: str) -> str:

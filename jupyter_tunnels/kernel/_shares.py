@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from .._core.models import Share, ShareGrant
 from .._core.share_text import share_created, share_table
-from ._display import _qr_svg, link
+from ._html import link, qr_svg
 
 __all__ = ["ShareList", "SharedLink"]
 
@@ -49,7 +49,7 @@ class SharedLink:
         lines.append(link(target) if target else f"<code>{_e(self.token)}</code>")
         rest = share_created(self.share).splitlines()[1:]
         lines += [f'<span style="opacity:0.7">{_e(line.strip())}</span>' for line in rest]
-        qr = _qr_svg(target) if target else ""
+        qr = qr_svg(target) if target else ""
         return (
             '<div class="jupyter-tunnels-share" style="display:flex;gap:1em;align-items:center">'
             f"{qr}<div>{'<br>'.join(lines)}</div></div>"
