@@ -6,9 +6,10 @@ token made for this connection, and waits up to :data:`BIND_TIMEOUT` seconds for
 The answer becomes the API's answer: ``201`` with the address (``open``), ``409
 PORT_IN_USE``, ``400 INVALID_PORT`` (a privileged port), or ``503`` when the agent is offline
 or silent (``failed``). For each local connection the agent opens a reach stream
-(``_reach_streams.py``) that the hub authorises with the token, judged again on every stream:
-the connection must be open, the tunnel live and not paused, and the caller still allowed (the
-tunnel's owner, or a share that allows ``CONNECT``, not revoked, not expired, within its rate).
+(``hub/ingress/_reach_streams.py``) that the hub authorises with the token, judged again on
+every stream: the connection must be open, the tunnel live and not paused, and the caller still
+allowed (the tunnel's owner, or a share that allows ``CONNECT``, not revoked, not expired,
+within its rate).
 
 Who may: the agent must be the caller's, and the caller must own the tunnel or present a share
 token of it. The reach token is stored hashed and only ever travels on the agent's control
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import dataclasses
 import logging
 import uuid
 from typing import TYPE_CHECKING
@@ -45,7 +45,7 @@ from ..store import _tables as t
 from ..store._clock import now
 from ..store._owners import hash_token, new_token
 from ._reach_access import agent_offline, check_stream, online_lease, reachable, share_revoked
-from ._reach_rows import connection_model, connection_row
+from ._reach_rows import LiveConnection, connection_model, connection_row
 from ._reach_schemes import detect_scheme
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ._routing import Route, Router
     from ._tunnels import TunnelService
 
-__all__ = ["BIND_TIMEOUT", "LOCAL_HOST", "REACH_TOKEN_PREFIX", "LiveConnection", "ReachService"]
+__all__ = ["BIND_TIMEOUT", "LOCAL_HOST", "REACH_TOKEN_PREFIX", "ReachService"]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
@@ -64,27 +64,9 @@ BIND_TIMEOUT = 5.0
 LOCAL_HOST = "127.0.0.1"
 """Where agents bind: loopback only, like every listener of this project by default."""
 REACH_TOKEN_PREFIX = "jtr_"
+"""The prefix of reach tokens: it names their role, like the other tokens' prefixes
+(``hub/store/_owners.py``)."""
 _LIVE = (ReachStatus.OPENING.value, ReachStatus.OPEN.value)
-
-
-@dataclasses.dataclass
-class LiveConnection:
-    """An open connection as the reach streams need it, in memory."""
-
-    id: str
-    owner_id: str
-    tunnel_id: str
-    lease_id: str
-    token_hash: str
-    share_token_hash: str | None
-    answer: asyncio.Future[Bound | Unbound] | None = None
-    streams: set[asyncio.Transport] = dataclasses.field(default_factory=set)
-
-    def abort_streams(self) -> None:
-        """End every stream carried for this connection."""
-        for transport in list(self.streams):
-            transport.abort()
-        self.streams.clear()
 
 
 class ReachService:

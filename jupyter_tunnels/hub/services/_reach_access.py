@@ -20,11 +20,11 @@ from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import now
 from ..store._owners import tokens_equal
+from ._reach_rows import LiveConnection
 from ._share_rules import judge
 
 if TYPE_CHECKING:
     from ._agents import AgentRegistry
-    from ._reach import LiveConnection
     from ._routing import Route, Router
     from ._tunnels import TunnelService
 

@@ -1,7 +1,10 @@
-"""Connections (reach) as rows of the store: finding one of an owner's, and its API view."""
+"""Connections (reach) as rows of the store (finding one of an owner's, its API view), and an
+open one as the reach streams need it in memory (:class:`LiveConnection`)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -9,12 +12,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..._core.errors import ErrorCode
 from ..._core.models import ReachConnection, ReachStatus
+from ..._wire.protocol import Bound, Unbound
 from .._exceptions import HubError
 from ..store import _tables as t
 from ..store._clock import to_datetime
 from ._reach_schemes import connection_string
 
-__all__ = ["connection_model", "connection_row"]
+__all__ = ["LiveConnection", "connection_model", "connection_row"]
+
+
+@dataclasses.dataclass
+class LiveConnection:
+    """An open connection as the reach streams need it, in memory."""
+
+    id: str
+    owner_id: str
+    tunnel_id: str
+    lease_id: str
+    token_hash: str
+    share_token_hash: str | None
+    answer: asyncio.Future[Bound | Unbound] | None = None
+    streams: set[asyncio.Transport] = dataclasses.field(default_factory=set)
+
+    def abort_streams(self) -> None:
+        """End every stream carried for this connection."""
+        for transport in list(self.streams):
+            transport.abort()
+        self.streams.clear()
 
 
 async def connection_row(conn: AsyncConnection, owner_id: str, connection_id: str) -> Row[Any]:
