@@ -8,7 +8,7 @@ so the same owner creating the same tunnel again gets the same URL (``_tunnel_ad
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,9 +24,23 @@ from ._tunnel_rows import LIVE_VALUES
 
 if TYPE_CHECKING:
     from ..store._engine import Store
-    from ._tunnels import TunnelService
 
-__all__ = ["check_transition", "follow_connection", "stop_tunnels"]
+__all__ = ["TunnelEvents", "check_transition", "follow_connection", "stop_tunnels"]
+
+
+class TunnelEvents(Protocol):
+    """What following a connector needs of the tunnel service: its webhook events (a protocol,
+    as ``_tunnels.py`` imports this module)."""
+
+    async def emit(
+        self,
+        conn: AsyncConnection,
+        owner_id: str,
+        event: WebhookEvent,
+        tunnel_id: str,
+        previous_status: str | None = None,
+    ) -> None:
+        """Queue a tunnel event for the owner's webhooks."""
 
 
 def check_transition(current: TunnelStatus, new: TunnelStatus) -> None:
@@ -87,7 +101,7 @@ async def stop_tunnels(
 
 
 async def follow_connection(
-    conn: AsyncConnection, store: Store, tunnels: TunnelService, lease_id: str, connected: bool
+    conn: AsyncConnection, store: Store, tunnels: TunnelEvents, lease_id: str, connected: bool
 ) -> None:
     """Move the lease's tunnels between ``connecting`` and ``active`` with the connector."""
     old, new = (
