@@ -7,7 +7,7 @@ answers are JSON (errors as ``{code, message, details}``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pydantic
@@ -17,10 +17,7 @@ from tornado import web
 
 from .._core.errors import ErrorCode
 from ..client import APIError, TunnelError
-from ..connector import TargetNotAllowed
-
-if TYPE_CHECKING:
-    from ._app import TunnelsApp
+from ..connector import Connector, TargetNotAllowed
 
 __all__ = [
     "ConnectHandler",
@@ -29,6 +26,7 @@ __all__ = [
     "ExposeRequest",
     "InfoHandler",
     "RemoteApiHandler",
+    "TunnelsExtension",
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -50,12 +48,25 @@ class ExposeRequest(pydantic.BaseModel):
     public: bool = False
 
 
+class TunnelsExtension(Protocol):
+    """What the handlers ask of the extension app (``TunnelsApp``, which imports this module)."""
+
+    def info(self) -> dict[str, str]:
+        """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
+
+    async def ready_connector(self) -> Connector:
+        """The started connector (waits while it starts; raises why it could not start)."""
+
+    def remote_client(self) -> tuple[httpx.AsyncClient, str, str]:
+        """The HTTP client, hub URL and token used to forward API calls to the remote hub."""
+
+
 class _ExtensionHandler(APIHandler):
     """Base of the extension's handlers: the app, and errors in the API's envelope."""
 
-    tunnels: TunnelsApp
+    tunnels: TunnelsExtension
 
-    def initialize(self, tunnels: TunnelsApp) -> None:
+    def initialize(self, tunnels: TunnelsExtension) -> None:
         """Receive the extension app (tornado calls this per request)."""
         self.tunnels = tunnels
 
