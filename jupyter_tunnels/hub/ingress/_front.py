@@ -19,131 +19,34 @@ only counted and handed on. A decision is carried out here:
 
 Each connection has at most one upstream at a time; a request for another one waits until
 the current upstream has answered every earlier request, so answers keep their order. The
-connection's :class:`Phase` is one explicit state with a transition table (:data:`NEXT`).
+connection's state, the hub's own answers and the raw streams are in ``_connection.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import enum
-import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import cast
 
 from ..._core.errors import ErrorCode
-from ..._wire.http1 import BodyScanner, HeadError, RequestHead, find_head_end, parse_request_head
-from ..._wire.protocol import DATA_UPGRADE
+from ..._wire.http1 import HeadError, RequestHead, find_head_end, parse_request_head
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from .._exceptions import HubError
-from ..services._agents import AgentSession
 from ..services._routing import Route
 from ..services._traffic import CLIENT_CLOSED, Exchange
-from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, OpenStream, Redirect, ToHub
+from ._connection import READING, FrontConnection, Phase
+from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, Redirect, ToHub
 from ._dialers import Stream
-from ._engine import Ingress, RelayToHub
-from ._pages import render_answer
+from ._engine import RelayToHub
 from ._upstream import Pending, Upstream
 
-__all__ = ["DRAINED_BODY", "LINGER_SECONDS", "NEXT", "FrontProtocol", "Phase"]
+__all__ = ["API_UPSTREAM", "FrontProtocol"]
 
-log = logging.getLogger("jupyter_tunnels.hub")
-
-LINGER_SECONDS = 5.0
-"""How long a connection the hub answered and closes drains the visitor's leftovers."""
-DRAINED_BODY = 1024 * 1024
-"""The longest request body the hub reads and drops to keep the connection after answering
-that request itself; a longer (or chunked) one gets ``Connection: close``."""
 API_UPSTREAM = "api"
 """The upstream key of the hub's own application."""
 
 
-class Phase(enum.Enum):
-    """Where a visitor connection stands."""
-
-    OPEN = "open"
-    """Requests are read and judged."""
-    LAST = "last"
-    """The visitor asked to close after the request in flight: its body is read, nothing more."""
-    HALF_CLOSED = "half-closed"
-    """The visitor sent EOF: answers in flight are finished, then the connection closes."""
-    RAW = "raw"
-    """Bytes only, both ways (a WebSocket after ``101``, ``CONNECT``, a data connection)."""
-    LINGER = "linger"
-    """The hub answered and half-closed: what the visitor still sends is dropped."""
-    HANDED_BACK = "handed back"
-    """The connection went back to the server that handed it over (Jupyter's)."""
-    CLOSED = "closed"
-
-
-NEXT: dict[Phase, frozenset[Phase]] = {
-    Phase.OPEN: frozenset(Phase) - {Phase.OPEN},
-    Phase.LAST: frozenset({Phase.HALF_CLOSED, Phase.RAW, Phase.LINGER, Phase.CLOSED}),
-    Phase.HALF_CLOSED: frozenset({Phase.RAW, Phase.CLOSED}),
-    Phase.RAW: frozenset({Phase.CLOSED}),
-    Phase.LINGER: frozenset({Phase.CLOSED}),
-    Phase.HANDED_BACK: frozenset({Phase.CLOSED}),
-    Phase.CLOSED: frozenset(),
-}
-"""The phases a connection may move to from each phase."""
-
-_READING = (Phase.OPEN, Phase.LAST)
-_DATA_SWITCH = (
-    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "
-    + DATA_UPGRADE.encode()
-    + b"\r\n\r\n"
-)
-
-
-class FrontProtocol(asyncio.Protocol):
+class FrontProtocol(FrontConnection, asyncio.Protocol):
     """One visitor (or connector, or API client) connection."""
-
-    def __init__(
-        self,
-        ingress: Ingress,
-        register: Callable[[asyncio.Transport], None] | None = None,
-        initial: bytes = b"",
-        peer: tuple[str, int] | None = None,
-    ) -> None:
-        self.ingress = ingress
-        self._register = register
-        self._initial = initial
-        """Bytes read before this protocol took the connection over (the hand-over)."""
-        self.phase = Phase.OPEN
-        self.transport: asyncio.Transport | None = None
-        self.peer: tuple[str, int] = peer or ("", 0)
-        """The visitor's address (given when the socket is not the visitor's own: TLS)."""
-        self.client = peer[0] if peer else "unknown"
-        self.buffer = bytearray()
-        self.body: BodyScanner | None = None
-        """The body of the request being read (relayed to ``body_to``, or dropped)."""
-        self.body_to: asyncio.Transport | None = None
-        self.upstream: Upstream | None = None
-        self.pending: collections.deque[Pending] = collections.deque()
-        self.paused: set[str] = set()
-        self.waiting: asyncio.Task[None] | None = None
-        self.request: Exchange | None = None
-        """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
-        self.head: RequestHead | None = None
-        """The request being judged: its ``Accept`` picks HTML or JSON for the hub's answers."""
-        self.head_bytes = 0
-        self.requests = 0
-        self._drain_waiter: asyncio.Future[None] | None = None
-        self._flush_waiter: asyncio.Future[None] | None = None
-        self._linger_timer: asyncio.TimerHandle | None = None
-        self._counted = False
-
-    @property
-    def close_after(self) -> bool:
-        """Whether the answer in flight is the connection's last (the upstream says so in it)."""
-        return self.phase is Phase.LAST or self.phase is Phase.HALF_CLOSED
-
-    def _move(self, phase: Phase) -> None:
-        if phase is not self.phase:
-            assert phase in NEXT[self.phase], f"{self.phase.value} -> {phase.value}"
-            self.phase = phase
-
-    # --- the connection ------------------------------------------------------------------
 
     def connection_made(self, base: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, hence a cast, not a check
@@ -160,12 +63,6 @@ class FrontProtocol(asyncio.Protocol):
         if self._initial:
             initial, self._initial = self._initial, b""
             self.data_received(initial)
-
-    def _left(self) -> None:
-        """This protocol no longer carries the connection (closed, raw, or handed back)."""
-        if self._counted:
-            self._counted = False
-            self.ingress.open_connections -= 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         was = self.phase
@@ -195,45 +92,8 @@ class FrontProtocol(asyncio.Protocol):
         self._move(Phase.HALF_CLOSED)
         return True
 
-    def pause_writing(self) -> None:
-        if self.upstream is not None:
-            self.upstream.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.upstream is not None and not self.upstream.closed:
-            self.upstream.transport.resume_reading()
-        waiter = self._flush_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def pause(self, reason: str) -> None:
-        """Stop reading from the visitor for ``reason`` (several may hold at once)."""
-        if not self.paused and self.transport is not None:
-            self.transport.pause_reading()
-        self.paused.add(reason)
-
-    def resume(self, reason: str) -> None:
-        """Lift one reason to stop reading; read again when none is left."""
-        self.paused.discard(reason)
-        if not self.paused and self.transport is not None and self.phase in _READING:
-            self.transport.resume_reading()
-            if self.buffer and self.waiting is None:
-                self._process()
-
-    def send(self, data: bytes) -> None:
-        """Write to the visitor."""
-        if self.transport is not None and data:
-            self.transport.write(data)
-
-    def _close(self) -> None:
-        self._move(Phase.CLOSED)
-        if self.transport is not None:
-            self.transport.close()
-
-    # --- requests ------------------------------------------------------------------------
-
     def data_received(self, data: bytes) -> None:
-        if self.phase not in _READING and self.phase is not Phase.HALF_CLOSED:
+        if self.phase not in READING and self.phase is not Phase.HALF_CLOSED:
             return  # lingering (dropped), or no longer ours
         body = self.body
         if body is not None and not self.buffer:
@@ -261,7 +121,7 @@ class FrontProtocol(asyncio.Protocol):
 
     def _process(self) -> None:
         try:
-            while self.buffer and self.waiting is None and self.phase in _READING:
+            while self.buffer and self.waiting is None and self.phase in READING:
                 if self.body is not None:
                     chunk = bytes(self.buffer)
                     used = self.body.feed(chunk)
@@ -326,8 +186,6 @@ class FrontProtocol(asyncio.Protocol):
         owner = await self.ingress.policy.identities.resolve(question.head, question.bearer)
         self._carry_out(self.ingress.policy.with_owner(question, owner), raw)
 
-    # --- upstreams -----------------------------------------------------------------------
-
     def _forward(self, decision: Forward) -> None:
         """Send a tunnel request to its upstream, opening one if needed."""
         if decision.close_after:
@@ -391,12 +249,6 @@ class FrontProtocol(asyncio.Protocol):
         self._attach(stream, route.tunnel_id)
         self._write_request(head, stream.header)
 
-    async def _drained(self) -> None:
-        """Wait until every forwarded request has had its whole response."""
-        while self.pending and self.upstream is not None and not self.upstream.closed:
-            self._drain_waiter = asyncio.get_running_loop().create_future()
-            await self._drain_waiter
-
     def response_done(self, upstream: Upstream, closes: bool) -> None:
         """An upstream finished a response."""
         if self.pending:
@@ -411,16 +263,6 @@ class FrontProtocol(asyncio.Protocol):
         elif self.close_after and not self.pending and self.body is None:
             self._release_upstream()
             self._close()
-
-    def _release_upstream(self) -> None:
-        """Give the upstream back to the pool if it can serve another visitor, else close it."""
-        upstream, self.upstream = self.upstream, None
-        if upstream is None:
-            return
-        if self.pending or self.body is not None:
-            upstream.close()
-            return
-        self.ingress.upstreams.put(upstream)
 
     def upstream_ended(self, upstream: Upstream, exc: Exception | None) -> None:
         """The upstream closed; answer or close what depended on it."""
@@ -472,13 +314,6 @@ class FrontProtocol(asyncio.Protocol):
             done.add_done_callback(lambda _: traffic.stream_closed())
         done.add_done_callback(lambda _: self._left())
 
-    def _finish_pending(self, status: int) -> None:
-        """Record the requests in flight that will get no (more) answer from upstream."""
-        for request in self.pending:
-            request.finish(status)
-
-    # --- the hub's side, raw streams -----------------------------------------------------
-
     def _to_hub(self, head: RequestHead, raw: bytes) -> None:
         """A request for the hub's host: relayed, or the connection handed back."""
         if not isinstance(self.ingress.hub_side, RelayToHub):
@@ -508,144 +343,3 @@ class FrontProtocol(asyncio.Protocol):
         self.transport = None
         transport.abort()  # closes this descriptor only: the duplicate keeps the connection
         take_back(sock, data, self.peer)
-
-    async def _flushed(self, transport: asyncio.Transport) -> None:
-        """Wait until everything written to the visitor has gone to the kernel."""
-        while transport.get_write_buffer_size():
-            self._flush_waiter = asyncio.get_running_loop().create_future()
-            transport.set_write_buffer_limits(high=0)
-            await self._flush_waiter
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
-
-    def _join_pool(self, session: AgentSession) -> None:
-        """A connector's data connection: ``101``, then the connection is the session's."""
-        transport = self.transport
-        if self.buffer or self.pending or transport is None:
-            message = "a data connection carries nothing before 101"
-            self._answer(Answer(400, ErrorCode.INVALID_INPUT, message), None)
-            return
-        self.send(_DATA_SWITCH)
-        self._move(Phase.RAW)
-        self._left()
-        self.paused.clear()
-        self.transport = None
-        transport.resume_reading()
-        session.offer(transport)
-
-    async def _open_stream(self, decision: OpenStream) -> None:
-        """``CONNECT`` allowed: ``200``, then a raw stream to the tunnel's target."""
-        route = decision.route
-        transport = self.transport
-        assert transport is not None
-        upstream, leftover, untrack = await self.ingress.dialer.open_raw(
-            route, route.protocol, transport
-        )
-        self._move(Phase.RAW)
-        self.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        done = splice(transport, upstream, to_a=leftover, to_b=bytes(self.buffer))
-        self.buffer.clear()
-        self.paused.clear()
-        done.add_done_callback(lambda _: untrack())
-        done.add_done_callback(lambda _: self._left())
-
-    # --- the hub's own answers -----------------------------------------------------------
-
-    @property
-    def _html(self) -> bool:
-        head = self.head
-        return head is not None and b"text/html" in (head.get(b"accept") or b"")
-
-    def _fail(self, error: HubError) -> None:
-        self._answer(Answer(error.status, error.code, error.message, html=self._html), self.head)
-
-    def _bad_request(self, exc: HeadError) -> None:
-        """Answer a malformed request head or body and close the connection.
-
-        A request whose body cannot be delimited will never get its response, so whatever
-        was in flight upstream is dropped rather than waited for.
-        """
-        if self.body is not None and self.upstream is not None:
-            self.upstream.close()
-            self.upstream = None
-            self._finish_pending(400)
-            self.pending.clear()
-        self._answer(self.ingress.policy.refuse_framing(exc), None)
-
-    def _answer(self, decision: Answer | Redirect, head: RequestHead | None = None) -> None:
-        """Answer from the hub itself, after the answers to earlier requests.
-
-        With ``head`` (the request answered), the connection stays usable when the request
-        allows it and its body is short enough to read and drop; else it closes cleanly.
-        """
-        keep = (
-            head is not None
-            and self.phase is Phase.OPEN
-            and head.version == b"HTTP/1.1"
-            and head.keep_alive
-            and not head.chunked
-            and (head.content_length or 0) <= DRAINED_BODY
-        )
-        response = render_answer(decision, keep=keep)
-        request, self.request = self.request, None
-        if request is not None:  # a tunnel request the hub refused or could not forward
-            request.bytes_out = len(response)
-            request.finish(decision.status)
-        if keep:
-            assert head is not None
-            scanner = head.body_scanner()
-            self.body, self.body_to = (None if scanner.done else scanner), None
-        else:
-            self.buffer.clear()
-            self.body = self.body_to = None
-
-        async def answer() -> None:
-            await self._drained()
-            self.send(response)
-            if not keep:
-                self._linger()
-
-        self._wait(answer())
-
-    def _linger(self) -> None:
-        """Close after a hub-made answer without a reset: half-close, then read and drop what
-        the visitor still sends (pipelined requests, an unread body) until it closes, for at
-        most :data:`LINGER_SECONDS`. Closing with unread bytes would make the kernel reset the
-        connection, and a client could lose the answer."""
-        transport = self.transport
-        if transport is None or self.phase is Phase.CLOSED:
-            return
-        if self.phase is Phase.HALF_CLOSED or not transport.can_write_eof():
-            self._close()
-            return
-        self._release_upstream()
-        self._move(Phase.LINGER)
-        transport.write_eof()
-        self.paused.clear()
-        transport.resume_reading()
-        self._linger_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
-
-    def _wait(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run async work for the current request; reading pauses until it is done."""
-        self.pause("wait")
-        self.waiting = asyncio.get_running_loop().create_task(work)
-        self.waiting.add_done_callback(self._waited)
-
-    def _waited(self, task: asyncio.Task[None]) -> None:
-        if task is not self.waiting:
-            return  # superseded by work started from inside the task
-        self.waiting = None
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if isinstance(exc, HubError):
-            self._fail(exc)
-            return
-        if exc is not None:
-            log.error("ingress request failed", exc_info=exc)
-            message = "the hub failed: see its log"
-            self._answer(Answer(500, ErrorCode.INTERNAL_ERROR, message, html=self._html))
-            return
-        if self.phase is Phase.HALF_CLOSED and not self.pending and self.transport is not None:
-            self._close()
-            return
-        self.resume("wait")
