@@ -85,11 +85,13 @@ class Kernel:
     async def restart(self) -> None:
         """Restart the kernel (a new process, the same kernel id) and reconnect."""
         self.client.stop_channels()
-        await self.serverapp.kernel_manager.restart_kernel(self.id)
+        # jupyter_server leaves restart_kernel untyped
+        await self.serverapp.kernel_manager.restart_kernel(self.id)  # type: ignore[no-untyped-call]
         await self._connect()
 
     async def shutdown(self) -> None:
         """Stop the kernel."""
         if self.client is not None:
             self.client.stop_channels()
-        await self.serverapp.kernel_manager.shutdown_kernel(self.id, now=True)
+        # jupyter_server leaves shutdown_kernel untyped
+        await self.serverapp.kernel_manager.shutdown_kernel(self.id, now=True)  # type: ignore[no-untyped-call]

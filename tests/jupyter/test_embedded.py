@@ -11,14 +11,16 @@ from tornado.httpclient import HTTPResponse
 
 from jupyter_tunnels import TunnelStatus
 from tests._apps import Services
-from tests.jupyter._helpers import XSRF, body, start, tunnels_app
+from tests.jupyter._helpers import XSRF, Fetch, body, start, tunnels_app
 
 # jp_fetch adds its token to the headers dict it is given: always pass a copy of these
 NO_AUTH = {"Authorization": ""}
 JSON = {"Content-Type": "application/json"}
 
 
-async def test_api_refuses_requests_without_jupyter_auth(jp_fetch: Any, jp_serverapp: ServerApp):
+async def test_api_refuses_requests_without_jupyter_auth(
+    jp_fetch: Fetch, jp_serverapp: ServerApp
+) -> None:
     await start(jp_serverapp)
     for headers in (NO_AUTH, {"Authorization": "Bearer jtu_not-a-token-of-this-hub"}):
         answer = await jp_fetch("tunnels", "v1", "tunnels", headers=headers, raise_error=False)
@@ -32,7 +34,7 @@ async def test_api_refuses_requests_without_jupyter_auth(jp_fetch: Any, jp_serve
     assert answer.code == 403
 
 
-async def test_cookie_auth_needs_xsrf_on_post(jp_fetch: Any, jp_serverapp: ServerApp):
+async def test_cookie_auth_needs_xsrf_on_post(jp_fetch: Fetch, jp_serverapp: ServerApp) -> None:
     await start(jp_serverapp)
     login = await jp_fetch("tunnels", "info")  # token-authenticated: Jupyter sets its cookie
     cookies = [value.split(";", 1)[0] for value in login.headers.get_list("Set-Cookie")]
@@ -58,7 +60,9 @@ async def test_cookie_auth_needs_xsrf_on_post(jp_fetch: Any, jp_serverapp: Serve
     assert body(accepted)["target"] == {"host": "127.0.0.1", "port": 9}
 
 
-async def test_list_create_get_through_the_jupyter_api(jp_fetch: Any, jp_serverapp: ServerApp):
+async def test_list_create_get_through_the_jupyter_api(
+    jp_fetch: Fetch, jp_serverapp: ServerApp
+) -> None:
     await start(jp_serverapp)
     created = body(
         await jp_fetch(
@@ -77,7 +81,9 @@ async def test_list_create_get_through_the_jupyter_api(jp_fetch: Any, jp_servera
     assert body(missing)["code"] == "NOT_FOUND"
 
 
-async def test_info_says_embedded(jp_fetch: Any, jp_serverapp: ServerApp, jp_base_url: str):
+async def test_info_says_embedded(
+    jp_fetch: Fetch, jp_serverapp: ServerApp, jp_base_url: str
+) -> None:
     await start(jp_serverapp)
     info = body(await jp_fetch("tunnels", "info"))
     assert info["mode"] == "embedded"
@@ -85,7 +91,7 @@ async def test_info_says_embedded(jp_fetch: Any, jp_serverapp: ServerApp, jp_bas
     assert info["hubUrl"] == f"http://127.0.0.1:{jp_serverapp.port}{jp_base_url}tunnels"
 
 
-async def expose(jp_fetch: Any, **wanted: Any) -> HTTPResponse:
+async def expose(jp_fetch: Fetch, **wanted: Any) -> HTTPResponse:
     """``POST tunnels/expose``."""
     return await jp_fetch(
         "tunnels", "expose", method="POST", body=json.dumps(wanted), headers=dict(JSON),
@@ -94,8 +100,8 @@ async def expose(jp_fetch: Any, **wanted: Any) -> HTTPResponse:
 
 
 async def test_expose_makes_one_active_tunnel_per_port(
-    jp_fetch: Any, jp_serverapp: ServerApp, services: Services
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp, services: Services
+) -> None:
     await start(jp_serverapp)
     first = await expose(jp_fetch, port=services.http_port, name="app", public=True)
     assert first.code == 200, first.body
@@ -111,8 +117,8 @@ async def test_expose_makes_one_active_tunnel_per_port(
 
 
 async def test_private_tunnel_ingress_needs_jupyter_auth(
-    jp_fetch: Any, jp_serverapp: ServerApp, services: Services
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp, services: Services
+) -> None:
     await start(jp_serverapp)
     tunnel = body(await expose(jp_fetch, port=services.http_port))
     assert tunnel["access"] == "private"
@@ -126,8 +132,8 @@ async def test_private_tunnel_ingress_needs_jupyter_auth(
 
 
 async def test_expose_refuses_bad_input_and_disallowed_hosts(
-    jp_fetch: Any, jp_serverapp: ServerApp
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp
+) -> None:
     await start(jp_serverapp)
     bad_port = await expose(jp_fetch, port=70000)
     assert bad_port.code == 400
@@ -138,8 +144,8 @@ async def test_expose_refuses_bad_input_and_disallowed_hosts(
 
 
 async def test_shutdown_stops_tunnels_and_is_idempotent(
-    jp_fetch: Any, jp_serverapp: ServerApp, services: Services
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp, services: Services
+) -> None:
     app = await start(jp_serverapp)
     tunnel = body(await expose(jp_fetch, port=services.http_port))
     embedded = app.embedded
@@ -160,7 +166,7 @@ async def test_shutdown_stops_tunnels_and_is_idempotent(
     assert stopped.status is TunnelStatus.STOPPED
 
 
-async def test_stop_is_safe_when_never_started(jp_serverapp: ServerApp):
+async def test_stop_is_safe_when_never_started(jp_serverapp: ServerApp) -> None:
     app = tunnels_app(jp_serverapp)
     await app.stop_extension()
     await app.stop_extension()

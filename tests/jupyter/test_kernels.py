@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 from jupyter_server.serverapp import ServerApp
 
 from tests._apps import Services
-from tests.jupyter._helpers import start
+from tests.jupyter._helpers import Fetch, start
 from tests.jupyter._kernels import Kernel
 
 QUICKSTART = Path(__file__).parents[2] / "notebooks" / "quickstart.ipynb"
@@ -24,7 +23,7 @@ def bearer(serverapp: ServerApp) -> dict[str, str]:
 
 
 async def test_a_tunnel_is_shared_by_kernels_and_survives_a_kernel_restart(
-    jp_serverapp: ServerApp, jp_fetch: Any, services: Services
+    jp_serverapp: ServerApp, jp_fetch: Fetch, services: Services
 ) -> None:
     await start(jp_serverapp)
     first = await Kernel.start(jp_serverapp)
@@ -65,7 +64,7 @@ async def test_a_tunnel_is_shared_by_kernels_and_survives_a_kernel_restart(
 
 
 async def test_the_quickstart_notebook_prints_a_working_url(
-    jp_serverapp: ServerApp, jp_fetch: Any
+    jp_serverapp: ServerApp, jp_fetch: Fetch
 ) -> None:
     # jp_fetch is what makes pytest-jupyter listen on the server's port
     await start(jp_serverapp)

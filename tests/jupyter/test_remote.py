@@ -13,7 +13,7 @@ from jupyter_server.serverapp import ServerApp
 
 from tests._apps import Services
 from tests._hubs import RunningHub, start_hub
-from tests.jupyter._helpers import body, start, tunnels_app
+from tests.jupyter._helpers import Fetch, body, start, tunnels_app
 from tests.jupyter._kernels import Kernel
 
 
@@ -32,8 +32,8 @@ def tunnels_config(remote_hub: RunningHub) -> dict[str, Any]:
 
 
 async def test_remote_mode_forwards_the_api_with_the_token(
-    jp_fetch: Any, jp_serverapp: ServerApp, remote_hub: RunningHub, services: Services
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp, remote_hub: RunningHub, services: Services
+) -> None:
     app = await start(jp_serverapp)
     assert app.embedded is None
     info = body(await jp_fetch("tunnels", "info"))
@@ -67,15 +67,15 @@ async def _status(hub: RunningHub, tunnel_id: str) -> str:
     return tunnel.status.value
 
 
-async def test_remote_stop_is_safe_when_never_started(jp_serverapp: ServerApp):
+async def test_remote_stop_is_safe_when_never_started(jp_serverapp: ServerApp) -> None:
     app = tunnels_app(jp_serverapp)
     await app.stop_extension()
     assert app.connector is None
 
 
 async def test_a_kernel_exposes_on_the_remote_hub(
-    jp_fetch: Any, jp_serverapp: ServerApp, remote_hub: RunningHub, services: Services
-):
+    jp_fetch: Fetch, jp_serverapp: ServerApp, remote_hub: RunningHub, services: Services
+) -> None:
     await start(jp_serverapp)
     kernel = await Kernel.start(jp_serverapp)
     try:
