@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -46,6 +47,8 @@ class JupyterServerProcess:
     runtime_dir: Path
     log_file: IO[bytes]
     log_path: Path
+    verify: ssl.SSLContext | bool = True
+    """How clients check the server's certificate (its own one, when it speaks HTTPS)."""
 
     @property
     def pid(self) -> int:
@@ -79,9 +82,12 @@ class JupyterServerProcess:
         self.log_file.close()
 
 
-def start_jupyter_server(base: Path, base_url: str = "/") -> JupyterServerProcess:
+def start_jupyter_server(
+    base: Path, base_url: str = "/", *, tls: tuple[Path, Path] | None = None
+) -> JupyterServerProcess:
     """Start ``python -m jupyter server`` in ``base`` and wait until ``tunnels/info`` answers;
-    ``base_url`` is the server's, as it appears in URLs (``/`` by default)."""
+    ``base_url`` is the server's, as it appears in URLs (``/`` by default). With ``tls``
+    (a certificate and its key) the server speaks HTTPS and trusts that certificate."""
     dirs = {name: base / name for name in ("runtime", "data", "config", "root")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -103,19 +109,29 @@ def start_jupyter_server(base: Path, base_url: str = "/") -> JupyterServerProces
     command += ["--ServerApp.port_retries=0", f"--ServerApp.token={token}"]
     command += [f"--ServerApp.root_dir={dirs['root']}", "--ServerApp.allow_root=True"]
     command += [f"--ServerApp.base_url={base_url}"]
+    scheme = "http"
+    if tls is not None:
+        certificate, key = tls
+        command += [f"--ServerApp.certfile={certificate}", f"--ServerApp.keyfile={key}"]
+        env["SSL_CERT_FILE"] = str(certificate)  # its own connector dials it over HTTPS
+        scheme = "https"
     process = subprocess.Popen(
         command,
         stdout=log_file,
         stderr=subprocess.STDOUT,
         env=env,
     )
+    verify: ssl.SSLContext | bool = True
+    if tls is not None:
+        verify = ssl.create_default_context(cafile=str(tls[0]))
     server = JupyterServerProcess(
         process,
-        f"http://127.0.0.1:{port}{base_url}",
+        f"{scheme}://127.0.0.1:{port}{base_url}",
         token,
         dirs["runtime"],
         log_file,
         log_path,
+        verify,
     )
     try:
         _wait_ready(server)
@@ -131,7 +147,12 @@ def _wait_ready(server: JupyterServerProcess) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"jupyter server exited:\n{server.log()}")
         try:
-            answer = httpx.get(server.url + "tunnels/info", headers=server.headers, timeout=2)
+            answer = httpx.get(
+                server.url + "tunnels/info",
+                headers=server.headers,
+                timeout=2,
+                verify=server.verify,
+            )
         except httpx.TransportError:
             answer = None
         runtime_file = server.runtime_dir / f"jpserver-{server.pid}.json"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import ssl
 from typing import Any
 
 import httpx
@@ -45,9 +46,15 @@ class Hosting(abc.ABC):
     owner: dict[str, str]
     """Headers with which the tunnels' owner is let into their private tunnels."""
 
-    def __init__(self, api_base: str, api_headers: dict[str, str]) -> None:
+    def __init__(
+        self, api_base: str, api_headers: dict[str, str], verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.api = httpx.AsyncClient(
-            base_url=api_base, headers=api_headers, timeout=TIMEOUT, trust_env=False
+            base_url=api_base,
+            headers=api_headers,
+            timeout=TIMEOUT,
+            trust_env=False,
+            verify=verify,
         )
         self.exposed: list[Exposed] = []
 
@@ -123,7 +130,7 @@ class Embedded(Hosting):
     name = "embedded"
 
     def __init__(self, server: JupyterServerProcess) -> None:
-        super().__init__(server.url + "tunnels/", server.headers)
+        super().__init__(server.url + "tunnels/", server.headers, server.verify)
         self.server = server
         parsed = httpx.URL(server.url)
         assert parsed.port is not None

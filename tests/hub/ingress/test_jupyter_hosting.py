@@ -6,7 +6,8 @@ and comes back to the front)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from tests._apps import Services
 from tests.hub.ingress._hostings import Embedded
 from tests.hub.ingress._raw import one_connection, raw_request
-from tests.kernel._servers import JupyterServerProcess
+from tests.kernel._servers import JupyterServerProcess, start_jupyter_server
 
 pytestmark = pytest.mark.anyio
 
@@ -133,3 +134,51 @@ async def test_jupyters_own_requests_and_tunnel_requests_share_a_connection(
         assert statuses[3] in (200, 201), "Jupyter saved the note (a body it read itself)"
         assert b'"started"' in answers[1][2], "Jupyter itself answered"
         assert b"/headers/again" in answers[2][2], "then the tunnel's app again"
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServerProcess]:
+    """A Jupyter server that speaks HTTPS itself (a self-signed certificate it trusts)."""
+    base = tmp_path_factory.mktemp("tls-jupyter")
+    certificate, key = base / "cert.pem", base / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+         "-out", str(certificate)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    server = start_jupyter_server(base, tls=(certificate, key))
+    yield server
+    server.stop()
+
+
+async def test_a_server_that_speaks_tls_itself_hands_connections_over_too(
+    tls_server: JupyterServerProcess, services: Services
+) -> None:
+    """Tornado keeps the TLS keys: the front gets the decrypted bytes through a socket pair,
+    and Jupyter's own requests still go back to Jupyter on the same connection."""
+    hosting = Embedded(tls_server)
+    try:
+        tunnel = await hosting.expose(services.http_port, "over-tls")
+        assert tunnel.url.startswith("https://")
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(
+            timeout=20, trust_env=False, verify=tls_server.verify, limits=limits
+        ) as http:
+            private = await http.get(tunnel.url + "headers/x", headers=hosting.owner)
+            refused = await http.get(tunnel.url)
+            jupyter = await http.get(tls_server.url + "api/status", headers=hosting.owner)
+            again = await http.get(tunnel.url + "headers/y", headers=hosting.owner)
+            uploaded = await http.post(
+                tunnel.url + "upload", content=bytes(4 * 1024 * 1024), headers=hosting.owner
+            )
+    finally:
+        await hosting.aclose()
+    assert private.status_code == 200
+    assert private.json()["headers"]["X-Forwarded-Proto"] == "https"
+    assert refused.status_code == 401
+    assert jupyter.status_code == 200 and "started" in jupyter.json()
+    assert again.json()["path"] == "/headers/y"
+    assert uploaded.json() == {"received": 4 * 1024 * 1024}
+    streams = {id(a.extensions["network_stream"]) for a in (private, refused, jupyter, again)}
+    assert len(streams) == 1
