@@ -12,7 +12,10 @@ import random
 __all__ = ["BACKOFF_INITIAL", "BACKOFF_MAX", "Backoff"]
 
 BACKOFF_INITIAL = 0.1
+"""Seconds before the first reconnect attempt: short, so a brief drop costs almost nothing."""
 BACKOFF_MAX = 3.0
+"""The longest delay between attempts: low, so the connector is back within seconds of the
+network, however long it was away (DESIGN.md: nobody hangs)."""
 
 
 class Backoff:

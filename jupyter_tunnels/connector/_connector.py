@@ -55,6 +55,8 @@ __all__ = ["Backoff", "Connector", "ConnectorState"]
 log = logging.getLogger("jupyter_tunnels.connector")
 
 STABLE_SESSION_SECONDS = 2.0
+"""A session that lasted longer resets the reconnect backoff: the connector was serving, so
+the next drop starts again from the shortest delay."""
 EARLY_BEAT_GAP = 0.5
 """The least time between two heartbeats (a burst of changes makes one early beat)."""
 

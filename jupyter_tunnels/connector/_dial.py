@@ -26,7 +26,10 @@ __all__ = [
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 """Loopback only, unless the owner allows more."""
 CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection to the hub, and, through a proxy, for its answer to ``CONNECT``."""
 PROXY_HEAD_LIMIT = 16 * 1024
+"""The longest answer head accepted from an HTTP proxy (or from the hub to a reach stream's
+upgrade); a longer one is an error rather than unbounded buffering."""
 
 
 class TargetNotAllowed(TunnelError):

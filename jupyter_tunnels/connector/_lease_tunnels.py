@@ -22,6 +22,8 @@ from ._dial import check_target
 __all__ = ["ACTIVE_WAIT_TIMEOUT", "LeaseTunnels"]
 
 ACTIVE_WAIT_TIMEOUT = 15.0
+"""Seconds ``expose`` waits for a new tunnel to be served (it then returns the tunnel as it is),
+and ``Connector.start`` by default for the control channel to come up."""
 LEASE_RECOVERY_WAIT = 30.0
 """How long ``expose`` waits for a new lease when the current one expired under it."""
 _HUB_PORT_LOST = frozenset({ErrorCode.HUB_PORT_TAKEN, ErrorCode.INVALID_PORT})

@@ -15,6 +15,8 @@ from ._dial import TargetNotAllowed, check_target
 __all__ = ["LOCAL_PROBE_TIMEOUT", "probe_targets"]
 
 LOCAL_PROBE_TIMEOUT = 1.0
+"""Seconds a target has to accept the readiness probe's connection; one that takes longer is
+reported as not listening."""
 
 
 async def probe_targets(specs: Iterable[TunnelSpec], allowed_hosts: tuple[str, ...]) -> str | None:

@@ -37,7 +37,10 @@ __all__ = ["DataPool"]
 log = logging.getLogger("jupyter_tunnels.connector")
 
 LOCAL_CONNECT_TIMEOUT = 5.0
+"""Seconds to connect to a stream's local target before answering the hub that it is not
+answering (the visitor then gets a 502)."""
 UPGRADE_TIMEOUT = 10.0
+"""Seconds the hub has to answer a new data connection's upgrade with ``101``."""
 
 
 class _DataConnection(asyncio.Protocol):

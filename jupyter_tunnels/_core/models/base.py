@@ -46,15 +46,19 @@ MAX_NAME_LENGTH = 100
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
 """What a slug looks like: 1 to 32 lower-case letters, digits and inner hyphens."""
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+"""What a client instance id looks like: 1 to 128 letters, digits, ``.``, ``_``, ``:`` and
+``-``, starting with a letter or digit."""
 HOST_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 """A host name, as a part of a pattern (not anchored)."""
 HOST_PATTERN = rf"^{HOST_NAME}$|^\[?[0-9A-Fa-f:.]+\]?$"
+"""What a target host looks like: a host name, or an IP address (IPv6 with or without brackets)."""
 MAX_TTL_SECONDS = 7 * 24 * 3600
+"""The longest TTL a lease may ask for (``ttlSeconds``): 7 days."""
 
 # A target string is "[host:]port", the host a name or a bracketed IPv6 address. The validator
 # parses the port as up to five digits (after any leading zeros) and lets ``Port`` check the
 # range, so "99999" is an INVALID_PORT; the documented pattern spells the range out, so both
-# accept exactly the same strings (tests/test_api_fuzz.py checks it).
+# accept exactly the same strings (tests/hub/api/test_fuzz.py checks it).
 _TARGET_HOST = rf"{HOST_NAME}|\[[0-9A-Fa-f:.]{{1,253}}\]"
 _TARGET_STRING = re.compile(rf"(?:(?P<host>{_TARGET_HOST}):)?(?P<port>0*[0-9]{{1,5}})")
 PORT_1_65535 = (

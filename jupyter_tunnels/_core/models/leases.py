@@ -23,6 +23,8 @@ __all__ = [
 ]
 
 MAX_ERROR_LENGTH = 1000
+"""The longest heartbeat ``lastError`` kept: a longer one is cut, not refused, so a connector
+with a verbose error still renews its lease."""
 
 
 class LeaseStatus(str, enum.Enum):

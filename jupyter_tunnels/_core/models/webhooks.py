@@ -50,6 +50,7 @@ WEBHOOK_URL_PATTERN = (
 """A webhook URL: ``http`` or ``https``, a host name or a bracketed IPv6 address, an optional
 port, then any path and query in printable ASCII (no user info, no spaces)."""
 MAX_URL_LENGTH = 2000
+"""The longest webhook URL accepted (``400 INVALID_URL`` beyond)."""
 
 
 class DeliveryStatus(str, enum.Enum):

@@ -1,10 +1,10 @@
 """Connected agents: one control session per lease, its warm pool of data connections, and
 the streams open through it.
 
-A connector attaches by opening the control WebSocket (``_control.py``); the session it gets
-replaces any earlier session of the same lease (a connector coming back after a network drop
-evicts its own stale session instead of failing with "already bound"). Data connections the
-connector opens wait, idle, in the session's pool until a visitor needs one; the hub then
+A connector attaches by opening the control WebSocket (``hub/api/_control.py``); the session
+it gets replaces any earlier session of the same lease (a connector coming back after a network
+drop evicts its own stale session instead of failing with "already bound"). Data connections
+the connector opens wait, idle, in the session's pool until a visitor needs one; the hub then
 writes a :class:`~jupyter_tunnels._wire.protocol.StreamOpen` line and hands the connection to the
 ingress. When the pool runs dry the hub asks for more with a ``dial`` message.
 """
@@ -43,6 +43,8 @@ POOL_SIZE = 32
 DIAL_TIMEOUT = 10.0
 """Seconds a visitor waits for a data connection before getting a 503."""
 MAX_POOL = 256
+"""The most idle data connections the hub keeps for one session; further offers are closed, so
+a connector that ignores ``poolSize`` cannot make the hub hold sockets without bound."""
 
 SendControl = Callable[[ControlMessage], None]
 

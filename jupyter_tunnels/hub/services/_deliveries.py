@@ -46,11 +46,15 @@ DELIVERY_TIMEOUT = 10.0
 CLAIM_SECONDS = DELIVERY_TIMEOUT + 5.0
 """How long a claimed delivery stays out of others' reach."""
 MAX_CONCURRENT_DELIVERIES = 8
+"""Deliveries in flight at once; due ones beyond wait for a free slot."""
 MAX_IDLE_SECONDS = 5.0
 """Longest sleep between looks at the store (deliveries queued by another replica)."""
 MAX_RETRY_DELAY = 3600.0
+"""The longest wait between two attempts of a delivery: one hour, whatever the retry base."""
 MAX_ERROR_LENGTH = 1000
+"""The longest ``lastError`` recorded for an attempt; a longer one is cut."""
 USER_AGENT = f"jupyter-tunnels-hub/{__version__}"
+"""The ``User-Agent`` of every delivery: the hub and its version."""
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -24,7 +24,10 @@ WELL_KNOWN_PORTS: dict[int, str] = {
     6379: "redis",
     27017: "mongodb",
 }
+"""Schemes told from the target port of a raw TCP tunnel (the services' default ports)."""
 KNOWN_SCHEMES = frozenset({"postgres", "mysql", "redis", "mongodb", "http", "https", "tcp"})
+"""The schemes a tunnel's metadata may name; another value is ignored (the scheme is then told
+from the protocol and the port)."""
 METADATA_KEY = "scheme"
 """The tunnel metadata key that names the scheme explicitly."""
 

@@ -30,7 +30,12 @@ __all__ = ["Route", "Router"]
 log = logging.getLogger("jupyter_tunnels.hub")
 
 TOKEN_CACHE_SECONDS = 30.0
+"""How long the ingress remembers what the store said about an API token (its owner, or that
+it is unknown): requests to private tunnels touch the store at most once per token in that
+time."""
 MAX_OFFLINE = 10_000
+"""The most slugs remembered in :attr:`Router.offline`, so that memory stays bounded however
+many tunnels end."""
 _LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 

@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 QUERY_PARAM = "share_token"
+"""The query parameter of a share link that carries its token."""
 COOKIE_NAME = "tunnels_share"
+"""The cookie that carries a share token after a browser opened the link."""
 _PATH_SAFE = "/%@!$&'()*+,=:-._~"
 RATE_WINDOW = 60.0
 """The rate limit is per minute: a bucket of ``rate`` requests refilled over this many seconds."""

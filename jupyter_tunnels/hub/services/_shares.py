@@ -2,9 +2,10 @@
 
 A share is created by the tunnel's owner, with a name, an expiry, the methods it allows, a rate
 limit and optionally a path prefix. Its token (``jts_…``) is returned once, inside the link,
-and stored only as a hash. The ingress enforces it (``_share_gate.py``); this module keeps the
-records: create, list, get, revoke, and the access counters, which the ingress counts in memory
-and :meth:`ShareService.flush` writes to the store now and then (and before every listing).
+and stored only as a hash. The ingress enforces it (the rules in ``_share_rules.py``, applied
+to each request by ``hub/ingress/_shares.py``); this module keeps the records: create, list,
+get, revoke, and the access counters, which the ingress counts in memory and
+:meth:`ShareService.flush` writes to the store now and then (and before every listing).
 """
 
 from __future__ import annotations

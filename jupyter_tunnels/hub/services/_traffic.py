@@ -1,11 +1,12 @@
 """Per-tunnel traffic: a bounded log of recent HTTP requests and a few counters.
 
-Both ingresses (the standalone front, ``_front.py``, and the Jupyter relay,
-``_visitor_relay.py``) describe each request with an :class:`Exchange` when its head has been
-judged, fill in the status and byte counts as the answer goes by, and hand it to
-:meth:`TunnelTraffic.finish` when the answer has ended (or the hub answered by itself). Nothing
-is parsed for this: the status comes from the response head the ingress reads anyway, and the
-byte counts from lengths it already has.
+The ingress (``hub/ingress/``: one front for both hostings, the standalone hub's port and the
+visitor connections a Jupyter server hands over) describes each request with an
+:class:`Exchange` when its head has been judged, fills in the status and byte counts as the
+answer goes by, and ends it with :meth:`Exchange.finish` when the answer has ended (or the hub
+answered by itself), which records it in its :class:`TunnelTraffic`. Nothing is parsed for
+this: the status comes from the response head the ingress reads anyway, and the byte counts
+from lengths it already has.
 
 Decisions (docs/traffic.md says the same to users):
 

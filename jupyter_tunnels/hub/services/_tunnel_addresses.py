@@ -26,7 +26,10 @@ from ._tunnel_rows import LIVE_VALUES
 __all__ = ["choose_hub_port", "choose_slug", "own_reservation", "slug_of_name"]
 
 SLUG_ATTEMPTS = 20
+"""Random suffixes tried before a generated slug gives up with ``409 SLUG_TAKEN``: far more
+than needed, since :data:`SUFFIX_LENGTH` characters give 1.7 million suffixes per name."""
 SUFFIX_LENGTH = 4
+"""Random letters and digits added to the stem of a taken slug (``dashboard-avxv``)."""
 
 
 async def own_reservation(

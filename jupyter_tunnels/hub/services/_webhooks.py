@@ -53,7 +53,9 @@ __all__ = [
 ]
 
 SECRET_PREFIX = "whsec_"
+"""The prefix of webhook secrets: it names what they are, as the tokens' prefixes do."""
 SECRET_BYTES = 32
+"""Random bytes in a webhook secret (256 bits, 64 hex digits), like the hub's tokens."""
 DELIVERY_LOG_LIMIT = 50
 """Deliveries ``GET /v1/webhooks/{id}/deliveries`` shows, newest first."""
 

@@ -2,8 +2,8 @@
 
 Everything the hub knows lives here, so a restart loses nothing. SQLite runs in WAL mode with
 foreign keys on; writes are serialised through one lock so concurrent requests never meet
-``database is locked``. The services (``_tunnels.py``, ``_leases.py`` ...) hold the SQL; this
-module only owns the engine and the transactions.
+``database is locked``. The services (``hub/services/``) hold the SQL; this module only owns the
+engine and the transactions.
 """
 
 from __future__ import annotations

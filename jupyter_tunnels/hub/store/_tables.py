@@ -1,7 +1,7 @@
 """The hub's tables, in SQLAlchemy Core: portable between SQLite and PostgreSQL.
 
 Times are stored as UNIX seconds (float) so that comparisons and arithmetic are the same on
-every backend. Secrets are stored only as SHA-256 hashes (see ``_auth.py``).
+every backend. Secrets are stored only as SHA-256 hashes (see ``_owners.py``).
 """
 
 from __future__ import annotations
