@@ -33,7 +33,8 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, httpx.Headers,
     """One response with a ``Content-Length`` from a raw connection: status, fields, body."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
     status_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
-    fields = httpx.Headers([tuple(line.split(": ", 1)) for line in lines])
+    pairs = [line.partition(": ") for line in lines]
+    fields = httpx.Headers([(name, value) for name, _, value in pairs])
     content = await asyncio.wait_for(
         reader.readexactly(int(fields.get("Content-Length", "0"))), WAIT
     )
