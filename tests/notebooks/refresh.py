@@ -50,7 +50,10 @@ def refresh(paths: list[Path]) -> None:
         try:
             for path in paths:
                 print(f"running {path} against {server.url}")
-                notebook = nbformat.read(path, as_version=4)
+                # nbformat leaves read and write untyped
+                notebook: nbformat.NotebookNode = nbformat.read(  # type: ignore[no-untyped-call]
+                    path, as_version=4
+                )
                 NotebookClient(
                     notebook,
                     timeout=CELL_TIMEOUT,
@@ -58,7 +61,7 @@ def refresh(paths: list[Path]) -> None:
                     record_timing=False,
                     resources={"metadata": {"path": str(path.parent)}},
                 ).execute()
-                nbformat.write(notebook, path)
+                nbformat.write(notebook, path)  # type: ignore[no-untyped-call]
         finally:
             os.environ.clear()
             os.environ.update(saved)
