@@ -33,12 +33,14 @@ def services() -> Iterator[Services]:
     running.stop()
 
 
-async def _get_until(url: str, status: int, **options: object) -> httpx.Response:
+async def _get_until(
+    url: str, status: int, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """GET ``url`` until it answers ``status`` (the connector may still be coming back)."""
     deadline = asyncio.get_running_loop().time() + WAIT
     async with visitor() as http:
         while True:
-            response = await http.get(url, **options)  # type: ignore[arg-type]
+            response = await http.get(url, headers=headers)
             if response.status_code == status or asyncio.get_running_loop().time() > deadline:
                 return response
             await asyncio.sleep(0.1)
