@@ -61,11 +61,11 @@ def _start_hub(
     return hub, url, token
 
 
-def _get_until(url: str, status: int, **options: object) -> httpx.Response:
+def _get_until(url: str, status: int) -> httpx.Response:
     deadline = time.monotonic() + WAIT
     while True:
         try:
-            response = httpx.get(url, timeout=5, trust_env=False, **options)  # type: ignore[arg-type]
+            response = httpx.get(url, timeout=5, trust_env=False)
         except httpx.TransportError:
             response = None
         if response is not None and response.status_code == status:
