@@ -24,6 +24,7 @@ from ..store import _tables as t
 from ..store._engine import Store
 from ..store._owners import hash_token, owner_for_token, tokens_equal
 from ._share_rules import ShareRule
+from ._tunnel_rows import LIVE_VALUES
 
 __all__ = ["Route", "Router"]
 
@@ -36,7 +37,6 @@ time."""
 MAX_OFFLINE = 10_000
 """The most slugs remembered in :attr:`Router.offline`, so that memory stays bounded however
 many tunnels end."""
-_LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +142,7 @@ class Router:
         )
         wanted = None if tunnel_ids is None else set(tunnel_ids)
         if wanted is None:
-            query = query.where(t.tunnels.c.status.in_(_LIVE_VALUES))
+            query = query.where(t.tunnels.c.status.in_(LIVE_VALUES))
         else:
             query = query.where(t.tunnels.c.id.in_(wanted))
         async with self._reload_lock:
@@ -245,7 +245,7 @@ def _route(row: Any) -> Route:
 def _share_query(wanted: set[str] | None) -> Any:
     if wanted is not None:
         return select(t.shares).where(t.shares.c.tunnel_id.in_(wanted))
-    live = select(t.tunnels.c.id).where(t.tunnels.c.status.in_(_LIVE_VALUES))
+    live = select(t.tunnels.c.id).where(t.tunnels.c.status.in_(LIVE_VALUES))
     return select(t.shares).where(t.shares.c.tunnel_id.in_(live))
 
 
