@@ -192,11 +192,11 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             self._move(Phase.LAST)
         route, head = decision.route, decision.head
         upstream = self.upstream
-        if upstream is not None and upstream.key == route.tunnel_id and not upstream.closed:
+        if upstream is not None and upstream.serves(route):
             self._write_request(head)
             return
         if not self.pending and upstream is None:
-            pooled = self.ingress.upstreams.take(route.tunnel_id, self)
+            pooled = self.ingress.upstreams.take(route, self)
             if pooled is not None:  # a kept-alive connection to the app: no dial at all
                 self.upstream = pooled
                 self._write_request(head)
@@ -207,13 +207,19 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
                 self._fail(exc)
                 return
             if stream is not None:  # the usual case with a connector: a pooled connection
-                self._attach(stream, route.tunnel_id)
+                self._attach(stream, route)
                 self._write_request(head, stream.header)
                 return
         self._wait(self._switch_upstream(head, route))
 
-    def _attach(self, stream: Stream, key: str) -> None:
-        self.upstream = Upstream(self, stream.transport, key, ready_line=stream.ready_line)
+    def _attach(self, stream: Stream, route: Route) -> None:
+        self.upstream = Upstream(
+            self,
+            stream.transport,
+            route.tunnel_id,
+            ready_line=stream.ready_line,
+            destination=route.destination,
+        )
         self.upstream.untrack = stream.untrack
 
     def _write_request(self, head: RequestHead, prefix: bytes = b"") -> None:
@@ -240,13 +246,13 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             self.upstream = Upstream(self, transport, API_UPSTREAM, ready_line=False)
             self._write_request(head)
             return
-        pooled = self.ingress.upstreams.take(route.tunnel_id, self)
+        pooled = self.ingress.upstreams.take(route, self)
         if pooled is not None:
             self.upstream = pooled
             self._write_request(head)
             return
         stream = await self.ingress.dialer.open(route)
-        self._attach(stream, route.tunnel_id)
+        self._attach(stream, route)
         self._write_request(head, stream.header)
 
     def response_done(self, upstream: Upstream, closes: bool) -> None:

@@ -22,6 +22,7 @@ from ..._core.errors import ErrorCode
 from ..._wire.http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
 from ..._wire.protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
+from ..services._routing import Destination, Route
 from ..services._traffic import Exchange
 
 __all__ = [
@@ -67,12 +68,19 @@ class Upstream(asyncio.Protocol):
     """One upstream connection: parses responses and hands their bytes to the visitor."""
 
     def __init__(
-        self, front: Downstream, transport: asyncio.Transport, key: str, ready_line: bool
+        self,
+        front: Downstream,
+        transport: asyncio.Transport,
+        key: str,
+        ready_line: bool,
+        destination: Destination | None = None,
     ) -> None:
         self.front: Downstream | None = front
         self.transport = transport
         self.key = key
         """``api``, or the id of the tunnel this connection reaches."""
+        self.destination = destination
+        """The route's :attr:`~Route.destination` when this connection was opened."""
         self.ready_line = ready_line
         self.buffer = bytearray()
         self.scanner: BodyScanner | None = None
@@ -89,6 +97,15 @@ class Upstream(asyncio.Protocol):
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
         transport.set_protocol(self)
         transport.resume_reading()  # a direct connection arrives paused
+
+    def serves(self, route: Route) -> bool:
+        """Whether a request for ``route`` may use this connection: same tunnel, same lease
+        and target as when it was opened (a rotated tunnel gets new connections)."""
+        return (
+            not self.closed
+            and self.key == route.tunnel_id
+            and self.destination == route.destination
+        )
 
     @property
     def idle(self) -> bool:
@@ -275,12 +292,13 @@ class UpstreamPool:
         idle.append(upstream)
         return True
 
-    def take(self, tunnel_id: str, front: Downstream) -> Upstream | None:
-        """An idle upstream to ``tunnel_id`` now serving ``front``, or None."""
-        idle = self._idle.get(tunnel_id)
+    def take(self, route: Route, front: Downstream) -> Upstream | None:
+        """An idle upstream to ``route`` now serving ``front``, or None."""
+        idle = self._idle.get(route.tunnel_id)
         while idle:
             upstream = idle.pop()  # the most recent: the least likely to have timed out
-            if upstream.closed or upstream.transport.is_closing():
+            if not upstream.serves(route) or upstream.transport.is_closing():
+                upstream.close()
                 continue
             if upstream.idle_timer is not None:
                 upstream.idle_timer.cancel()

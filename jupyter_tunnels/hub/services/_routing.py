@@ -39,6 +39,10 @@ MAX_OFFLINE = 10_000
 many tunnels end."""
 
 
+Destination = tuple[str | None, str, int]
+"""Where a tunnel's connections lead: the connector's lease id, the target host and port."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Route:
     """A live tunnel as the ingress needs it."""
@@ -59,6 +63,13 @@ class Route:
     def accepting(self) -> bool:
         """Whether new visitor connections are let through (not paused, not stopping)."""
         return self.status not in (TunnelStatus.PAUSED, TunnelStatus.STOPPING)
+
+    @property
+    def destination(self) -> Destination:
+        """Where a connection opened for this route leads: the connector's lease and the
+        target. A kept-alive upstream serves a later request only while this is unchanged
+        (a rotation or another connector means new connections)."""
+        return (self.lease_id, self.target_host, self.target_port)
 
 
 RouteListener = Callable[[dict[str, Route | None]], None]

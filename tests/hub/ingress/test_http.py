@@ -260,22 +260,24 @@ async def test_a_public_tunnel_passes_the_apps_own_authorization(
     assert seen.json()["headers"]["Authorization"] == "Bearer app-token"
 
 
-async def test_rotating_drops_kept_connections_to_the_old_target(
-    hub: RunningHub, services: Services
+async def test_rotating_moves_a_kept_alive_connection_to_the_new_target(
+    hosting: Hosting, services: Services
 ) -> None:
     other = start_services("other")
     try:
-        async with connector_for(hub) as connector:
-            tunnel = await connector.expose(services.http_port, public=True, name="rotating")
-            async with visitor() as http:
-                before = await http.get(tunnel.url + "peer", headers={"Connection": "close"})
-            await connector.client.rotate(tunnel.id, other.http_port)
-            async with visitor() as http:
-                after = await http.get(tunnel.url + "peer", headers={"Connection": "close"})
+        tunnel = await hosting.expose(services.http_port, "rotating", public=True)
+        async with visitor(limits=httpx.Limits(max_connections=1)) as http:
+            before = await http.get(tunnel.url + "peer")
+            await hosting.call(
+                "POST", f"/tunnels/{tunnel.id}/rotate", {"target": f"127.0.0.1:{other.http_port}"}
+            )
+            after = await http.get(tunnel.url + "peer")
+            again = await http.get(tunnel.url + "peer")
     finally:
         other.stop()
-    assert before.json()["app"] == "app"
-    assert after.json()["app"] == "other"
+    assert [a.json()["app"] for a in (before, after, again)] == ["app", "other", "other"]
+    streams = {a.extensions["network_stream"] for a in (before, after, again)}
+    assert len(streams) == 1, "the visitor's connection stays; its upstream changes"
 
 
 class _KeepOpenApp(asyncio.Protocol):
