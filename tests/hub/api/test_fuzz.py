@@ -279,6 +279,7 @@ def test_stateful_walk_matches_the_document(fuzzed_hub: RunningHub, records: Rec
         f"{fuzzed_hub.url}/v1/openapi.json", config=_config(), timeout=REQUEST_TIMEOUT
     )
 
+    # the base class is made at run time from the served document: mypy cannot check it
     class HubWalk(served.as_state_machine()):  # type: ignore[misc]
         """Schemathesis' walk along the served document's links, against the fuzzed hub."""
 
