@@ -29,7 +29,7 @@ from typing import cast
 
 from ..._core.errors import ErrorCode
 from ..._wire.http1 import HeadError, RequestHead, find_head_end, parse_request_head
-from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
+from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, read_large_chunks, splice
 from .._exceptions import HubError
 from ..services._routing import Route
 from ..services._traffic import CLIENT_CLOSED, Exchange
@@ -56,6 +56,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
         self.ingress.open_connections += 1
         self._counted = True
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        read_large_chunks(transport)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and not self.peer[0]:
             self.client = str(peer[0])

@@ -21,7 +21,7 @@ from typing import Protocol
 from ..._core.errors import ErrorCode
 from ..._wire.http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
 from ..._wire.protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
-from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW
+from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, read_large_chunks
 from ..services._routing import Destination, Route
 from ..services._traffic import Exchange
 
@@ -95,6 +95,7 @@ class Upstream(asyncio.Protocol):
         self.pool: UpstreamPool | None = None
         self.idle_timer: asyncio.TimerHandle | None = None
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        read_large_chunks(transport)
         transport.set_protocol(self)
         transport.resume_reading()  # a direct connection arrives paused
 
