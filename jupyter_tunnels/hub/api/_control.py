@@ -8,7 +8,9 @@ lease's tunnels go back to ``connecting`` until the connector returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from typing import Any
 
 from tornado import websocket
@@ -62,6 +64,7 @@ class ControlHandler(websocket.WebSocketHandler):
         self.session: AgentSession | None = None
         self.token = ""
         self.welcomed = False
+        self._pongs: dict[bytes, asyncio.Future[None]] = {}
 
     @property
     def ping_interval(self) -> float:
@@ -104,7 +107,7 @@ class ControlHandler(websocket.WebSocketHandler):
             self.close(CLOSE_POLICY, "the agent token belongs to another lease")
             return
         self.session = await self.agents.attach(
-            lease_id, owner_id, self.token, self.send_control, self._disconnect
+            lease_id, owner_id, self.token, self.send_control, self._disconnect, self._ping
         )
         await self.router.settle()
         specs = specs_for(lease_id, self.router.by_id)
@@ -135,13 +138,41 @@ class ControlHandler(websocket.WebSocketHandler):
         except websocket.WebSocketClosedError:
             log.debug("control channel closed while sending %s", message.type)
 
+    async def _ping(self) -> None:
+        """Ping the connector; return when it answers (the session's probe)."""
+        payload = os.urandom(8)
+        pong: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pongs[payload] = pong
+        try:
+            self.ping(payload)
+            await pong
+        finally:
+            self._pongs.pop(payload, None)
+
+    def on_pong(self, data: bytes) -> None:
+        """A pong: the answer to one of the session's probes, or to tornado's own pings."""
+        pong = self._pongs.get(data)
+        if pong is not None and not pong.done():
+            pong.set_result(None)
+
     def _disconnect(self) -> None:
-        """Close the WebSocket (the session was replaced or the hub is stopping)."""
-        if self.ws_connection is not None and not self.ws_connection.is_closing():
-            self.close(CLOSE_GOING_AWAY, "session ended by the hub")
+        """Close the WebSocket (the session was replaced or the hub is stopping); at once,
+        without a closing handshake, when the connector stopped answering."""
+        connection = self.ws_connection
+        if connection is None or connection.is_closing():
+            return
+        if self.session is not None and self.session.lost:
+            stream = getattr(connection, "stream", None)
+            if stream is not None:  # a silent peer would never finish the handshake
+                stream.close()
+                return
+        self.close(CLOSE_GOING_AWAY, "session ended by the hub")
 
     def on_close(self) -> None:
         """Forget the session; its tunnels wait for the connector to come back."""
+        for pong in self._pongs.values():
+            if not pong.done():
+                pong.set_exception(websocket.WebSocketClosedError())
         if self.session is not None:
             session, self.session = self.session, None
             self.tasks.spawn(self.agents.detach(session))

@@ -26,7 +26,7 @@ from ..._core.status import TunnelStatus
 from ..._core.timeouts import within
 from ..._wire.held import HeldProtocol
 from .._exceptions import HubError
-from ..services._agents import AgentRegistry
+from ..services._agents import AgentRegistry, ProbeResult
 from ..services._routing import Route
 from ._streams import open_stream
 
@@ -54,6 +54,8 @@ class Stream:
     """Whether the connector's ready line comes before the app's answer."""
     untrack: Callable[[], None]
     """Forget the stream once it has ended (the tunnel no longer needs to abort it)."""
+    probe: Callable[[ProbeResult], None] | None = None
+    """Asks whether the connector behind the stream still answers (None for a direct one)."""
 
 
 class Dialer(Protocol):
@@ -85,14 +87,14 @@ class AgentDialer:
         if transport is None:
             return None
         untrack = session.track(route.tunnel_id, transport)
-        return Stream(transport, session.stream_header(route, "tcp"), True, untrack)
+        return Stream(transport, session.stream_header(route, "tcp"), True, untrack, session.probe)
 
     async def open(self, route: Route) -> Stream:
         """A data connection, waiting for the connector to open one if the pool is empty."""
         session = self.agents.session_for(route)
         transport = await session.acquire()
         untrack = session.track(route.tunnel_id, transport)
-        return Stream(transport, session.stream_header(route, "tcp"), True, untrack)
+        return Stream(transport, session.stream_header(route, "tcp"), True, untrack, session.probe)
 
     async def open_raw(
         self, route: Route, protocol: str, *others: asyncio.Transport

@@ -220,6 +220,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             route.tunnel_id,
             ready_line=stream.ready_line,
             destination=route.destination,
+            probe=stream.probe,
         )
         self.upstream.untrack = stream.untrack
 
@@ -231,6 +232,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
         request, self.request = self.request, None
         self.pending.append(request if request is not None else Pending(head.method))
         upstream.transport.write(prefix + head.serialize())
+        upstream.request_sent()
         scanner = head.body_scanner()
         if not scanner.done:
             self.body, self.body_to = scanner, upstream.transport

@@ -12,13 +12,14 @@ import asyncio
 from ..._core.errors import ErrorCode
 from ..._wire.protocol import MAX_LINE, StreamReady, decode_line
 from .._exceptions import HubError
-from ..services._agents import AgentRegistry
+from ..services._agents import PROBE_AFTER, AgentRegistry
 from ..services._routing import Route
 
 __all__ = ["READY_TIMEOUT", "open_stream"]
 
-READY_TIMEOUT = 10.0
-"""Seconds to wait for the connector to reach the local target."""
+READY_TIMEOUT = 4.5
+"""Seconds to wait for the connector to reach the local target (it is probed, see
+``services/_agents.py``, if it has not answered after ``PROBE_AFTER``)."""
 
 
 class _ReadyReader(asyncio.Protocol):
@@ -42,6 +43,10 @@ class _ReadyReader(asyncio.Protocol):
             )
 
 
+def _lost() -> HubError:
+    return HubError(ErrorCode.AGENT_UNAVAILABLE, "the tunnel's connector stopped answering")
+
+
 async def open_stream(
     agents: AgentRegistry, route: Route, protocol: str
 ) -> tuple[asyncio.Transport, bytes]:
@@ -54,7 +59,15 @@ async def open_stream(
     transport.resume_reading()
     session.open_stream(transport, route, protocol)
     try:
-        received = await asyncio.wait_for(done, READY_TIMEOUT)
+        if not (await asyncio.wait((done,), timeout=PROBE_AFTER))[0]:
+
+            def probed(alive: bool) -> None:
+                if not alive and not done.done():
+                    done.set_exception(_lost())
+
+            session.probe(probed)  # slow to answer: is the connector still there?
+            await asyncio.wait_for(asyncio.shield(done), READY_TIMEOUT - PROBE_AFTER)
+        received = done.result()
         line, _, leftover = received.partition(b"\n")
         ready = decode_line(line, StreamReady)
     except asyncio.TimeoutError:

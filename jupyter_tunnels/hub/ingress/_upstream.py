@@ -22,12 +22,14 @@ from ..._core.errors import ErrorCode
 from ..._wire.http1 import MAX_HEAD_BYTES, BodyScanner, HeadError, parse_response_head
 from ..._wire.protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, read_large_chunks
+from ..services._agents import PROBE_AFTER, ProbeResult
 from ..services._routing import Destination, Route
 from ..services._traffic import Exchange
 
 __all__ = [
     "POOL_IDLE_SECONDS",
     "POOL_PER_TUNNEL",
+    "PROBE_EVERY",
     "Downstream",
     "Pending",
     "Upstream",
@@ -38,6 +40,9 @@ POOL_PER_TUNNEL = 32
 """Idle upstream connections kept per tunnel."""
 POOL_IDLE_SECONDS = 30.0
 """An idle pooled upstream is closed after this long."""
+PROBE_EVERY = 4.0
+"""While an answer keeps the visitor waiting behind a live connector (a slow app, a long
+poll), its connector is asked again this often."""
 
 
 Pending = Exchange
@@ -74,6 +79,7 @@ class Upstream(asyncio.Protocol):
         key: str,
         ready_line: bool,
         destination: Destination | None = None,
+        probe: Callable[[ProbeResult], None] | None = None,
     ) -> None:
         self.front: Downstream | None = front
         self.transport = transport
@@ -81,6 +87,12 @@ class Upstream(asyncio.Protocol):
         """``api``, or the id of the tunnel this connection reaches."""
         self.destination = destination
         """The route's :attr:`~Route.destination` when this connection was opened."""
+        self.probe = probe
+        """Asks the connector behind this connection whether it still answers."""
+        self.watch: asyncio.TimerHandle | None = None
+        """Set while requests wait for answers through a connector."""
+        self.heard = False
+        """Whether bytes came from upstream since the last look."""
         self.ready_line = ready_line
         self.buffer = bytearray()
         self.scanner: BodyScanner | None = None
@@ -108,6 +120,38 @@ class Upstream(asyncio.Protocol):
             and self.destination == route.destination
         )
 
+    def request_sent(self) -> None:
+        """A request went out: while answers are awaited, look once per :data:`PROBE_AFTER`
+        whether anything came back, and if nothing did, ask the connector whether it is still
+        there (a silent one must not leave the visitor hanging). One timer per second at most,
+        however many requests."""
+        if self.probe is not None and self.watch is None:
+            self.heard = False
+            self.watch = asyncio.get_running_loop().call_later(PROBE_AFTER, self._look)
+
+    def _look(self) -> None:
+        self.watch = None
+        front = self.front
+        if self.probe is None or self.closed or front is None or not front.pending:
+            return
+        if self.heard:  # answers are coming: look again in a while
+            self.heard = False
+            self.watch = asyncio.get_running_loop().call_later(PROBE_AFTER, self._look)
+            return
+        self.probe(self._probed)
+
+    def _probed(self, alive: bool) -> None:
+        front = self.front
+        if self.closed or front is None:
+            return
+        if alive:  # a slow app behind a live connector: look again later while it is silent
+            if self.watch is None and front.pending:
+                self.watch = asyncio.get_running_loop().call_later(PROBE_EVERY, self._look)
+            return
+        self.reusable = False
+        message = "the tunnel's connector stopped answering: it may be offline or frozen"
+        front.fail_upstream(self, 503, ErrorCode.AGENT_UNAVAILABLE, message)
+
     @property
     def idle(self) -> bool:
         """Between responses, with nothing half-read."""
@@ -116,6 +160,7 @@ class Upstream(asyncio.Protocol):
     # bytes from upstream ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self.heard = True
         if self.front is None:  # pooled: an idle server has nothing to say
             self.close()
             return
@@ -186,6 +231,9 @@ class Upstream(asyncio.Protocol):
                     front.pending[0].status = 101
                     front.pending[0].bytes_out = head_end - head_start
                 front.send(data[start:position])
+                if self.watch is not None:  # raw from now on: nothing more to watch for
+                    self.watch.cancel()
+                    self.watch = None
                 front.switch_to_raw(self, data[position:])
                 return
             if head.informational:
@@ -254,6 +302,9 @@ class Upstream(asyncio.Protocol):
 
     def close(self) -> None:
         """Close the upstream connection."""
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
         self.closed = True
         self.reusable = False
         self.transport.close()

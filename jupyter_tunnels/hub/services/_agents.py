@@ -7,6 +7,16 @@ drop evicts its own stale session instead of failing with "already bound"). Data
 the connector opens wait, idle, in the session's pool until a visitor needs one; the hub then
 writes a :class:`~jupyter_tunnels._wire.protocol.StreamOpen` line and hands the connection to the
 ingress. When the pool runs dry the hub asks for more with a ``dial`` message.
+
+Nobody hangs on a connector that has silently gone (a laptop whose link dropped: packets
+vanish, no reset; a frozen process). Heartbeats and the WebSocket's own pings notice only
+after tens of seconds, so whenever a visitor waits on a connector for longer than
+:data:`PROBE_AFTER` (for a data connection, for the ready line, for the first byte of an
+answer) the session is **probed**: a WebSocket ping that must be answered within
+:data:`PROBE_TIMEOUT`. No answer ends the session: every visitor waiting on it gets a ``503``
+at once, the lease's tunnels go back to ``connecting``, and later visitors get a ``503``
+straight away until the connector returns. One probe serves every visitor waiting at the
+time.
 """
 
 from __future__ import annotations
@@ -34,19 +44,37 @@ from .._exceptions import HubError
 from ..store._owners import hash_token
 from ._routing import Route
 
-__all__ = ["DIAL_TIMEOUT", "POOL_SIZE", "AgentRegistry", "AgentSession"]
+__all__ = [
+    "DIAL_TIMEOUT",
+    "POOL_SIZE",
+    "PROBE_AFTER",
+    "PROBE_TIMEOUT",
+    "AgentRegistry",
+    "AgentSession",
+]
 
 log = logging.getLogger("jupyter_tunnels.hub")
 
 POOL_SIZE = 32
 """Idle data connections a connector keeps open to the hub."""
-DIAL_TIMEOUT = 10.0
-"""Seconds a visitor waits for a data connection before getting a 503."""
+DIAL_TIMEOUT = 4.5
+"""Seconds a visitor waits for a data connection before getting a 503: within the five
+seconds in which every visitor gets an answer or a clear error (DESIGN.md)."""
+PROBE_AFTER = 1.0
+"""Seconds a visitor waits on a connector before the hub checks that it is still there."""
+PROBE_TIMEOUT = 2.0
+"""Seconds a connector has to answer the hub's ping before its session is ended. A live
+connector answers in milliseconds (its WebSocket library answers pings by itself); this much
+leaves room for a busy machine."""
 MAX_POOL = 256
 """The most idle data connections the hub keeps for one session; further offers are closed, so
 a connector that ignores ``poolSize`` cannot make the hub hold sockets without bound."""
 
 SendControl = Callable[[ControlMessage], None]
+Ping = Callable[[], Awaitable[None]]
+"""Sends a WebSocket ping on the control channel; returns when its pong arrives."""
+ProbeResult = Callable[[bool], None]
+"""Told whether the connector answered a probe."""
 
 
 class _IdleData(asyncio.Protocol):
@@ -77,9 +105,15 @@ class AgentSession:
         token_hash: str,
         send: SendControl,
         disconnect: Callable[[], None],
+        ping: Ping | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.disconnect = disconnect
+        self.ping = ping
+        self.lost: str | None = None
+        """Why the hub ended this session itself (its connector did not answer a probe)."""
+        self._probe: asyncio.Task[None] | None = None
+        self._probe_results: list[ProbeResult] = []
         self.lease_id = lease_id
         self.owner_id = owner_id
         self.token_hash = token_hash
@@ -124,7 +158,11 @@ class AgentSession:
         self._waiters.append(waiter)
         self.send(Dial(count=max(POOL_SIZE, len(self._waiters))))
         try:
-            return await asyncio.wait_for(waiter, timeout)
+            done, _ = await asyncio.wait((waiter,), timeout=min(PROBE_AFTER, timeout))
+            if not done:  # slow to dial: is the connector still there? (if not, close fails us)
+                self.probe()
+                return await asyncio.wait_for(waiter, max(0.0, timeout - PROBE_AFTER))
+            return waiter.result()
         except asyncio.TimeoutError:
             self._reclaim(waiter)
             why = f"its connector opened no data connection within {timeout:g} s"
@@ -132,6 +170,40 @@ class AgentSession:
         except BaseException:
             self._reclaim(waiter)
             raise
+
+    def probe(self, result: ProbeResult | None = None) -> None:
+        """Check that the connector still answers (a ping within :data:`PROBE_TIMEOUT`); tell
+        ``result``. A probe already under way serves this caller too. No answer ends the
+        session (:meth:`close`), after telling every caller."""
+        if self.closed:
+            if result is not None:
+                result(False)
+            return
+        if result is not None:
+            self._probe_results.append(result)
+        if self._probe is None and self.ping is not None:
+            self._probe = asyncio.get_running_loop().create_task(self._run_probe(self.ping))
+        elif self.ping is None and result is not None:  # nothing to ask with: assume alive
+            self._probe_results.remove(result)
+            result(True)
+
+    async def _run_probe(self, ping: Ping) -> None:
+        try:
+            await asyncio.wait_for(ping(), PROBE_TIMEOUT)
+            alive = True
+        except asyncio.TimeoutError:
+            alive = False
+        except Exception:  # the channel closed meanwhile
+            alive = False
+        self._probe = None
+        results, self._probe_results = self._probe_results, []
+        if not alive and not self.closed:
+            self.lost = f"its connector did not answer a ping within {PROBE_TIMEOUT:g} s"
+            log.warning("lease %s: %s; ending its session", self.lease_id, self.lost)
+        for told in results:
+            told(alive)
+        if not alive:
+            self.close()
 
     def _reclaim(self, waiter: asyncio.Future[asyncio.Transport]) -> None:
         """A connection handed to a waiter that gave up (cancelled, timed out at the same
@@ -185,12 +257,18 @@ class AgentSession:
         if not self.closed:
             self.disconnect()
         self.closed = True
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
+        results, self._probe_results = self._probe_results, []
+        for told in results:
+            told(False)
         while self._idle:
             self._idle.popleft().close()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_exception(_unavailable("its connector has disconnected"))
+                waiter.set_exception(_unavailable(self.lost or "its connector has disconnected"))
         for tunnel_id in list(self._streams):
             self.close_streams(tunnel_id)
 
@@ -213,13 +291,15 @@ class AgentRegistry:
         token: str,
         send: SendControl,
         disconnect: Callable[[], None],
+        ping: Ping | None = None,
     ) -> AgentSession:
-        """Register a new session for the lease, evicting the previous one."""
+        """Register a new session for the lease, evicting the previous one. ``ping`` is how
+        the session probes its connector (:meth:`AgentSession.probe`)."""
         old = self.sessions.pop(lease_id, None)
         if old is not None:
             log.info("lease %s reattached: closing its previous session", lease_id)
             old.close()
-        session = AgentSession(lease_id, owner_id, hash_token(token), send, disconnect)
+        session = AgentSession(lease_id, owner_id, hash_token(token), send, disconnect, ping)
         self.sessions[lease_id] = session
         await self._set_connected(lease_id, True)
         return session
@@ -235,7 +315,8 @@ class AgentRegistry:
         """The session serving a tunnel, or a 503 saying why there is none."""
         session = self.sessions.get(route.lease_id) if route.lease_id else None
         if session is None or session.closed:
-            raise _unavailable(f"no connector is attached to tunnel {route.slug!r}")
+            lost = session.lost if session is not None else None
+            raise _unavailable(lost or f"no connector is attached to tunnel {route.slug!r}")
         return session
 
     def for_data_connection(self, session_id: str, token: str) -> AgentSession | None:
