@@ -21,9 +21,10 @@ READY_LINE = re.compile(r"Stop with Ctrl-C")
 class CliHub:
     """A long-running ``jupyter-tunnels`` process (``hub``, ``demo``, ``expose``)."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, prefix: tuple[str, ...] = ()) -> None:
+        """Start ``jupyter-tunnels args...``, behind ``prefix`` if given (``ip netns exec NS``)."""
         self.process = subprocess.Popen(
-            [*CLI, *args],
+            [*prefix, *CLI, *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

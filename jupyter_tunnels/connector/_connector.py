@@ -57,6 +57,16 @@ log = logging.getLogger("jupyter_tunnels.connector")
 STABLE_SESSION_SECONDS = 2.0
 """A session that lasted longer resets the reconnect backoff: the connector was serving, so
 the next drop starts again from the shortest delay."""
+CONTROL_PING_INTERVAL = 3.0
+"""Seconds between the connector's pings on the control channel. A hub that has gone silent
+(its link dropped without a reset) is noticed within this plus :data:`CONTROL_PING_TIMEOUT`,
+and the connector reconnects as soon as the network lets it, instead of waiting for TCP to
+give up; the hub, which may have ended the session meanwhile, gets the tunnels back at once."""
+CONTROL_PING_TIMEOUT = 4.0
+"""Seconds the hub has to answer a ping (room for a busy hub)."""
+CONTROL_CLOSE_TIMEOUT = 2.0
+"""Seconds a closing handshake may take before the connection is simply dropped (a silent
+hub never answers it)."""
 EARLY_BEAT_GAP = 0.5
 """The least time between two heartbeats (a burst of changes makes one early beat)."""
 
@@ -247,7 +257,14 @@ class Connector(LeaseTunnels):
         await self._restore_tunnels()
         url = self.address.ws_url + CONTROL_PATH
         headers = {"Authorization": f"Bearer {self.agent_token}"}
-        async with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        async with connect(
+            url,
+            additional_headers=headers,
+            open_timeout=10,
+            ping_interval=CONTROL_PING_INTERVAL,
+            ping_timeout=CONTROL_PING_TIMEOUT,
+            close_timeout=CONTROL_CLOSE_TIMEOUT,
+        ) as ws:
             self._ws = ws
             await ws.send(encode_control(Hello(self.lease_id, self.client_instance_id)))
             welcome = decode_control(await ws.recv())

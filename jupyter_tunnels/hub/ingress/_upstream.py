@@ -100,6 +100,8 @@ class Upstream(asyncio.Protocol):
         """The request whose response is being read (its status and bytes are filled in)."""
         self.closed = False
         self.sent_any = False
+        """Whether bytes of the response in progress went to the visitor (a failure then can
+        only cut the connection; before, the visitor can still get an error answer)."""
         self.closes_after = False
         self.reusable = key != "api"
         """False once anything makes the connection unfit for another visitor."""
@@ -211,6 +213,7 @@ class Upstream(asyncio.Protocol):
                     self.response.bytes_out += used
                 if scanner.done:
                     self.scanner = None
+                    self.sent_any = False
                     completed += 1
                     closes = closes or self.closes_after
                 continue
@@ -258,6 +261,7 @@ class Upstream(asyncio.Protocol):
                 self.reusable = False
             if self.scanner.done:
                 self.scanner = None
+                self.sent_any = False
                 completed += 1
                 closes = closes or head.closes
         if position > start:

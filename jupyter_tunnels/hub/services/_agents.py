@@ -283,6 +283,9 @@ class AgentRegistry:
     def __init__(self, set_connected: Callable[[str, bool], Awaitable[None]]) -> None:
         self.sessions: dict[str, AgentSession] = {}
         self._set_connected = set_connected
+        self._lost: dict[str, str] = {}
+        """Why the last session of a lease was ended by the hub, until the lease attaches
+        again (told to its visitors meanwhile)."""
 
     async def attach(
         self,
@@ -299,6 +302,7 @@ class AgentRegistry:
         if old is not None:
             log.info("lease %s reattached: closing its previous session", lease_id)
             old.close()
+        self._lost.pop(lease_id, None)
         session = AgentSession(lease_id, owner_id, hash_token(token), send, disconnect, ping)
         self.sessions[lease_id] = session
         await self._set_connected(lease_id, True)
@@ -309,14 +313,17 @@ class AgentRegistry:
         session.close()
         if self.sessions.get(session.lease_id) is session:
             del self.sessions[session.lease_id]
+            if session.lost:
+                self._lost[session.lease_id] = session.lost
             await self._set_connected(session.lease_id, False)
 
     def session_for(self, route: Route) -> AgentSession:
         """The session serving a tunnel, or a 503 saying why there is none."""
         session = self.sessions.get(route.lease_id) if route.lease_id else None
         if session is None or session.closed:
-            lost = session.lost if session is not None else None
-            raise _unavailable(lost or f"no connector is attached to tunnel {route.slug!r}")
+            lost = session.lost if session is not None else self._lost.get(route.lease_id or "")
+            why = f"no connector is attached to tunnel {route.slug!r}"
+            raise _unavailable(f"{why} ({lost})" if lost else why)
         return session
 
     def for_data_connection(self, session_id: str, token: str) -> AgentSession | None:
