@@ -6,7 +6,8 @@ what its status was). Bodies are never parsed: :class:`BodyScanner` only finds w
 ends (a ``Content-Length`` count or the chunked-encoding sizes), so the bytes themselves are
 handed on as they came. Anything ambiguous that could be used to smuggle a request past the
 checks (both ``Content-Length`` and ``Transfer-Encoding``, conflicting lengths, folded headers,
-unknown transfer codings) is refused with 400.
+unknown transfer codings, a field name outside RFC 9110's token characters, a name that differs
+from a framing field only by ``_``, which some servers read as ``-``) is refused with 400.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ _FIELD_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*\r\n)*")
 
 Fields = list[tuple[bytes, bytes]]
 _FRAMING_FIELDS = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+_LOOKALIKE_FIELDS = {b"content_length": "Content-Length", b"transfer_encoding": "Transfer-Encoding"}
+"""Names that differ from a framing field only by ``_``: some servers (those that map fields to
+CGI-style variables) read them as the framing field, which the hub would not have checked."""
+_WATCHED_FIELDS = _FRAMING_FIELDS | _LOOKALIKE_FIELDS.keys()
 
 
 def _parse_fields(block: bytes) -> tuple[Fields, dict[bytes, bytes], dict[bytes, list[bytes]]]:
@@ -78,7 +83,9 @@ def _parse_fields(block: bytes) -> tuple[Fields, dict[bytes, bytes], dict[bytes,
         value = value.strip(b" \t")
         fields.append((name, value))
         lowered = name.lower()
-        if lowered in _FRAMING_FIELDS:
+        if lowered in _WATCHED_FIELDS:
+            if lowered in _LOOKALIKE_FIELDS:
+                raise _lookalike_error(name)
             framing.setdefault(lowered, []).append(value)
         if lowered not in index:
             index[lowered] = value
@@ -86,7 +93,8 @@ def _parse_fields(block: bytes) -> tuple[Fields, dict[bytes, bytes], dict[bytes,
 
 
 _FRAMING_LINE = re.compile(
-    rb"^(content-length|transfer-encoding|connection):([^\r\n]*)", re.IGNORECASE | re.MULTILINE
+    rb"^(content[-_]length|transfer[-_]encoding|connection):([^\r\n]*)",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -96,8 +104,16 @@ def _framing_fields(block: bytes) -> dict[bytes, list[bytes]]:
         raise _field_error(block)
     framing: dict[bytes, list[bytes]] = {}
     for match in _FRAMING_LINE.finditer(block):
-        framing.setdefault(match[1].lower(), []).append(match[2].strip(b" \t"))
+        name = match[1]
+        if b"_" in name:
+            raise _lookalike_error(name)
+        framing.setdefault(name.lower(), []).append(match[2].strip(b" \t"))
     return framing
+
+
+def _lookalike_error(name: bytes) -> HeadError:
+    framing = _LOOKALIKE_FIELDS[name.lower()]
+    return HeadError(400, f"header {name.decode()!r} is refused: some servers read it as {framing}")
 
 
 def _field_error(block: bytes) -> HeadError:

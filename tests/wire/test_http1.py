@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_tunnels._wire.http1 import BodyScanner, HeadError, parse_request_head
+from jupyter_tunnels._wire.http1 import (
+    BodyScanner,
+    HeadError,
+    parse_request_head,
+    parse_response_head,
+)
 
 
 class RequestBody:
@@ -84,6 +89,9 @@ def test_a_body_still_arriving_is_not_complete() -> None:
         (("Content-Length: -1",), "bad Content-Length"),
         (("Content-Length: 1e3",), "bad Content-Length"),
         (("Content-Length: 5", "Content-Length: 6"), "conflicting Content-Length"),
+        (("Transfer_Encoding: chunked", "Content-Length: 5"), "read it as Transfer-Encoding"),
+        (("content_length: 5",), "read it as Content-Length"),
+        (("CONTENT_LENGTH: 5", "Transfer-Encoding: chunked"), "read it as Content-Length"),
     ],
 )
 def test_an_ambiguous_framing_is_refused(fields: tuple[str, ...], message: str) -> None:
@@ -105,3 +113,24 @@ def test_a_broken_chunked_body_is_an_error(data: bytes, message: str) -> None:
     body = RequestBody(head("Transfer-Encoding: chunked"))
     with pytest.raises(HeadError, match=message):
         body.split(data)
+
+
+@pytest.mark.parametrize(
+    "name", ["X(y)", "X@y", "X[1]", '"Quoted"', "X\x80y", "X y", "X/y", "X=y", "X{y}", "X;y"]
+)
+def test_a_field_name_outside_the_token_characters_is_refused(name: str) -> None:
+    with pytest.raises(HeadError, match="malformed header line"):
+        parse_request_head(head(f"{name}: 1").replace(b"\xc2", b""))
+
+
+def test_other_names_with_an_underscore_pass() -> None:
+    parsed = parse_request_head(head("X_Custom_Length: 5", "Content-Length: 0"))
+    assert parsed.get(b"x_custom_length") == b"5" and parsed.content_length == 0
+
+
+def test_an_apps_framing_lookalike_is_a_bad_response() -> None:
+    good = b"HTTP/1.1 200 OK\r\nX_Length: 1\r\nContent-Length: 2\r\n\r\n"
+    assert parse_response_head(good).content_length == 2
+    with pytest.raises(HeadError, match="read it as Transfer-Encoding") as refused:
+        parse_response_head(b"HTTP/1.1 200 OK\r\nTransfer_Encoding: chunked\r\n\r\n")
+    assert refused.value.status == 502

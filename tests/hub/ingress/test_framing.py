@@ -174,3 +174,57 @@ async def test_a_refusal_the_hub_cannot_read_past_closes_cleanly(
     assert b"HTTP/1.1 431 " in flood
     assert refused_upload.count(b"HTTP/1.1 ") == 1
     assert b"\r\nConnection: close\r\n" in refused_upload
+
+
+LOOKALIKES_AND_BAD_NAMES = [
+    # some servers read "_" as "-": the app would see framing the hub never checked
+    (b"Content-Length: 5\r\nTransfer_Encoding: chunked", b"read it as Transfer-Encoding"),
+    (b"Transfer-Encoding: chunked\r\nContent_Length: 5", b"read it as Content-Length"),
+    (b"content_length: 5", b"read it as Content-Length"),
+    # names outside RFC 9110's token characters
+    (b"X(y): 1", b"malformed header line"),
+    (b"X@y: 1", b"malformed header line"),
+    (b'"X": 1', b"malformed header line"),
+    (b"X\x80y: 1", b"malformed header line"),
+    (b"Content-Length : 5", b"malformed header line"),
+]
+
+
+async def answer_and_rest(host: str, port: int, data: bytes) -> bytes:
+    """Everything the hub sends back on one connection for ``data``, until it closes."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(data)
+        return await asyncio.wait_for(reader.read(), 20)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(("fields", "reason"), LOOKALIKES_AND_BAD_NAMES)
+async def test_framing_lookalikes_and_bad_field_names_never_reach_the_app(
+    hosting: Hosting, fields: bytes, reason: bytes
+) -> None:
+    """Refused with 400 as a connection's first request and on a kept-alive connection; the
+    body and the request smuggled behind it never reach the app, which sees only the GETs."""
+    app = RecordingApp()
+    try:
+        tunnel = await hosting.expose(await app.start(), "lookalikes", public=True)
+        path = hosting.tunnel_path(tunnel.slug).encode()
+        bad = b"POST " + path + b"up HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n\r\n"
+        smuggled = b"0\r\n\r\nGET " + path + b"smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        first = await answer_and_rest(hosting.host, hosting.port, bad + smuggled)
+        kept = await answer_and_rest(
+            hosting.host, hosting.port, raw_request("GET", tunnel.url + "ok") + bad + smuggled
+        )
+        await hosting.set_status(tunnel, "paused")  # closes the hub's connections to the app
+        received = await app.everything_received()
+    finally:
+        app.close()
+    assert first.startswith(b"HTTP/1.1 400 "), first
+    if hosting.name == "standalone" or b"read it as" in reason:
+        # inside Jupyter tornado reads a connection's first head: it refuses bad names itself
+        assert reason in first, first
+    assert kept.startswith(b"HTTP/1.1 200 "), kept
+    assert b"HTTP/1.1 400 " in kept and reason in kept, kept
+    assert received.count(b"HTTP/1.1\r\n") == 1 and b"GET /ok " in received, received
+    assert b"smuggled" not in received and b"POST" not in received, received
