@@ -2,9 +2,16 @@
 
 The URL is printed alone on stdout as soon as the tunnel is active (so
 ``URL=$(jupyter-tunnels expose 8050 | head -1)`` works); everything else goes to stderr.
-Ctrl-C or SIGTERM closes the tunnel (its lease is released), so it ends ``stopped``. The
-client instance id is stable for a machine, host and port, so exposing the same port again
-later gets the same URL back while the hub still reserves it.
+Ctrl-C or SIGTERM closes the tunnel (its lease is released), so it ends ``stopped``.
+
+Each ``expose`` holds a lease of its own, under a client instance id made from what identifies
+the tunnel asked for: the machine, the target, the protocol, the access and the name
+(:func:`client_instance_id`). Running the same command again later (after a crash, a reboot)
+gets the same lease, or the same URL while the hub still reserves it; exposes of one port under
+other names, protocols or access are other tunnels, on other leases, and never evict each
+other. A lease of ``expose`` serves its one tunnel: any other tunnel found on it (left there by
+an ``expose`` with the same ``--client-id`` and another name) is closed, so no row stays listed
+as served by a process that has gone.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
+import re
 import signal
 import socket
 import sys
@@ -27,12 +36,17 @@ from ._errors import CommandError
 if TYPE_CHECKING:
     from ..connector import Connector
 
-__all__ = ["add_arguments", "expose_command", "run_foreground"]
+__all__ = ["add_arguments", "client_instance_id", "expose_command", "run_foreground"]
 
 DEFAULT_HUB_URL = "http://127.0.0.1:8765"
 PROTOCOLS = ("auto", "http", "https", "tcp", "udp")
 LOCAL_CHECK_TIMEOUT = 1.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+CLIENT_ID_MAX = 128
+"""The longest client instance id the hub accepts."""
+NAME_DIGEST_CHARS = 12
+"""Hex digits of a name's SHA-256 in a client instance id (names may hold any character)."""
+_NOT_IN_CLIENT_ID = re.compile(r"[^A-Za-z0-9._:-]+")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--client-id",
         type=settings.text,
-        help="this connector's stable identity (default: from the machine, host and port)",
+        help="this connector's stable identity (default: from the machine, the target, the "
+        "protocol, the access and the name)",
     )
 
 
@@ -96,6 +111,28 @@ def run_foreground(
     return status or 0
 
 
+def client_instance_id(
+    host: str, port: int, protocol: str, *, public: bool, name: str | None
+) -> str:
+    """The client instance id of ``expose`` for a tunnel: the same for the same command on the
+    same machine, different for another name, protocol, access or target.
+
+    ``cli-{machine}-{host}-{port}-{protocol}-{access}``, then ``-{digest}`` of the name if one
+    was given: ``expose 8050 --public --name web`` on ``laptop`` is
+    ``cli-laptop-127.0.0.1-8050-auto-public-4b5e57f6eb2f``. An id longer than the hub accepts
+    becomes ``cli-`` and a digest of all of it.
+    """
+    access = "public" if public else "private"
+    parts = [socket.gethostname(), host, str(port), protocol, access]
+    if name is not None:
+        parts.append(hashlib.sha256(name.encode()).hexdigest()[:NAME_DIGEST_CHARS])
+    readable = _NOT_IN_CLIENT_ID.sub("-", "-".join(["cli", *parts]))
+    if len(readable) <= CLIENT_ID_MAX:
+        return readable
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return f"cli-{digest}"
+
+
 def logging_setup() -> None:
     """Connector messages to stderr, one line each."""
     import logging
@@ -109,7 +146,9 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
     def say(message: str) -> None:
         print(f"[jupyter-tunnels] {message}", file=sys.stderr, flush=True)
 
-    client_id = args.client_id or f"cli-{socket.gethostname()}-{args.host}-{args.port}"
+    client_id = args.client_id or client_instance_id(
+        args.host, args.port, args.protocol, public=args.public, name=args.name
+    )
     connector = Connector(
         hub_url,
         token,
@@ -133,6 +172,7 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
             )
         except TargetNotAllowed as exc:
             raise CommandError(str(exc)) from exc
+        await _close_others(connector, tunnel.id, say)
         print(tunnel.url, flush=True)
         say(f"{tunnel.name}: {tunnel.url} → {args.host}:{args.port} ({tunnel.access.value})")
         if tunnel.protocol.value in ("tcp", "udp") and tunnel.access.value == "private":
@@ -150,6 +190,14 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
         await connector.close()
+
+
+async def _close_others(connector: Connector, tunnel_id: str, say: Callable[[str], None]) -> None:
+    """Close the lease's other tunnels: an ``expose`` serves only the one it was asked for."""
+    for other in await connector.client.list(lease_id=connector.lease_id):
+        if other.id != tunnel_id:
+            say(f"closing {other.name}: left on this lease by an expose with the same client id")
+            await connector.unexpose(other.id)
 
 
 async def until_stopped(stopping: asyncio.Event, connector: Connector) -> bool:

@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from jupyter_tunnels._core.loop import LOOP_ENV
+from jupyter_tunnels._core.models.base import CLIENT_ID_PATTERN
+from jupyter_tunnels.cli._expose import client_instance_id
 from tests._apps import Services, start_services
 from tests._processes import CliHub
 from tests.cli.test_main import cli_env
@@ -181,3 +183,75 @@ def test_a_frozen_connector_is_noticed_and_recovers(
         os.kill(expose.process.pid, signal.SIGCONT)  # and opens again
     assert _get_until(url, 200).text == "hello from the app\n"
     assert _status(hub_url, token, "lid") == "active"
+
+
+def _wait_status(hub_url: str, token: str, slug: str, status: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while (current := _status(hub_url, token, slug)) != status:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{slug} stayed {current}, never {status}")
+        time.sleep(0.1)
+
+
+def test_exposes_of_one_port_under_other_names_coexist_through_a_hub_restart(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    db = tmp_path / "hub" / "hub.db"
+    hub, hub_url, token = _start_hub(processes, env, db)
+    port, hub_options = str(services.http_port), ("--hub", hub_url, "--token", token)
+    web = processes(env, "expose", port, "--public", "--name", "web", *hub_options)
+    web_url = web.wait_for(URL_LINE)["url"]
+    private = processes(env, "expose", port, "--name", "priv", *hub_options)
+    private.wait_for(URL_LINE)
+    hub.stop(signal.SIGKILL)
+    _start_hub(processes, env, db, int(hub_url.rsplit(":", 1)[1]))
+    assert _get_until(web_url, 200).text == "hello from the app\n"
+    _wait_status(hub_url, token, "priv", "active")
+    for expose in (web, private):  # each kept its own lease: neither took the other's over
+        assert expose.process.poll() is None, expose.stderr
+        assert "took the lease over" not in expose.stderr
+    # Ctrl-C closes that expose's tunnel, and only that one
+    assert web.stop(signal.SIGINT) == 0
+    assert _status(hub_url, token, "web") == "stopped"
+    assert _status(hub_url, token, "priv") == "active"
+    assert private.stop(signal.SIGINT) == 0
+    assert _status(hub_url, token, "priv") == "stopped"
+
+
+def test_an_expose_taken_over_under_another_name_leaves_no_active_row(
+    tmp_path: Path, services: Services, processes: Callable[..., CliHub]
+) -> None:
+    env = cli_env(tmp_path)
+    _, hub_url, token = _start_hub(processes, env, tmp_path / "hub" / "hub.db")
+    # one --client-id for two tunnels: the second expose takes the lease over
+    shared = ("--public", "--client-id", "shared", "--hub", hub_url, "--token", token)
+    first = processes(env, "expose", str(services.http_port), "--name", "first", *shared)
+    first.wait_for(URL_LINE)
+    second = processes(env, "expose", str(services.http_port), "--name", "second", *shared)
+    second_url = second.wait_for(URL_LINE)["url"]
+    assert first.process.wait(WAIT) == 1
+    # the first's tunnel is not left listed as served by a process that has gone
+    assert _status(hub_url, token, "first") == "stopped"
+    assert "closing first" in second.stderr
+    assert _get_until(second_url, 200).text == "hello from the app\n"
+    assert second.stop(signal.SIGINT) == 0
+    assert _status(hub_url, token, "second") == "stopped"
+
+
+def test_the_client_instance_id_names_the_tunnel_not_the_port() -> None:
+    web = client_instance_id("127.0.0.1", 8050, "auto", public=True, name="web")
+    assert web == client_instance_id("127.0.0.1", 8050, "auto", public=True, name="web")
+    others = {
+        client_instance_id("127.0.0.1", 8050, "auto", public=False, name="web"),
+        client_instance_id("127.0.0.1", 8050, "tcp", public=True, name="web"),
+        client_instance_id("127.0.0.1", 8050, "auto", public=True, name="priv"),
+        client_instance_id("127.0.0.1", 8050, "auto", public=True, name=None),
+        client_instance_id("127.0.0.1", 8051, "auto", public=True, name="web"),
+    }
+    assert web not in others and len(others) == 5
+    for name in ("my app ✓", "x" * 100):
+        made = client_instance_id("::1", 8050, "http", public=False, name=name)
+        assert re.fullmatch(CLIENT_ID_PATTERN, made), made
+    long_host = client_instance_id("h" * 120, 8050, "http", public=False, name=None)
+    assert re.fullmatch(CLIENT_ID_PATTERN, long_host), long_host

@@ -3,7 +3,8 @@
 An agent is a connector instance, known by the ``clientInstanceId`` it keeps across restarts.
 A lease is that agent's claim to serve tunnels; it lives ``ttlSeconds`` after its last
 heartbeat. Asking for a lease with a ``clientInstanceId`` that already holds a live one
-attaches to it (and rotates its agent token, which evicts a stale connector); the same
+attaches to it (and rotates its agent token, which evicts a stale connector: the lease's
+tunnels are ``connecting`` until the new connector attaches); the same
 ``idempotencyKey`` always designates the same lease, so a retried request never makes two.
 Leases and agents as rows are ``_lease_rows.py`` and ``_agent_rows.py``.
 """
@@ -158,9 +159,17 @@ class LeaseService:
             }
             if existing.idempotency_key is None and body.idempotency_key is not None:
                 values["idempotency_key"] = body.idempotency_key
+            if existing.connected_to_hub:
+                # the connector attached until now holds a dead token: its tunnels wait for
+                # the new one (``connecting``) instead of looking served by a process that may
+                # have gone; they are ``active`` again once the new connector attaches
+                values["connected_to_hub"] = False
             await conn.execute(
                 update(t.leases).where(t.leases.c.id == existing.id).values(**values)
             )
+            if existing.connected_to_hub:
+                await follow_connection(conn, self.store, self.tunnels, existing.id, False)
+                await agent_event(conn, self.webhooks, existing, False)
             return str(existing.id), token, False
         lease_id = str(uuid.uuid4())
         await conn.execute(
@@ -252,6 +261,8 @@ class LeaseService:
         async with self.store.write() as conn:
             row = (await conn.execute(select(t.leases).where(t.leases.c.id == lease_id))).first()
             if row is None or row.status != LeaseStatus.ACTIVE.value:
+                return
+            if not connected and not row.connected_to_hub:  # already left (taken over)
                 return
             await conn.execute(
                 update(t.leases).where(t.leases.c.id == lease_id).values(connected_to_hub=connected)
