@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
@@ -20,6 +21,7 @@ from ..._core.errors import ErrorCode
 from ..._core.models import (
     Access,
     LeaseStatus,
+    Target,
     Tunnel,
     TunnelCreate,
     TunnelRotate,
@@ -38,7 +40,18 @@ from ._tunnel_rows import LIVE_VALUES, tunnel_model, tunnel_query, tunnel_row
 from ._tunnel_transitions import check_transition, stop_tunnels
 from ._webhooks import WebhookService
 
-__all__ = ["TunnelService"]
+__all__ = ["NOT_SERVED", "DefaultLease", "TunnelService"]
+
+NOT_SERVED = (
+    "no connector serves this tunnel: bind it to a lease (PATCH its leaseId) or expose the "
+    "port with a connector (jupyter-tunnels expose PORT)"
+)
+"""The ``lastError`` of a tunnel created without a lease, until it is bound to one: it does
+not look as if it were starting."""
+
+DefaultLease = Callable[[str, Target], str | None]
+"""The lease that serves a tunnel its owner created without one, given the owner's id and the
+target (it may refuse the target with a :class:`HubError`); None leaves it unserved."""
 
 
 class TunnelService:
@@ -48,6 +61,9 @@ class TunnelService:
         self.store = store
         self.config = config
         self.webhooks = webhooks
+        self.default_lease: DefaultLease | None = None
+        """Set by a hosting whose own connector serves tunnels created without a lease (the
+        hub embedded in Jupyter); a standalone hub leaves them ``creating``, saying why."""
 
     # --- reading -------------------------------------------------------------------------
 
@@ -95,7 +111,12 @@ class TunnelService:
     # --- writing -------------------------------------------------------------------------
 
     async def create(self, owner_id: str, body: TunnelCreate) -> Tunnel:
-        """Create a tunnel; bound to ``leaseId`` it starts ``connecting``, else ``creating``."""
+        """Create a tunnel; bound to ``leaseId`` (or to the hosting's default lease) it starts
+        ``connecting`` or ``active``, else ``creating`` with ``lastError`` saying so."""
+        if body.lease_id is None and self.default_lease is not None:
+            lease_id = self.default_lease(owner_id, body.target)
+            if lease_id is not None:
+                body = body.model_copy(update={"lease_id": lease_id})
         async with self.store.write() as conn:
             tunnel_id = await self.insert(conn, owner_id, body, access=Access(body.access))
             return await self._reload(conn, tunnel_id)
@@ -163,6 +184,7 @@ class TunnelService:
                 metadata=body.metadata,
                 created_at=created,
                 updated_at=created,
+                last_error=NOT_SERVED if body.lease_id is None else None,
             )
         )
         self.store.changed(conn, [tunnel_id])
@@ -185,6 +207,7 @@ class TunnelService:
                     check_transition(current, TunnelStatus.CONNECTING)
                 _, connected = await self._usable_lease(conn, owner_id, body.lease_id)
                 lease_id = values["lease_id"] = body.lease_id
+                values["last_error"] = None  # served now (NOT_SERVED no longer holds)
                 if current is not TunnelStatus.PAUSED:  # a pause survives moving agents
                     moved = TunnelStatus.ACTIVE if connected else TunnelStatus.CONNECTING
                     if current is TunnelStatus.CREATING:

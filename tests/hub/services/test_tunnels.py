@@ -12,6 +12,7 @@ from sqlalchemy import update
 from jupyter_tunnels._core.errors import ErrorCode
 from jupyter_tunnels._core.models import SLUG_PATTERN
 from jupyter_tunnels.hub._config import DEFAULT_TCP_PORTS
+from jupyter_tunnels.hub.services._tunnels import NOT_SERVED
 from jupyter_tunnels.hub.store import _tables
 from tests._api import assert_error, client, create_lease, create_tunnel, heartbeat, ok, when
 from tests._hubs import RunningHub
@@ -57,7 +58,7 @@ def test_create_names_and_protocol_from_the_port(
     assert tunnel["access"] == "private"
     assert tunnel["lease"] is None
     assert tunnel["stoppedAt"] is None
-    assert tunnel["lastError"] is None
+    assert tunnel["lastError"] == NOT_SERVED
     assert set(tunnel) >= LIST_SHAPE
     if protocol == "tcp":
         first, last = DEFAULT_TCP_PORTS
@@ -191,6 +192,19 @@ def test_create_on_a_lease_starts_connecting_or_active(hub: RunningHub) -> None:
         assert tunnel["lease"]["expiresAt"] == lease["expiresAt"]
         ok(heartbeat(api, lease["id"], connectedToHub=True))
         assert create_tunnel(api, leaseId=lease["id"])["status"] == "active"
+
+
+def test_a_tunnel_nobody_serves_says_so_until_it_is_bound(hub: RunningHub) -> None:
+    with client(hub) as api:
+        unserved = create_tunnel(api, name="unserved")
+        assert unserved["status"] == "creating"
+        assert unserved["lastError"] == NOT_SERVED
+        assert "no connector serves this tunnel" in unserved["lastError"]
+        lease = create_lease(api, "laptop")
+        bound = ok(api.patch(f"/v1/tunnels/{unserved['id']}", json={"leaseId": lease["id"]}))
+        assert bound["status"] == "connecting"
+        assert bound["lastError"] is None
+        assert create_tunnel(api, name="served", leaseId=lease["id"])["lastError"] is None
 
 
 # --- list ----------------------------------------------------------------------------------
