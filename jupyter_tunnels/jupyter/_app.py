@@ -2,9 +2,10 @@
 
 Two modes, chosen by configuration:
 
-- **embedded** (the default): a hub runs inside the server, its SQLite store in the Jupyter
-  data directory, its API at ``{base_url}tunnels/v1/`` and its ingress at
-  ``{base_url}tunnels/t/{slug}/``, behind Jupyter's authentication (see ``_mount.py``);
+- **embedded** (the default): a hub runs inside the server, on a SQLite store of its own (one
+  per server, in the Jupyter data directory, keyed by host name and port), its API at
+  ``{base_url}tunnels/v1/`` and its ingress at ``{base_url}tunnels/t/{slug}/``, behind
+  Jupyter's authentication (see ``_mount.py``);
 - **remote**: with ``c.TunnelsApp.hub_url`` and ``c.TunnelsApp.token`` (or
   ``JUPYTER_TUNNELS_HUB`` / ``JUPYTER_TUNNELS_TOKEN``) the tunnels live on that hub, and
   ``{base_url}tunnels/v1/`` forwards Jupyter-authenticated calls to it with the token.
@@ -41,7 +42,7 @@ from traitlets import Float, List, Unicode, default, validate
 from ..client import ConfigurationError, TunnelError
 from ..connector import DEFAULT_ALLOWED_HOSTS, Connector
 from ..hub import DEFAULT_LEASE_TTL
-from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url
+from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url, server_store
 from ._embedded import EmbeddedHub
 from ._handlers import ConnectHandler, ExposeHandler, InfoHandler, RemoteApiHandler
 from ._mount import START_WAIT, jupyter_rules
@@ -91,8 +92,13 @@ class TunnelsApp(ExtensionApp):
     ).tag(config=True)
 
     db_path = Unicode(
+        "",
         help="""Embedded hub: the SQLite file that keeps tunnels, leases and tokens.
-        Defaults to {jupyter_data_dir}/jupyter_tunnels/hub.db.""",
+        Unset (the default), each server has its own:
+        {jupyter_data_dir}/jupyter_tunnels/servers/{hostname}-{port}/hub.db, so two servers
+        never list each other's tunnels and a server restarted on the same port finds its
+        own again. Servers given the same file share it (not recommended: each lists the
+        other's tunnels with its own URLs).""",
     ).tag(config=True)
 
     public_base_url = Unicode(
@@ -122,10 +128,6 @@ class TunnelsApp(ExtensionApp):
     @default("token")
     def _token_default(self) -> str | None:
         return os.environ.get(TOKEN_ENV) or None
-
-    @default("db_path")
-    def _db_path_default(self) -> str:
-        return str(Path(jupyter_data_dir()) / EXTENSION_NAME / "hub.db")
 
     @validate("lease_ttl")
     def _check_lease_ttl(self, proposal: dict[str, Any]) -> float:
@@ -176,6 +178,13 @@ class TunnelsApp(ExtensionApp):
         base = self.public_base_url or self.local_url()
         return base.rstrip("/") + "/" + MOUNT
 
+    def store_path(self) -> Path:
+        """The embedded hub's store: ``db_path``, or this server's own (its port is known
+        for sure once the server listens: it may move on from a port in use)."""
+        if self.db_path:
+            return Path(self.db_path)
+        return server_store(Path(jupyter_data_dir()), socket.gethostname(), self.server.port)
+
     def info(self) -> dict[str, str]:
         """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
         if self.remote:
@@ -208,7 +217,7 @@ class TunnelsApp(ExtensionApp):
             self.handlers.append((f"{mount}/v1/(?P<path>.*)", RemoteApiHandler, own))
             return
         self.embedded = EmbeddedHub(
-            Path(self.db_path), self.hub_public_url(), self.lease_ttl, self.mount
+            self.store_path, self.hub_public_url(), self.lease_ttl, self.mount
         )
         self.handlers.extend(jupyter_rules(self.embedded, mount))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -16,10 +17,12 @@ __all__ = [
     "LOCAL_OWNER",
     "LOCAL_TOKEN_FILE",
     "MOUNT",
+    "SERVER_STORES",
     "TOKEN_ENV",
     "local_server_url",
     "new_owner_suffix",
     "read_secret",
+    "server_store",
     "write_secret",
 ]
 
@@ -31,6 +34,10 @@ LOCAL_OWNER = "jupyter"
 """Name of the hub owner that Jupyter-authenticated users act as in embedded mode."""
 LOCAL_TOKEN_FILE = "local-token"
 """The local owner's API token, beside the store (mode 0600); only the extension uses it."""
+SERVER_STORES = "servers"
+"""Folder, in the extension's data directory, of the servers' own stores (one per server)."""
+STORE_FILE = "hub.db"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _ANY_OR_LOCAL = frozenset({"", "0.0.0.0", "::", "localhost"})
 """Binds reached on loopback."""
 
@@ -51,6 +58,19 @@ def local_server_url(ip: str, port: int, base_url: str, *, tls: bool) -> str:
     scheme = "https" if tls else "http"
     path = base_url.strip("/")
     return f"{scheme}://{url_host}:{port}/" + (f"{path}/" if path else "")
+
+
+def server_store(data_dir: Path, hostname: str, port: int) -> Path:
+    """The store of the server listening on ``port`` of ``hostname``:
+    ``{data_dir}/jupyter_tunnels/servers/{hostname}-{port}/hub.db``.
+
+    One store per server, so a server lists only tunnels whose URLs it serves, and only its
+    own hub expires their leases; the same server started again on the same port finds its
+    store (its local token, its slugs) again. The host name is part of the key because a
+    data directory may be shared between machines (a home directory on NFS).
+    """
+    key = _UNSAFE.sub("_", hostname) or "localhost"
+    return data_dir / EXTENSION_NAME / SERVER_STORES / f"{key}-{port}" / STORE_FILE
 
 
 def read_secret(path: Path) -> str | None:

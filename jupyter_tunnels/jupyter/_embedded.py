@@ -11,20 +11,28 @@ The server's own connector holds a lease on this hub like any other, but its tun
 are reached in-process: the ingress opens the connection to the target itself (checked against
 the connector's allow-list) instead of asking the connector for a data connection, which would
 be a second hop through the server's own port.
+
+A tunnel the local owner creates through the API without a ``leaseId`` (the SDK pointed at
+the server, ``POST {base_url}tunnels/v1/tunnels``) is served by that connector too: it is
+bound to its lease at creation, so it is ``active`` at once, like one made with ``expose``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tornado import web
 
-from ..connector import Connector
+from .._core.errors import ErrorCode
+from .._core.models import Target
+from ..connector import Connector, TargetNotAllowed, check_target
 from ..hub import Hub, HubConfig, create_owner, sqlite_url
 from ..hub._exceptions import HubError
 from ..hub.ingress import (
@@ -46,14 +54,16 @@ __all__ = ["JUPYTER_CREDENTIALS", "EmbeddedHub"]
 log = logging.getLogger("jupyter_tunnels.jupyter")
 
 JUPYTER_CREDENTIALS = ForeignCredentials(
-    fields=frozenset({b"authorization", b"x-xsrftoken", b"x-csrftoken"}),
+    fields=frozenset({b"x-xsrftoken", b"x-csrftoken"}),
     cookie_names=frozenset({b"_xsrf"}),
     cookie_prefixes=(b"username-", b"jupyterhub-"),
     query_names=frozenset({b"_xsrf"}),
+    authorization_schemes=frozenset({b"token"}),
 )
-"""Jupyter's credentials, which never reach a tunnel's app: its token (``Authorization``,
-``?token=`` with the server's token), its XSRF field and cookie, and the login cookies of
-Jupyter servers and JupyterHub."""
+"""Jupyter's credentials, which never reach a tunnel's app: its token (``Authorization: token``,
+and the server's token as ``?token=`` or in ``Authorization`` in any scheme), its XSRF field
+and cookie, and the login cookies of Jupyter servers and JupyterHub. The app's own
+``Authorization`` (``Basic``, or a bearer on a public tunnel) passes."""
 LOGIN_HINT = "log in to Jupyter, or send its token"
 """What a visitor turned away from a private tunnel is told to do."""
 
@@ -63,31 +73,55 @@ class EmbeddedHub:
 
     Build it before the server's loop runs (its tornado rules are registered then, with
     ``mount``, the path the hub is served under); call :meth:`start` on the loop and
-    :meth:`stop` at shutdown (safe when never started).
+    :meth:`stop` at shutdown (safe when never started). ``db_path`` says where the store is;
+    it is asked again at :meth:`start`, since the default store is the server's own and the
+    server may have moved to another port after its rules were built (the hub is then built
+    anew on the right store: the rules ask for the hub's services per request).
     """
 
-    def __init__(self, db_path: Path, public_url: str, lease_ttl: float, mount: str) -> None:
-        self.db_path = db_path
+    def __init__(
+        self, db_path: Callable[[], Path], public_url: str, lease_ttl: float, mount: str
+    ) -> None:
+        self._db_path = db_path
         self.mount = mount.rstrip("/")
-        # no TCP/UDP listeners inside Jupyter: those tunnels need a standalone hub
-        config = HubConfig(
-            db_url=sqlite_url(db_path), public_url=public_url, lease_ttl=lease_ttl, tcp_ports=None
-        )
-        self.hub = Hub(config)
+        self.lease_ttl = lease_ttl
         self.owner_id: str | None = None
         """The local owner's id, once started (requests before that get a 503)."""
         self.token: str | None = None
         """The local owner's API token, once started (the connector's credential)."""
         self.local_connector: Connector | None = None
         """The server's own connector, whose tunnels the ingress dials in-process."""
-        self.direct = DirectDialer(self._allowed_hosts)
-        self.hub.dialer = RoutedDialer(self.direct, AgentDialer(self.hub.agents), self.dials)
-        self.hub.router.on_change(self.direct.routes_changed)
+        self.db_path = db_path()
+        self.hub, self.direct = self._build_hub(public_url)
+        self._arguments: dict[type[Any], dict[str, Any]] = {}
         self.ingress: Ingress | None = None
         """The visitors' ingress, once started."""
         self._give_back: GiveBack | None = None
         self._started = False
         self._ready = asyncio.Event()
+
+    def _build_hub(self, public_url: str) -> tuple[Hub, DirectDialer]:
+        """The hub on :attr:`db_path`, reaching the server's connector's targets in-process."""
+        # no TCP/UDP listeners inside Jupyter: those tunnels need a standalone hub
+        config = HubConfig(
+            db_url=sqlite_url(self.db_path),
+            public_url=public_url,
+            lease_ttl=self.lease_ttl,
+            tcp_ports=None,
+        )
+        hub = Hub(config)
+        direct = DirectDialer(self._allowed_hosts)
+        hub.dialer = RoutedDialer(direct, AgentDialer(hub.agents), self.dials)
+        hub.router.on_change(direct.routes_changed)
+        hub.tunnels.default_lease = self._default_lease
+        return hub, direct
+
+    def arguments_for(self, handler: type[Any]) -> dict[str, Any]:
+        """The services of the hub serving now that a hub handler's ``initialize`` names."""
+        arguments = self._arguments.get(handler)
+        if arguments is None:
+            arguments = self._arguments[handler] = self.hub.arguments_for(handler)
+        return arguments
 
     async def start(
         self,
@@ -103,7 +137,12 @@ class EmbeddedHub:
         another port after its extensions were loaded. ``server_options`` are the options of
         Jupyter's HTTP server (connections given back to Jupyter get the same).
         """
-        if public_url != self.hub.config.public_url:
+        db_path = self._db_path()
+        if db_path != self.db_path:  # the server's own store: it moved to another port
+            self.db_path = db_path
+            self.hub, self.direct = self._build_hub(public_url)
+            self._arguments.clear()
+        elif public_url != self.hub.config.public_url:
             self.hub.set_public_url(public_url)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._started = True
@@ -119,12 +158,8 @@ class EmbeddedHub:
         )
         foreign = JUPYTER_CREDENTIALS
         if jupyter_token:
-            foreign = ForeignCredentials(
-                fields=foreign.fields,
-                cookie_names=foreign.cookie_names,
-                cookie_prefixes=foreign.cookie_prefixes,
-                query_names=foreign.query_names,
-                query_values=frozenset({(b"token", jupyter_token.encode())}),
+            foreign = dataclasses.replace(
+                foreign, query_values=frozenset({(b"token", jupyter_token.encode())})
             )
         settings = PolicySettings.of(
             self.hub.config,
@@ -179,6 +214,18 @@ class EmbeddedHub:
         if connector is None or connector.lease_id is None:
             return False
         return route.lease_id == connector.lease_id
+
+    def _default_lease(self, owner_id: str, target: Target) -> str | None:
+        """The server's connector's lease, for a tunnel the local owner creates without one
+        (its target must be one the connector may dial)."""
+        connector = self.local_connector
+        if connector is None or connector.lease_id is None or owner_id != self.owner_id:
+            return None
+        try:
+            check_target(target.host, connector.allowed_hosts)
+        except TargetNotAllowed as exc:
+            raise HubError(ErrorCode.INVALID_INPUT, str(exc), {"field": "target"}) from None
+        return connector.lease_id
 
     def _allowed_hosts(self) -> tuple[str, ...]:
         connector = self.local_connector

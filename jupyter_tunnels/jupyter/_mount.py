@@ -60,11 +60,12 @@ class JupyterApiMixin(ApiHandler):
     _by_jupyter: bool
     _by_hub_token: bool
 
-    # tornado passes the route's kwargs: the mounted rules add ``embedded`` to the hub's own
-    def initialize(self, embedded: EmbeddedHub, **services: Any) -> None:
+    # tornado passes the route's kwargs: the mounted rules give ``embedded`` and the hub's
+    # handler, whose services are those of the hub serving now (see EmbeddedHub)
+    def initialize(self, embedded: EmbeddedHub, hub_handler: type[ApiHandler]) -> None:
         """Receive the embedded state and the handler's services (tornado calls this per
         request)."""
-        super().initialize(**services)
+        super().initialize(**embedded.arguments_for(hub_handler))
         self.embedded = embedded
         self._by_jupyter = False
         self._by_hub_token = False
@@ -124,6 +125,15 @@ class JupyterApiMixin(ApiHandler):
         self.finish({"code": code.value, "message": message, "details": None})
 
 
+class CurrentServicesMixin:
+    """A hub handler mounted as it is, given the services of the hub serving now."""
+
+    # tornado passes the route's kwargs: the mounted rules give ``embedded`` and the handler
+    def initialize(self, embedded: EmbeddedHub, hub_handler: type[Any]) -> None:
+        """Receive the handler's services (tornado calls this per request)."""
+        hub_handler.initialize(self, **embedded.arguments_for(hub_handler))
+
+
 class JupyterHandoverMixin(HandoverHandler):
     """Gives tunnel connections to the ingress once the extension has started."""
 
@@ -164,7 +174,7 @@ def jupyter_rules(embedded: EmbeddedHub, prefix: str) -> list[Rule]:
     handover: dict[str, Any] = {
         "embedded": embedded,
         "adopt": embedded.adopt,
-        "spawn": embedded.hub.tasks.spawn,
+        "spawn": lambda work: embedded.hub.tasks.spawn(work),
     }
     verbs = _decorate(HandoverHandler, allow_unauthenticated)
     wrapped = type("JupyterHandoverHandler", (JupyterHandoverMixin, JupyterHandler), verbs)
@@ -173,14 +183,14 @@ def jupyter_rules(embedded: EmbeddedHub, prefix: str) -> list[Rule]:
         (prefix + TUNNEL_PATH + ".*", wrapped, handover),
         (prefix + DATA_PATH, wrapped, handover),
     ]
-    for pattern, handler, kwargs in embedded.hub.rules(prefix):
+    for pattern, handler, _ in embedded.hub.rules(prefix):
         if issubclass(handler, ApiHandler):
             bases: tuple[type, ...] = (JupyterApiMixin, handler, APIHandler)
             verbs = _decorate(handler, web.authenticated)
-            kwargs = {**kwargs, "embedded": embedded}
         else:  # control channel and reach streams: their own tokens are their credentials
-            bases = (handler,)
+            bases = (CurrentServicesMixin, handler)
             verbs = _decorate(handler, allow_unauthenticated)
         namespace = {"__doc__": handler.__doc__, **verbs}
+        kwargs = {"embedded": embedded, "hub_handler": handler}
         rules.append((pattern, type(f"Jupyter{handler.__name__}", bases, namespace), kwargs))
     return rules

@@ -81,6 +81,33 @@ async def test_list_create_get_through_the_jupyter_api(
     assert body(missing)["code"] == "NOT_FOUND"
 
 
+async def test_a_tunnel_created_through_the_api_is_served_by_the_servers_connector(
+    jp_fetch: Fetch, jp_serverapp: ServerApp, services: Services
+) -> None:
+    app = await start(jp_serverapp)
+    assert app.connector is not None
+    answer = await jp_fetch(
+        "tunnels", "v1", "tunnels", method="POST", headers=dict(JSON),
+        body=json.dumps({"target": f"127.0.0.1:{services.http_port}", "name": "x"}),
+    )  # fmt: skip
+    assert answer.code == 201
+    created = body(answer)
+    assert created["status"] == "active"
+    assert created["leaseId"] == app.connector.lease_id
+    assert created["lastError"] is None
+    visit = await jp_fetch("tunnels", "t", created["slug"] + "/")
+    assert visit.body == b"hello from the app\n"
+
+    # a target the connector may not dial is refused, not left waiting
+    refused = await jp_fetch(
+        "tunnels", "v1", "tunnels", method="POST", headers=dict(JSON), raise_error=False,
+        body=json.dumps({"target": "192.0.2.1:80", "name": "elsewhere"}),
+    )  # fmt: skip
+    assert refused.code == 400
+    assert body(refused)["code"] == "INVALID_INPUT"
+    assert "not allowed" in body(refused)["message"]
+
+
 async def test_info_says_embedded(
     jp_fetch: Fetch, jp_serverapp: ServerApp, jp_base_url: str
 ) -> None:
