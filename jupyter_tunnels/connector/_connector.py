@@ -366,6 +366,11 @@ class Connector(LeaseTunnels):
                 if self._ws is not None:
                     await self._ws.close()
                 return
+            if answer.action is HeartbeatAction.RECONNECT and self._ws is not None:
+                # the hub ended this session and the channel never told us: start afresh
+                self.last_error = "the hub had ended this connector's session"
+                self._ws.transport.abort()
+                return
 
     def _set_specs(self, specs: Iterable[TunnelSpec]) -> None:
         live = {spec.id: spec for spec in specs}

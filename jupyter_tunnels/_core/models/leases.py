@@ -45,6 +45,10 @@ class HeartbeatAction(str, enum.Enum):
     """Carry on."""
     STOP = "stop"
     """The lease was released: close its tunnels and stop heartbeating."""
+    RECONNECT = "reconnect"
+    """The connector says it is connected, but the hub holds no control session for the lease
+    (it ended one that the connector has not noticed, for example while the connector was
+    suspended): close the control channel and connect again."""
 
     def __str__(self) -> str:
         return self.value

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..._core.models import HeartbeatRequest, LeaseCreate, LeaseRefresh
+from ..._core.models import HeartbeatAction, HeartbeatRequest, LeaseCreate, LeaseRefresh
+from ..services._agents import AgentRegistry
 from ..services._leases import LeaseService
 from ..services._owners import OwnerService
 from ._base import ApiHandler
@@ -72,10 +73,23 @@ class HeartbeatHandler(_LeaseApi):
         self.owner_id = found[0]
         return True
 
+    def initialize(  # type: ignore[override]
+        self, owners: OwnerService, leases: LeaseService, agents: AgentRegistry
+    ) -> None:
+        """Receive the services (tornado calls this per request)."""
+        super().initialize(owners, leases)
+        self.agents = agents
+
     async def post(self, lease_id: str) -> None:
-        """Report readiness; the answer says when to beat next and what to do."""
+        """Report readiness; the answer says when to beat next and what to do (``reconnect``
+        when the connector thinks it is attached but the hub holds no session for it)."""
         body = self.body_as(HeartbeatRequest)
-        self.send(await self.leases.heartbeat(self.owner, lease_id, body))
+        answer = await self.leases.heartbeat(self.owner, lease_id, body)
+        session = self.agents.sessions.get(lease_id)
+        detached = session is None or session.closed
+        if body.connected_to_hub and detached and answer.action is HeartbeatAction.NONE:
+            answer = answer.model_copy(update={"action": HeartbeatAction.RECONNECT})
+        self.send(answer)
 
 
 class LeaseRefreshHandler(_LeaseApi):
