@@ -113,7 +113,6 @@ class Connector(LeaseTunnels):
         )
         self.address = HubAddress(self.client.hub_url)
         self.pool_size = pool_size
-        self.specs: dict[str, TunnelSpec] = {}
         self.connected = asyncio.Event()
         self.local_ready = False
         self.local_error: str | None = None
@@ -276,7 +275,7 @@ class Connector(LeaseTunnels):
                 self.agent_token,
                 welcome.session_id,
                 welcome.pool_size if self.pool_size is None else self.pool_size,
-                lambda tunnel_id: self.specs.get(tunnel_id),
+                self.served,
                 lambda host: check_target(host, self.allowed_hosts),
             )
             self._pool.fill()
@@ -373,15 +372,9 @@ class Connector(LeaseTunnels):
                 return
 
     def _set_specs(self, specs: Iterable[TunnelSpec]) -> None:
-        live = {spec.id: spec for spec in specs}
-        gone = self.specs.keys() - live.keys()
-        # closed through the API while we serve it: not a tunnel to re-create after a lease loss
-        for key, wanted in list(self._wanted.items()):
-            if wanted.tunnel_id in gone:
-                del self._wanted[key]
-        if _targets(live.values()) != _targets(self.specs.values()):
+        previous = self._learn_specs(specs)
+        if _targets(self.specs.values()) != _targets(previous.values()):
             self._beat_now.set()  # readiness is about the targets: report it soon
-        self.specs = live
 
     async def _end_session(self) -> None:
         self.connected.clear()

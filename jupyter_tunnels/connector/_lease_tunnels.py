@@ -10,12 +10,15 @@ heartbeats and the data streams are :class:`~jupyter_tunnels.connector.Connector
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._core.errors import ErrorCode
 from .._core.models import Target, Tunnel
+from .._core.timeouts import within
+from .._wire.protocol import TunnelSpec
 from ..client import APIError, AsyncTunnelsClient, LeaseExpired, SlugTaken
 from ._dial import check_target
 
@@ -24,6 +27,8 @@ __all__ = ["ACTIVE_WAIT_TIMEOUT", "LeaseTunnels"]
 ACTIVE_WAIT_TIMEOUT = 15.0
 """Seconds ``expose`` waits for a new tunnel to be served (it then returns the tunnel as it is),
 and ``Connector.start`` by default for the control channel to come up."""
+SERVED_STATUSES = frozenset({"active", "paused", "stopped", "failed"})
+"""Statuses ``expose`` stops waiting at: the tunnel is served, or will not be by waiting."""
 LEASE_RECOVERY_WAIT = 30.0
 """How long ``expose`` waits for a new lease when the current one expired under it."""
 _HUB_PORT_LOST = frozenset({ErrorCode.HUB_PORT_TAKEN, ErrorCode.INVALID_PORT})
@@ -71,6 +76,10 @@ class LeaseTunnels:
         """Keys of wanted tunnels not yet re-created on the current lease."""
         self._closing = False
         """Set when the connector closes or stops by itself: nothing is waited for any more."""
+        self.specs: dict[str, TunnelSpec] = {}
+        """The tunnels this connector serves, by id, as the hub's last tunnels message said."""
+        self._specs_changed = asyncio.Event()
+        """Set (and replaced) whenever :attr:`specs` changes, to wake :meth:`served`."""
 
     async def expose(
         self,
@@ -111,6 +120,42 @@ class LeaseTunnels:
         if wait:
             tunnel = await self._wait_active(tunnel.id)
         return tunnel
+
+    async def served(self, tunnel_id: str, timeout: float) -> TunnelSpec | None:
+        """The tunnel ``tunnel_id`` as this connector serves it; if the hub has not named it
+        yet, wait up to ``timeout`` seconds for a tunnels message that does (None if none
+        does).
+
+        The hub sends that message on the control channel before it routes any visitor to the
+        tunnel, but visitors come on data connections, which may be read first.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        spec = self.specs.get(tunnel_id)
+        while spec is None and not self._closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            # (not asyncio.wait_for: see Connector._heartbeat_forever)
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await within(remaining, self._specs_changed.wait())
+            spec = self.specs.get(tunnel_id)
+        return spec
+
+    def _learn_specs(self, specs: Iterable[TunnelSpec]) -> dict[str, TunnelSpec]:
+        """Take the hub's word on the tunnels served now; return the previous ones.
+
+        A wanted tunnel the hub no longer names was closed through the API while served: it
+        is not one to re-create after a lease loss.
+        """
+        previous, self.specs = self.specs, {spec.id: spec for spec in specs}
+        gone = previous.keys() - self.specs.keys()
+        for key, wanted in list(self._wanted.items()):
+            if wanted.tunnel_id in gone:
+                del self._wanted[key]
+        self._specs_changed.set()
+        self._specs_changed = asyncio.Event()
+        return previous
 
     async def unexpose(self, tunnel_id: str) -> Tunnel:
         """Close one of this connector's tunnels."""
@@ -192,15 +237,17 @@ class LeaseTunnels:
         return True
 
     async def _wait_active(self, tunnel_id: str) -> Tunnel:
+        """Wait until the tunnel is active and served here (bounded); return it as it is."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ACTIVE_WAIT_TIMEOUT
         while True:
             tunnel = await self.client.get(tunnel_id)
-            if tunnel.status.value in ("active", "paused", "stopped", "failed"):
-                return tunnel
-            if loop.time() > deadline:
-                return tunnel
+            if tunnel.status.value in SERVED_STATUSES or loop.time() > deadline:
+                break
             await asyncio.sleep(0.05)
+        if tunnel.status.value == "active":  # the hub routes visitors to it from now on
+            await self.served(tunnel_id, max(0.0, deadline - loop.time()))
+        return tunnel
 
     async def _restore_tunnels(self) -> None:
         """Re-create, on the current lease, the wanted tunnels not yet back.

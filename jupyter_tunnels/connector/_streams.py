@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 from .._core.tasks import TaskSet
@@ -41,6 +41,14 @@ LOCAL_CONNECT_TIMEOUT = 5.0
 answering (the visitor then gets a 502)."""
 UPGRADE_TIMEOUT = 10.0
 """Seconds the hub has to answer a new data connection's upgrade with ``101``."""
+NEW_TUNNEL_WAIT = 2.0
+"""Seconds a stream for a tunnel this connector has not heard of waits for the hub's tunnels
+message to name it. The hub sends that message before it routes the first visitor, but on the
+control channel, which may be read after the data connection (a tunnel created through the API
+on this connector's lease is served at once)."""
+
+TunnelLookup = Callable[[str, float], Awaitable[TunnelSpec | None]]
+"""The tunnel a stream is for, by id, waiting up to so many seconds to hear of it."""
 
 
 class _DataConnection(asyncio.Protocol):
@@ -113,7 +121,7 @@ class DataPool:
         agent_token: str,
         session_id: str,
         size: int,
-        tunnel: Callable[[str], TunnelSpec | None],
+        tunnel: TunnelLookup,
         check: Callable[[str], None],
     ) -> None:
         self.address = address
@@ -183,7 +191,7 @@ class DataPool:
 
     async def serve(self, hub: asyncio.Transport, opened: StreamOpen, leftover: bytes) -> None:
         """Dial the stream's local target and splice it with the hub connection."""
-        spec = self.tunnel(opened.tunnel_id)
+        spec = await self.tunnel(opened.tunnel_id, NEW_TUNNEL_WAIT)
         if spec is None:
             self._refuse(hub, "NOT_SERVED", f"this connector does not serve {opened.tunnel_id}")
             return
