@@ -50,7 +50,7 @@ from ._decisions import (
 )
 from ._pages import wants_html
 from ._rewrite import (
-    NO_FOREIGN_CREDENTIALS,
+    JUPYTER_NEIGHBOURS,
     ForeignCredentials,
     bearer,
     rewrite_for_hub,
@@ -114,8 +114,9 @@ class PolicySettings:
     """Subdomain routing: tunnels are ``{slug}.{domain}``."""
     hub_name: bytes = b""
     """The hub's own host name, which is never a tunnel even under ``domain``."""
-    foreign: ForeignCredentials = NO_FOREIGN_CREDENTIALS
-    """The hosting's own credentials, kept from tunnels' apps."""
+    foreign: ForeignCredentials = JUPYTER_NEIGHBOURS
+    """The hosting's own credentials, kept from tunnels' apps (standalone: the XSRF and login
+    cookies of Jupyter servers and JupyterHubs on the same domain)."""
     tell_hub_the_client: bool = True
     """Set ``X-Real-Ip`` on requests for the hub itself (the standalone API sits behind the
     front); False when the hub's host is a server that sees the connection itself."""

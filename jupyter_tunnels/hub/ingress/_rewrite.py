@@ -1,11 +1,20 @@
 """How the ingress rewrites a request head before relaying it: pure functions on the head.
 
 A tunnel's app gets the target's ``Host``, ``X-Forwarded-*`` fields set by the hub (never the
-visitor's own), no credential of the hub (``Authorization`` unless the tunnel is public) and
-none of the hosting's (:class:`ForeignCredentials`: Jupyter's token, XSRF fields and login
-cookies when the hub is embedded in a Jupyter server), and no hop-by-hop persistence tokens:
-keep-alive is between the hub and each side. The hub's own API learns the client's address
-from the front, never from the client.
+visitor's own), none of the hub's credentials and none of the hosting's
+(:class:`ForeignCredentials`), and no hop-by-hop persistence tokens: keep-alive is between the
+hub and each side. The hub's own API learns the client's address from the front, never from the
+client. ``Authorization`` is removed when it carries
+
+* a hub token, whatever the tunnel (each role has its prefix, :data:`HUB_TOKEN_PREFIXES`);
+* the hosting's token (inside Jupyter: the ``token`` scheme, or Jupyter's token in any scheme);
+* on a private or token tunnel, any ``Bearer`` credential: one of them let the visitor in, and
+  inside Jupyter any bearer Jupyter accepts does.
+
+Any other value is the app's own and passes (``Basic``, a public tunnel's ``Bearer app-token``),
+as do the app's own cookies. Jupyter's XSRF field and cookie and the login cookies of Jupyter
+servers and JupyterHub are removed on both hostings (:data:`JUPYTER_NEIGHBOURS`): a team hub
+often shares a parent domain with a JupyterHub, whose cookies a browser would send along.
 """
 
 from __future__ import annotations
@@ -16,9 +25,18 @@ from urllib.parse import quote, unquote_to_bytes
 
 from ..._core.models import Access
 from ..._wire.http1 import RequestHead
+from ..services._reach import REACH_TOKEN_PREFIX
 from ..services._routing import Route
+from ..store._owners import (
+    AGENT_TOKEN_PREFIX,
+    SHARE_TOKEN_PREFIX,
+    USER_TOKEN_PREFIX,
+    WORKER_TOKEN_PREFIX,
+)
 
 __all__ = [
+    "HUB_TOKEN_PREFIXES",
+    "JUPYTER_NEIGHBOURS",
     "ForeignCredentials",
     "bearer",
     "rewrite_for_hub",
@@ -41,15 +59,26 @@ _FORWARDING_FIELDS = frozenset(
 )
 """Fields the hub sets itself, or that belong to the visitor's hop only."""
 _CLIENT_ADDRESS_FIELDS = frozenset({b"x-real-ip", b"x-forwarded-for"})
+HUB_TOKEN_PREFIXES = tuple(
+    prefix.encode()
+    for prefix in (
+        USER_TOKEN_PREFIX,
+        AGENT_TOKEN_PREFIX,
+        WORKER_TOKEN_PREFIX,
+        SHARE_TOKEN_PREFIX,
+        REACH_TOKEN_PREFIX,
+    )
+)
+"""The role prefixes of the hub's tokens: a credential starting with one is the hub's."""
+_BEARER = b"bearer"
 
 
 @dataclasses.dataclass(frozen=True)
 class ForeignCredentials:
     """The hosting's own credentials, which never reach a tunnel's app.
 
-    Standalone there are none besides the hub's own; inside Jupyter these are Jupyter's token
-    (``Authorization``, ``?token=``), its XSRF field and cookie, and the login cookies of
-    Jupyter servers and JupyterHub.
+    Standalone these are Jupyter's neighbours' (:data:`JUPYTER_NEIGHBOURS`); inside Jupyter
+    also Jupyter's token (``Authorization: token``, ``?token=``) and its XSRF query field.
     """
 
     fields: frozenset[bytes] = frozenset()
@@ -60,7 +89,17 @@ class ForeignCredentials:
     """Query parameters removed whatever their value (``_xsrf``)."""
     query_values: frozenset[tuple[bytes, bytes]] = frozenset()
     """Query parameters removed only with exactly this (decoded) value (Jupyter's
-    ``token``: an app may have a ``token`` parameter of its own)."""
+    ``token``: an app may have a ``token`` parameter of its own). These values are the
+    hosting's tokens: ``Authorization`` carrying one (in any scheme) is removed too."""
+    authorization_schemes: frozenset[bytes] = frozenset()
+    """Lower-case ``Authorization`` schemes that are the hosting's, whatever the credential
+    (Jupyter's ``token``)."""
+
+    def is_authorization(self, scheme: bytes, credential: bytes) -> bool:
+        """Whether ``Authorization: {scheme} {credential}`` is the hosting's."""
+        if scheme.lower() in self.authorization_schemes:
+            return True
+        return any(credential == value for _, value in self.query_values)
 
     def is_cookie(self, name: bytes) -> bool:
         """Whether a cookie of this name is the hosting's."""
@@ -72,7 +111,14 @@ class ForeignCredentials:
         return bool(self.query_names or self.query_values)
 
 
-NO_FOREIGN_CREDENTIALS = ForeignCredentials()
+JUPYTER_NEIGHBOURS = ForeignCredentials(
+    fields=frozenset({b"x-xsrftoken", b"x-csrftoken"}),
+    cookie_names=frozenset({b"_xsrf"}),
+    cookie_prefixes=(b"username-", b"jupyterhub-"),
+)
+"""What a browser sends along from Jupyter servers and JupyterHubs of the same (parent)
+domain: their XSRF field and cookie and their login cookies. Removed on every hosting; an app
+behind a tunnel that names its own cookie ``_xsrf`` (tornado's default) must name it otherwise."""
 
 
 def rewrite_for_tunnel(
@@ -86,7 +132,7 @@ def rewrite_for_tunnel(
 ) -> bool:
     """Rewrite ``head`` for the tunnel's app (target ``path``); whether the visitor asked to
     close the connection after this request."""
-    public = route.access is Access.PUBLIC
+    private = route.access is not Access.PUBLIC
     fields: list[tuple[bytes, bytes]] = []
     forwarded_for: bytes | None = None
     original_host = b""
@@ -99,7 +145,7 @@ def rewrite_for_tunnel(
             elif lowered == b"host" and not original_host:
                 original_host = value
             continue
-        if lowered == b"authorization" and not public:
+        if lowered == b"authorization" and _is_credential(value, private, foreign):
             continue
         if lowered in foreign.fields:
             continue
@@ -146,6 +192,18 @@ def rewrite_for_hub(head: RequestHead, client: str) -> None:
     ]
     fields.append((b"X-Real-Ip", client.encode()))
     head.set_fields(fields)
+
+
+def _is_credential(value: bytes, private: bool, foreign: ForeignCredentials) -> bool:
+    """Whether an ``Authorization`` value is the hub's or the hosting's (see the module's
+    docstring), not the app's own."""
+    scheme, _, credential = value.partition(b" ")
+    credential = credential.strip()
+    if credential.startswith(HUB_TOKEN_PREFIXES):
+        return True
+    if private and scheme.lower() == _BEARER:
+        return True
+    return foreign.is_authorization(scheme, credential)
 
 
 def _without_foreign_cookies(value: bytes, foreign: ForeignCredentials) -> bytes:

@@ -6,13 +6,14 @@ and comes back to the front)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from tests._apps import Services
+from tests._apps import Services, start_services
 from tests.hub.ingress._hostings import Embedded
 from tests.hub.ingress._raw import one_connection, raw_request
 from tests.kernel._servers import JupyterServerProcess, start_jupyter_server
@@ -110,6 +111,36 @@ async def test_jupyters_credentials_never_reach_the_app(
     assert "Authorization" not in headers and "X-Xsrftoken" not in headers
     assert headers["Cookie"] == "app_session=kept"
     assert seen["query"] == "keep=1&token=other"
+
+
+async def test_jupyters_token_never_reaches_an_app_but_the_apps_own_authorization_does(
+    embedded: Embedded, services: Services
+) -> None:
+    """On a public tunnel only Jupyter's token goes (its ``token`` scheme, or the server's
+    token in any scheme); on a private one, where Jupyter's login let the visitor in, any
+    bearer goes too (Jupyter accepts bearers), and other schemes pass."""
+    other = start_services("other")  # one tunnel per port inside Jupyter
+    try:
+        public = await embedded.expose(services.http_port, "public-authorization", public=True)
+        private = await embedded.expose(other.http_port, "private-authorization")
+        token = embedded.server.token
+        name, value = await login_cookie(embedded.server)
+        values = [f"token {token}", f"Bearer {token}", "token other", "Bearer app", "Basic eA=="]
+        requests = [
+            raw_request("GET", public.url + "headers/", headers={"Authorization": v})
+            for v in values
+        ]
+        logged_in = {"Cookie": f"{name}={value}"}
+        requests += [
+            raw_request("GET", private.url + "headers/", headers={**logged_in, "Authorization": v})
+            for v in ("Bearer app", "Basic eA==")
+        ]
+        answers = await one_connection(embedded.host, embedded.port, requests, pipelined=False)
+    finally:
+        other.stop()
+    assert [status for status, _, _ in answers] == [200] * len(requests)
+    passed = [json.loads(body)["headers"].get("Authorization") for _, _, body in answers]
+    assert passed == [None, None, None, "Bearer app", "Basic eA==", None, "Basic eA=="]
 
 
 async def test_jupyters_own_requests_and_tunnel_requests_share_a_connection(
