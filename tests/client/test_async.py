@@ -171,8 +171,11 @@ async def test_leases_heartbeats_and_agents(hub: RunningHub) -> None:
 
         tunnel = await client.create(8050, lease_id=grant.id)
         assert [t.id for t in await client.list(lease_id=grant.id)] == [tunnel.id]
-        beat = await client.heartbeat(grant.id, connected_to_hub=True, local_ready=True)
+        beat = await client.heartbeat(grant.id, connected_to_hub=False, local_ready=True)
         assert beat.action is HeartbeatAction.NONE
+        # "connected", yet no control channel is open for the lease: the hub says reconnect
+        claim = await client.heartbeat(grant.id, connected_to_hub=True, local_ready=True)
+        assert claim.action is HeartbeatAction.RECONNECT
         assert (await client.get(tunnel.id)).status is TunnelStatus.ACTIVE
         paused = await client.update(tunnel.id, status="paused")
         assert paused.status is TunnelStatus.PAUSED

@@ -142,8 +142,11 @@ def test_leases_heartbeats_and_agents(hub: RunningHub) -> None:
         assert tunnel.status is TunnelStatus.CONNECTING
         assert [t.id for t in client.list(lease_id=grant.id)] == [tunnel.id]
 
-        beat = client.heartbeat(grant.id, connected_to_hub=True, local_ready=True)
+        beat = client.heartbeat(grant.id, connected_to_hub=False, local_ready=True)
         assert (beat.lease_id, beat.action) == (grant.id, HeartbeatAction.NONE)
+        # "connected", yet no control channel is open for the lease: the hub says reconnect
+        claim = client.heartbeat(grant.id, connected_to_hub=True, local_ready=True)
+        assert claim.action is HeartbeatAction.RECONNECT
         assert beat.next_heartbeat_seconds > 0
         assert client.get(tunnel.id).status is TunnelStatus.ACTIVE
         assert client.update(tunnel.id, status="paused").status is TunnelStatus.PAUSED

@@ -154,7 +154,7 @@ def test_heartbeat_with_user_token_stores_readiness(hub: RunningHub) -> None:
         assert set(beat) == {"leaseId", "status", "expiresAt", "nextHeartbeatSeconds", "action"}
         assert beat["leaseId"] == grant["id"]
         assert beat["status"] == "active"
-        assert beat["action"] == "none"
+        assert beat["action"] == "reconnect"  # "connected", but no control channel is open
         assert beat["nextHeartbeatSeconds"] == DEFAULT_HEARTBEAT
         assert when(beat["expiresAt"]) > when(grant["expiresAt"])
         lease = ok(api.get(f"/v1/leases/{grant['id']}"))
