@@ -6,8 +6,10 @@ import dataclasses
 from urllib.parse import urlsplit
 
 __all__ = [
+    "DEFAULT_HEAD_TIMEOUT",
     "DEFAULT_HUB_PORT",
     "DEFAULT_LEASE_TTL",
+    "DEFAULT_MAX_UNFINISHED_HEADS",
     "DEFAULT_SLUG_GRACE",
     "DEFAULT_TCP_PORTS",
     "DEFAULT_WEBHOOK_MAX_ATTEMPTS",
@@ -31,6 +33,16 @@ DEFAULT_WEBHOOK_RETRY_BASE = 2.0
 """Seconds before a failed webhook delivery's first retry; each next retry waits twice as long."""
 DEFAULT_WEBHOOK_MAX_ATTEMPTS = 12
 """Attempts at one webhook delivery before it is marked failed (about 68 minutes of retries)."""
+DEFAULT_HEAD_TIMEOUT = 20.0
+"""Seconds a visitor has to send a whole request head, from its first byte (from the connection's
+opening for its first request): a head is one or a few packets, so a live client needs well
+under a second; 20 s leaves room for a few lost packets on a bad link (TCP's retransmissions back
+off 1, 2, 4, 8 s) and stops slowloris clients, which trickle a head to hold a connection."""
+DEFAULT_MAX_UNFINISHED_HEADS = 64
+"""Request heads one client address may have begun and not finished at once. A browser opens
+at most six connections per host and sends each head in one go, so it never comes near; a
+slowloris client opening hundreds is refused (429) beyond this. Visitors behind one NAT share
+an address, hence a bound well above a browser's need."""
 
 
 def parse_port_range(text: str) -> tuple[int, int]:
@@ -69,6 +81,11 @@ class HubConfig:
     webhook_hosts: tuple[str, ...] | None = None
     """Hosts webhook receivers may be on (names, addresses or networks, ``*``); None: any.
     A team hub inside a private network sets it so webhooks cannot probe that network."""
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    """Seconds a visitor has to send a whole request head (then ``408`` and the connection
+    closes)."""
+    max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
+    """Unfinished request heads one client address may hold at once (beyond: ``429``)."""
 
     def __post_init__(self) -> None:
         if self.webhook_retry_base <= 0:
@@ -79,6 +96,10 @@ class HubConfig:
             raise ValueError("lease_ttl must be at least 1 second")
         if self.slug_grace < 0:
             raise ValueError("slug_grace must not be negative")
+        if self.head_timeout <= 0:
+            raise ValueError("head_timeout must be positive")
+        if self.max_unfinished_heads < 1:
+            raise ValueError("max_unfinished_heads must be at least 1")
 
     @property
     def heartbeat_interval(self) -> float:

@@ -4,6 +4,11 @@ answers, raw streams (a connector's data connection, ``CONNECT``) and flow contr
 :class:`FrontConnection` is the base of :class:`~._front.FrontProtocol`, which reads the
 requests and relays them. The connection's :class:`Phase` is one explicit state with a
 transition table (:data:`NEXT`): every change goes through :meth:`FrontConnection._move`.
+
+A request head must be complete within the policy's head timeout, counted from its first byte
+(from the connection's opening for the first head); while the visitor waits for answers to
+earlier requests its clock starts again. A begun head counts against the visitor's address
+(:meth:`~._policy.IngressPolicy.hold_head`) until it is complete or the connection is gone.
 """
 
 from __future__ import annotations
@@ -113,6 +118,10 @@ class FrontConnection(abc.ABC):
         self._flush_waiter: asyncio.Future[None] | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
         self._counted = False
+        self._head_timer: asyncio.TimerHandle | None = None
+        """Runs out when the head being read is too slow (:meth:`_head_begun`)."""
+        self._head_held = False
+        """Whether the head being read counts against the visitor's address."""
 
     @property
     def close_after(self) -> bool:
@@ -126,9 +135,52 @@ class FrontConnection(abc.ABC):
 
     def _left(self) -> None:
         """This protocol no longer carries the connection (closed, raw, or handed back)."""
+        self._head_done()
         if self._counted:
             self._counted = False
             self.ingress.open_connections -= 1
+
+    def _head_clock(self) -> None:
+        """Start the clock of the head to come (see the module's docstring)."""
+        loop = asyncio.get_running_loop()
+        timeout = self.ingress.policy.settings.head_timeout
+        self._head_timer = loop.call_later(timeout, self._head_timed_out)
+
+    def _head_begun(self) -> bool:
+        """The buffer holds part of a head: time it and hold it against the visitor's
+        address; False when the address holds too many already (then answered ``429``)."""
+        if self._head_timer is None:
+            self._head_clock()
+        if self._head_held:
+            return True
+        refusal = self.ingress.policy.hold_head(self.client)
+        if refusal is not None:
+            self._answer(refusal, None)
+            return False
+        self._head_held = True
+        return True
+
+    def _head_done(self) -> None:
+        """The head being read is complete, or will never be: stop its clock, release it."""
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        if self._head_held:
+            self._head_held = False
+            self.ingress.policy.release_head(self.client)
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.phase is not Phase.OPEN:
+            return
+        if self.pending or self.waiting is not None or self.body is not None:
+            self._head_clock()  # the visitor waits for the hub: its clock starts again
+            return
+        if not self.buffer:  # a new connection that sent nothing: no head to answer
+            log.debug("closing a connection from %s that sent nothing", self.client)
+            self._close()
+            return
+        self._answer(self.ingress.policy.head_too_slow(), None)
 
     def pause_writing(self) -> None:
         if self.upstream is not None:
@@ -272,6 +324,7 @@ class FrontConnection(abc.ABC):
         else:
             self.buffer.clear()
             self.body = self.body_to = None
+            self._head_done()
 
         async def answer() -> None:
             await self._drained()

@@ -61,6 +61,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
         if isinstance(peer, tuple) and not self.peer[0]:
             self.client = str(peer[0])
             self.peer = (str(peer[0]), int(peer[1]))
+        self._head_clock()
         if self._initial:
             initial, self._initial = self._initial, b""
             self.data_received(initial)
@@ -136,7 +137,10 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
                     return
                 end = find_head_end(self.buffer)
                 if end < 0:
+                    self._head_begun()
                     return
+                if self._head_timer is not None or self._head_held:
+                    self._head_done()
                 raw = bytes(self.buffer[:end])
                 head = parse_request_head(raw)
                 del self.buffer[:end]

@@ -21,13 +21,21 @@ standalone hub's port and, embedded, a Jupyter server's port after the hand-over
 5. **Rewriting** (``_rewrite.py``): the routing prefix stripped, ``Host`` and
    ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed.
 
-Framing (``Content-Length`` against ``Transfer-Encoding``, folded or malformed lines, head
-size, version) is checked by the head parser (``_wire/http1.py``) before the policy sees the
-head; :meth:`IngressPolicy.refuse_framing` says how such a request is answered.
+Framing (``Content-Length`` against ``Transfer-Encoding``, folded or malformed lines, field
+names outside the token characters or differing from a framing field only by ``_``, head size,
+version) is checked by the head parser (``_wire/http1.py``) before the policy sees the head;
+:meth:`IngressPolicy.refuse_framing` says how such a request is answered.
+
+Slow heads: the front tells the policy when a visitor's head is begun but not complete
+(:meth:`IngressPolicy.hold_head`) and when it is no more (:meth:`IngressPolicy.release_head`);
+one client address may hold :attr:`PolicySettings.max_unfinished_heads` at once (``429``
+beyond), and a head not complete within :attr:`PolicySettings.head_timeout` is answered
+:meth:`IngressPolicy.head_too_slow` (``408``), then the connection closes.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Protocol
 
@@ -35,7 +43,7 @@ from ..._core.errors import ErrorCode
 from ..._core.models import Access
 from ..._wire.http1 import HeadError, RequestHead
 from ..._wire.protocol import DATA_PATH, DATA_UPGRADE, SESSION_HEADER
-from .._config import HubConfig
+from .._config import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_UNFINISHED_HEADS, HubConfig
 from ..services._agents import AgentRegistry
 from ..services._routing import Route, Router
 from ._decisions import (
@@ -122,6 +130,10 @@ class PolicySettings:
     front); False when the hub's host is a server that sees the connection itself."""
     login_hint: str = "send its token as a bearer"
     """How a visitor turned away from a private tunnel can get in."""
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    """Seconds a visitor has to send a whole request head."""
+    max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
+    """Unfinished request heads one client address may hold at once."""
 
     @classmethod
     def of(cls, config: HubConfig, **changes: object) -> PolicySettings:
@@ -130,6 +142,8 @@ class PolicySettings:
             scheme=config.scheme.encode(),
             domain=config.domain.lower().encode() if config.domain else None,
             hub_name=config.public_host.lower().encode(),
+            head_timeout=config.head_timeout,
+            max_unfinished_heads=config.max_unfinished_heads,
         )
         return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
@@ -152,6 +166,8 @@ class IngressPolicy:
         self._data_path = settings.mount + DATA_PATH.encode()
         self._domain_suffix = b"." + settings.domain if settings.domain else None
         self._secure = settings.scheme == b"https"
+        self.unfinished_heads: collections.Counter[str] = collections.Counter()
+        """Request heads begun and not complete, by client address."""
 
     # --- the decision --------------------------------------------------------------------
 
@@ -200,6 +216,33 @@ class IngressPolicy:
         """How a request the head parser refused is answered (the connection then closes)."""
         code = _FRAMING_CODES.get(error.status, ErrorCode.INVALID_INPUT)
         return Answer(error.status, code, error.message, html=html)
+
+    # --- slow heads ----------------------------------------------------------------------
+
+    def hold_head(self, client: str) -> Answer | None:
+        """A visitor from ``client`` began a head it has not finished: None if it may hold it
+        (then :meth:`release_head` once it is finished or gone), else the refusal (``429``)."""
+        held = self.unfinished_heads
+        if held[client] >= self.settings.max_unfinished_heads:
+            limit = self.settings.max_unfinished_heads
+            message = f"{client} already has {limit} unfinished requests: finish them first"
+            return Answer(429, ErrorCode.RATE_LIMITED, message)
+        held[client] += 1
+        return None
+
+    def release_head(self, client: str) -> None:
+        """A head :meth:`hold_head` let ``client`` hold is finished, or its connection gone."""
+        held = self.unfinished_heads
+        held[client] -= 1
+        if held[client] <= 0:
+            del held[client]
+
+    def head_too_slow(self) -> Answer:
+        """The answer to a head not complete within the head timeout (the connection then
+        closes)."""
+        seconds = f"{self.settings.head_timeout:g}"
+        message = f"the request head was not complete within {seconds} s"
+        return Answer(408, ErrorCode.INVALID_INPUT, message)
 
     # --- routing -------------------------------------------------------------------------
 

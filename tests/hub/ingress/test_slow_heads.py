@@ -1,0 +1,141 @@
+"""Slow and stalled request heads (slowloris) over raw sockets, on both hostings: a head not
+complete within the head timeout is answered 408 and its connection closes, one address holds
+a bounded number of unfinished heads (429 beyond), and other visitors are served meanwhile.
+
+Inside Jupyter tornado reads a connection's first head, so every stalled connection here sends
+one whole request first: the head that stalls is the front's to read on both hostings. Both
+hostings run with the default settings (``DEFAULT_HEAD_TIMEOUT``, ``DEFAULT_MAX_UNFINISHED_HEADS``):
+all test clients share 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from jupyter_tunnels.hub._config import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_UNFINISHED_HEADS
+from tests._apps import Services
+from tests.hub.ingress._hostings import Exposed, Hosting
+from tests.hub.ingress._raw import first_answer, raw_request, read_answer
+
+pytestmark = pytest.mark.anyio
+
+SLACK = 15.0
+"""How much later than the head timeout a stalled head may be answered on a busy machine."""
+
+
+class Stalled:
+    """A visitor connection that sent one whole request, then part of a second head."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, hosting: Hosting, tunnel: Exposed) -> Stalled:
+        reader, writer = await asyncio.open_connection(hosting.host, hosting.port)
+        writer.write(raw_request("GET", tunnel.url))
+        status, _, _ = await read_answer(reader)
+        assert status == 200
+        writer.write(part_of_a_head(hosting, tunnel))
+        await writer.drain()
+        return cls(reader, writer)
+
+    async def rest(self) -> bytes:
+        """Everything the hub sends from now on, until it closes the connection."""
+        return await asyncio.wait_for(self.reader.read(), DEFAULT_HEAD_TIMEOUT + SLACK)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def part_of_a_head(hosting: Hosting, tunnel: Exposed) -> bytes:
+    return f"GET {hosting.tunnel_path(tunnel.slug)} HTTP/1.1\r\nHost: x\r\n".encode()
+
+
+async def served(hosting: Hosting, tunnel: Exposed) -> bool:
+    """Whether a visitor sending a whole request now is served."""
+    status, content = await first_answer(hosting.host, hosting.port, raw_request("GET", tunnel.url))
+    return (status, content) == (200, b"hello from the app\n")
+
+
+@contextlib.asynccontextmanager
+async def stalled_connections(
+    hosting: Hosting, tunnel: Exposed, count: int
+) -> AsyncIterator[list[Stalled]]:
+    connections = [await Stalled.open(hosting, tunnel) for _ in range(count)]
+    try:
+        yield connections
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+async def test_one_address_holds_a_bounded_number_of_unfinished_heads(
+    hosting: Hosting, services: Services
+) -> None:
+    tunnel = await hosting.expose(services.http_port, "slowloris", public=True)
+    limit = DEFAULT_MAX_UNFINISHED_HEADS
+    async with stalled_connections(hosting, tunnel, limit - 1) as stalled:
+        assert await served(hosting, tunnel), "a whole head is never an unfinished one"
+        stalled.append(await Stalled.open(hosting, tunnel))  # the last one allowed
+        assert await served(hosting, tunnel), "at the limit, whole heads are still served"
+        beyond = await Stalled.open(hosting, tunnel)
+        try:
+            refused = await beyond.rest()
+        finally:
+            beyond.close()
+        assert refused.startswith(b"HTTP/1.1 429 "), refused
+        assert b"RATE_LIMITED" in refused and b"unfinished" in refused
+        assert await served(hosting, tunnel)
+        finished = stalled.pop()
+        finished.writer.write(b"\r\n")  # its head is complete: it no longer counts
+        status, _, _ = await read_answer(finished.reader)
+        assert status == 200
+        finished.close()
+        async with stalled_connections(hosting, tunnel, 1):
+            assert await served(hosting, tunnel)
+    # every stalled connection is gone: their address may hold heads again
+    async with stalled_connections(hosting, tunnel, 1) as again:
+        assert await served(hosting, tunnel)
+        again[0].writer.write(b"\r\n")
+        status, _, _ = await read_answer(again[0].reader)
+        assert status == 200, "not refused: the closed connections' heads were released"
+
+
+async def test_a_head_not_complete_in_time_is_answered_408_while_others_are_served(
+    hosting: Hosting, services: Services
+) -> None:
+    """Trickling a head byte by byte does not extend its time; a standalone connection that
+    sends nothing at all is closed after the same time."""
+    tunnel = await hosting.expose(services.http_port, "slow-head", public=True)
+    silent = None
+    if hosting.name == "standalone":  # inside Jupyter tornado holds a connection before its head
+        silent = await asyncio.open_connection(hosting.host, hosting.port)
+    async with stalled_connections(hosting, tunnel, 1) as (slow,):
+        started = time.monotonic()
+        answer = asyncio.create_task(slow.rest())
+        trickled = 0
+        while not answer.done():
+            assert await served(hosting, tunnel), "others are served meanwhile"
+            if not slow.writer.is_closing():
+                with contextlib.suppress(ConnectionError):
+                    slow.writer.write(b"X")
+                    trickled += 1
+            await asyncio.wait([answer], timeout=0.5)
+        took = time.monotonic() - started
+        rest = answer.result()
+    assert rest.startswith(b"HTTP/1.1 408 "), rest
+    assert b"not complete within" in rest
+    assert took < DEFAULT_HEAD_TIMEOUT + SLACK
+    assert trickled > 3, "the head kept growing while it was timed"
+    if silent is not None:
+        reader, writer = silent
+        try:
+            assert await asyncio.wait_for(reader.read(), SLACK) == b"", "closed, unanswered"
+        finally:
+            writer.close()
