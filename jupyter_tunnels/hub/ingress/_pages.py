@@ -50,6 +50,7 @@ _TITLES = {
     ErrorCode.PATH_NOT_SHARED: "This page is not shared",
     ErrorCode.METHOD_NOT_ALLOWED: "Not allowed through this share link",
     ErrorCode.RATE_LIMITED: "Too many requests: slow down",
+    ErrorCode.REQUEST_TIMEOUT: "The request took too long to arrive",
     ErrorCode.CROSS_SITE_REQUEST: "Refused: this came from another site",
 }
 

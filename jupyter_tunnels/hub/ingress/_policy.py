@@ -242,7 +242,7 @@ class IngressPolicy:
         closes)."""
         seconds = f"{self.settings.head_timeout:g}"
         message = f"the request head was not complete within {seconds} s"
-        return Answer(408, ErrorCode.INVALID_INPUT, message)
+        return Answer(408, ErrorCode.REQUEST_TIMEOUT, message)
 
     # --- routing -------------------------------------------------------------------------
 

@@ -130,6 +130,7 @@ async def test_a_head_not_complete_in_time_is_answered_408_while_others_are_serv
         took = time.monotonic() - started
         rest = answer.result()
     assert rest.startswith(b"HTTP/1.1 408 "), rest
+    assert b'"code":"REQUEST_TIMEOUT"' in rest.replace(b" ", b""), rest
     assert b"not complete within" in rest
     assert took < DEFAULT_HEAD_TIMEOUT + SLACK
     assert trickled > 3, "the head kept growing while it was timed"
