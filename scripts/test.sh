@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Install everything the tests need into .venv and run the whole suite: lint, format, types, tests.
 # Usage: bash scripts/test.sh [extra pytest arguments]
+#        bash scripts/test.sh --stress [--runs N] [--burners N] [extra pytest arguments]
+#          (the same install, then scripts/stress.sh instead of the checks: docs/testing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+STRESS=0
+if [ "${1:-}" = "--stress" ]; then
+  STRESS=1
+  shift
+fi
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
@@ -40,6 +48,10 @@ mapfile -t BUILD_REQUIRES < <("$VENV/bin/python" scripts/build_requirements.py)
 
 VENV_BIN=$(cd "$VENV/bin" && pwd)
 export PATH="$VENV_BIN:$PATH"
+
+if [ "$STRESS" = 1 ]; then
+  exec bash scripts/stress.sh "$@"
+fi
 
 echo "== ruff check"
 ruff check jupyter_tunnels tests scripts
