@@ -88,7 +88,8 @@ def test_everything_survives_a_restart(make_hub: Callable[..., RunningHub]) -> N
         # Tokens of every kind still work, and only the latest worker token.
         assert [t["id"] for t in ok(bobs_api.get("/v1/tunnels"))] == [bobs["id"]]
         with client(second, lease["agentToken"]) as agent:
-            assert ok(heartbeat(agent, lease["id"], connectedToHub=True))["action"] == "none"
+            beat = ok(heartbeat(agent, lease["id"], connectedToHub=True))
+            assert beat["action"] == "reconnect"  # no control channel to this new process yet
         assert ok(api.get(f"/v1/tunnels/{web['id']}"))["status"] == "active"
         public_url = relay_after["publicUrl"]
         old = web_client.get(public_url, headers=auth(relay["workerToken"]))
