@@ -16,12 +16,14 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 # System packages some tests run for real: Redis (reach carries a real Redis session),
-# Debian's Chromium (the JupyterLab panel's browser test) and openssl (a certificate for a
-# Jupyter server that speaks TLS itself). One apt-get update, then install.
+# Debian's Chromium (the JupyterLab panel's browser test), openssl (a certificate for a
+# Jupyter server that speaks TLS itself) and iproute2 (a laptop in a network namespace whose
+# link drops, tests/_netns.py). One apt-get update, then install.
 NEED=()
 command -v redis-server >/dev/null || NEED+=(redis-server)
 command -v chromium >/dev/null || NEED+=(chromium)
 command -v openssl >/dev/null || NEED+=(openssl)
+command -v ip >/dev/null || NEED+=(iproute2)
 if [ ${#NEED[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "the tests need: ${NEED[*]} (apt-get install -y ${NEED[*]}, as root)" >&2
