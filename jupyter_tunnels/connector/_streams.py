@@ -36,9 +36,11 @@ __all__ = ["DataPool"]
 
 log = logging.getLogger("jupyter_tunnels.connector")
 
-LOCAL_CONNECT_TIMEOUT = 5.0
+LOCAL_CONNECT_TIMEOUT = 3.5
 """Seconds to connect to a stream's local target before answering the hub that it is not
-answering (the visitor then gets a 502)."""
+answering (the visitor then gets a 502): less than the hub's 4.5 s wait for a raw stream's
+answer, so the visitor hears the true reason, and within the five seconds in which every
+visitor gets an answer (DESIGN.md)."""
 UPGRADE_TIMEOUT = 10.0
 """Seconds the hub has to answer a new data connection's upgrade with ``101``."""
 NEW_TUNNEL_WAIT = 2.0

@@ -39,8 +39,9 @@ __all__ = [
     "Stream",
 ]
 
-DIRECT_CONNECT_TIMEOUT = 5.0
-"""Seconds a direct dial waits for the tunnel's target to accept the connection."""
+DIRECT_CONNECT_TIMEOUT = 3.5
+"""Seconds a direct dial waits for the tunnel's target to accept the connection (then 502),
+as long as a connector waits for its own (``connector/_streams.py``)."""
 
 
 @dataclasses.dataclass
