@@ -27,12 +27,15 @@ class Backoff:
         self.initial = initial
         self.maximum = maximum
         self.attempt = 0
+        # Its own generator: a connector in a kernel must not move the global ``random``
+        # state a notebook seeded for its own results.
+        self._random = random.Random()
 
     def next_delay(self) -> float:
         """The delay before the next attempt (full jitter)."""
         ceiling = min(self.maximum, self.initial * (2**self.attempt))
         self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
+        return self._random.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:
         """Start again from the initial delay."""

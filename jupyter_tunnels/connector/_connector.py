@@ -19,12 +19,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import DataLike
 
 from .._core.models import HeartbeatAction, ReachConnection
 from .._core.timeouts import within
@@ -69,6 +71,22 @@ CONTROL_CLOSE_TIMEOUT = 2.0
 hub never answers it)."""
 EARLY_BEAT_GAP = 0.5
 """The least time between two heartbeats (a burst of changes makes one early beat)."""
+
+
+class _ControlConnection(ClientConnection):
+    """websockets' client connection, whose keep-alive pings carry bytes from ``os.urandom``.
+
+    websockets draws a ping's payload from the global ``random`` state; a connector in a kernel
+    would then move the state a notebook seeded for its own results, every ping interval.
+    """
+
+    async def ping(self, data: DataLike | None = None) -> Awaitable[float]:
+        """Send a ping; one without a payload gets four bytes from ``os.urandom``."""
+        if data is None:
+            data = os.urandom(4)
+            while data in self.pending_pings:
+                data = os.urandom(4)
+        return await super().ping(data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +281,7 @@ class Connector(LeaseTunnels):
             ping_interval=CONTROL_PING_INTERVAL,
             ping_timeout=CONTROL_PING_TIMEOUT,
             close_timeout=CONTROL_CLOSE_TIMEOUT,
+            create_connection=_ControlConnection,
         ) as ws:
             self._ws = ws
             await ws.send(encode_control(Hello(self.lease_id, self.client_instance_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
@@ -14,6 +15,7 @@ import websockets
 
 from jupyter_tunnels import APIError, AsyncTunnelsClient
 from jupyter_tunnels.connector import Connector, TargetNotAllowed
+from jupyter_tunnels.connector._connector import CONTROL_PING_INTERVAL
 from tests._apps import Services, start_services
 from tests._hubs import RunningHub
 from tests._tunnels import WAIT, connector_for, until, visitor
@@ -65,6 +67,25 @@ async def test_hub_restart_brings_the_connector_back_with_the_same_url(
         again = await connector.client.get(tunnel.id)
         assert again.url == tunnel.url
         assert again.status.value == "active"
+
+
+async def test_the_connector_leaves_a_seeded_global_random_alone(
+    make_hub: Callable[..., RunningHub], services: Services
+) -> None:
+    """A notebook that seeded ``random`` draws the same numbers with a connector in its kernel:
+    neither the reconnect backoff nor the control channel's keep-alive pings move that state."""
+    hub = make_hub()
+    async with connector_for(hub) as connector:
+        tunnel = await connector.expose(services.http_port, public=True, name="seeded")
+        random.seed(14)
+        seeded = random.getstate()
+        hub.stop()
+        make_hub(db_path=hub.db_path, port=hub.server.port)
+        assert (await _get_until(tunnel.url, 200)).status_code == 200
+        assert connector.reconnects >= 1
+        await asyncio.sleep(CONTROL_PING_INTERVAL + 1)  # a keep-alive ping went out and back
+        assert connector.connected.is_set()
+        assert random.getstate() == seeded
 
 
 async def test_lease_expired_while_away_comes_back_with_the_same_url(
