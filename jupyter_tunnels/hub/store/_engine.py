@@ -23,11 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ..._core.models import StoreHealth
 from ._tables import metadata, owners
 
-__all__ = ["ChangeListener", "Store", "sqlite_url"]
+__all__ = ["ChangeListener", "Store", "StoreClosed", "sqlite_url"]
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CLOSE_GRACE_SECONDS = 5.0
+"""How long :meth:`Store.close` waits for transactions still running (a request that was in
+flight when the hub stopped) before it closes the pool anyway."""
 
 ChangeListener = Callable[[frozenset[str]], Awaitable[None]]
 """Called with the ids of the tunnels a committed write changed."""
@@ -58,6 +61,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class StoreClosed(RuntimeError):
+    """A transaction was asked of a store that is closing (the hub is stopping)."""
+
+
 class Store:
     """Owns the database engine; hands out read and write transactions."""
 
@@ -70,6 +77,10 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._changes: dict[int, set[str]] = {}
         self._listeners: list[ChangeListener] = []
+        self._in_use = 0
+        self._unused = asyncio.Event()
+        self._unused.set()
+        self._closing = False
 
     @property
     def path(self) -> Path | None:
@@ -88,13 +99,35 @@ class Store:
             await conn.run_sync(metadata.create_all)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Refuse new transactions, let the running ones end, and close every connection.
+
+        A connection is only closed by the pool once it is back in it: disposing while a
+        request still holds one (or opening one afterwards) leaves it to the garbage
+        collector, after the loop it needs has gone.
+        """
+        self._closing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unused.wait(), CLOSE_GRACE_SECONDS)
         await self._engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _held(self) -> AsyncIterator[None]:
+        """Count a transaction as running, so :meth:`close` can wait for it."""
+        if self._closing:
+            raise StoreClosed("the hub's store is closed: the hub is stopping")
+        self._in_use += 1
+        self._unused.clear()
+        try:
+            yield
+        finally:
+            self._in_use -= 1
+            if not self._in_use:
+                self._unused.set()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; nothing it does is committed."""
-        async with self._engine.connect() as conn:
+        async with self._held(), self._engine.connect() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
@@ -107,7 +140,7 @@ class Store:
         rotated worker token or a paused tunnel takes effect before the caller hears "done".
         """
         changed: set[str] = set()
-        async with self._write_lock, self._engine.begin() as conn:
+        async with self._held(), self._write_lock, self._engine.begin() as conn:
             self._changes[id(conn)] = changed
             try:
                 yield conn
