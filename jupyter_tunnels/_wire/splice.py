@@ -36,6 +36,7 @@ def read_large_chunks(transport: asyncio.BaseTransport) -> None:
     hub's default) have no such knob and are left as they are.
     """
     if isinstance(getattr(transport, "max_size", None), int):
+        # not on asyncio.Transport: the selector transport's own (undocumented) attribute
         transport.max_size = READ_SIZE  # type: ignore[attr-defined]
 
 

@@ -48,7 +48,7 @@ _SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 Credentials = tuple[bytes, bytes, bytes, bytes]
 
 
-class _ProbeConnection:
+class _ProbeConnection(httputil.HTTPConnection):
     """The connection a probe request claims to have come on (it is never written to)."""
 
     def __init__(self, remote_ip: str, protocol: str) -> None:
@@ -122,7 +122,7 @@ class JupyterIdentities:
             request = httputil.HTTPServerRequest(
                 headers=fields,
                 start_line=start,
-                connection=_ProbeConnection(remote_ip, self.protocol),  # type: ignore[arg-type]
+                connection=_ProbeConnection(remote_ip, self.protocol),
             )
         except httputil.HTTPInputError:
             return None

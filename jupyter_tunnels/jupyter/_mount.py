@@ -139,7 +139,8 @@ class JupyterHandoverMixin(HandoverHandler):
 
     embedded: EmbeddedHub
 
-    # tornado passes the route's kwargs: the mounted rules add ``embedded``
+    # tornado calls initialize with the route's kwargs, and the mounted rules add ``embedded``
+    # to the hand-over's own: taking more than the base class is how tornado handlers compose
     def initialize(  # type: ignore[override]
         self, adopt: Adopt, spawn: Spawn, embedded: EmbeddedHub
     ) -> None:

@@ -22,11 +22,13 @@ class _LeaseApi(ApiHandler):
     """A handler of the leases resource."""
 
     leases: LeaseService
+    agents: AgentRegistry
 
-    def initialize(self, owners: OwnerService, leases: LeaseService) -> None:
+    def initialize(self, owners: OwnerService, leases: LeaseService, agents: AgentRegistry) -> None:
         """Receive the services (tornado calls this per request)."""
         self.use(owners)
         self.leases = leases
+        self.agents = agents
 
 
 class LeasesHandler(_LeaseApi):
@@ -72,13 +74,6 @@ class HeartbeatHandler(_LeaseApi):
             return False
         self.owner_id = found[0]
         return True
-
-    def initialize(  # type: ignore[override]
-        self, owners: OwnerService, leases: LeaseService, agents: AgentRegistry
-    ) -> None:
-        """Receive the services (tornado calls this per request)."""
-        super().initialize(owners, leases)
-        self.agents = agents
 
     async def post(self, lease_id: str) -> None:
         """Report readiness; the answer says when to beat next and what to do (``reconnect``

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..._core.errors import ErrorCode
 from ..._core.models import Access
@@ -136,7 +136,7 @@ class PolicySettings:
     """Unfinished request heads one client address may hold at once."""
 
     @classmethod
-    def of(cls, config: HubConfig, **changes: object) -> PolicySettings:
+    def of(cls, config: HubConfig, **changes: Any) -> PolicySettings:
         """The settings of a hub with this configuration (``changes`` for the hosting)."""
         settings = cls(
             scheme=config.scheme.encode(),
@@ -145,7 +145,7 @@ class PolicySettings:
             head_timeout=config.head_timeout,
             max_unfinished_heads=config.max_unfinished_heads,
         )
-        return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(settings, **changes)
 
 
 class IngressPolicy:
