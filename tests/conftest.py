@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests._apps import Services, start_services
 from tests._hubs import RunningHub, start_hub
 
 
@@ -25,6 +26,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def anyio_backend() -> str:
     """Async tests run on asyncio, like the hub and Jupyter."""
     return "asyncio"
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    """The HTTP test app, a TCP echo and a UDP echo service on 127.0.0.1:0 (the kernel and
+    server-extension suites give the app a name of their own)."""
+    running = start_services()
+    yield running
+    running.stop()
 
 
 @pytest.fixture

@@ -6,28 +6,19 @@ from __future__ import annotations
 import re
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from jupyter_tunnels import TunnelsClient
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._processes import CliHub
 from tests.cli.test_main import cli_env
 
 URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
 LOCAL_LINE = re.compile(r"^(?P<url>http://127\.0\.0\.1:(?P<port>\d+)/)$")
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 def test_connect_carries_a_local_port_until_ctrl_c(

@@ -19,20 +19,12 @@ import pytest
 from jupyter_tunnels._core.loop import LOOP_ENV
 from jupyter_tunnels._core.models.base import CLIENT_ID_PATTERN
 from jupyter_tunnels.cli._expose import client_instance_id
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._processes import CliHub
 from tests.cli.test_main import cli_env
 
 URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
 WAIT = 20.0
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app, TCP echo and UDP echo services."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])

@@ -7,7 +7,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ import websockets
 from jupyter_tunnels import APIError, AsyncTunnelsClient
 from jupyter_tunnels.connector import Connector, TargetNotAllowed
 from jupyter_tunnels.connector._connector import CONTROL_PING_INTERVAL
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._tunnels import WAIT, connector_for, until, visitor
 
@@ -25,14 +25,6 @@ pytestmark = pytest.mark.anyio
 GIB = 1024 * 1024 * 1024
 MEMORY_BOUND = 96 * 1024 * 1024
 """How much the whole test process (hub, connector, app, client) may grow during 1 GiB."""
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app, TCP echo and UDP echo services."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 async def _get_until(

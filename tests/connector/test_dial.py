@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from jupyter_tunnels._wire.splice import splice
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._tunnels import connector_for, visitor
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app, TCP echo and UDP echo services."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 class _ForwardProxy(asyncio.Protocol):

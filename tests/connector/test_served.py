@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from jupyter_tunnels._wire.protocol import CONTROL_PATH
 from jupyter_tunnels.connector import Connector
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._tunnels import visitor
 
@@ -25,14 +25,6 @@ pytestmark = pytest.mark.anyio
 
 CONTROL_DELAY = 1.0
 """Seconds the slow link holds back every byte the hub sends on the control channel."""
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app the tunnels lead to."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 class SlowControlLink:

@@ -10,21 +10,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from tests._apps import Services, start_services
 from tests._hubs import RunningHub
 from tests.hub.ingress._hostings import Embedded, Hosting, Standalone
 from tests.kernel._servers import JupyterServerProcess, start_jupyter_server
 
 EMBEDDED_BASE_URL = "/a%40b/"
 """The embedded server's base URL: with an escaped character, as pytest-jupyter's default."""
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP test app (and TCP/UDP echo servers) on 127.0.0.1:0."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,23 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._tunnels import WAIT, connector_for, hub_address, udp_roundtrip, wait_for_status
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app, TCP echo and UDP echo services."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

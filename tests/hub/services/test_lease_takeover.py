@@ -3,24 +3,14 @@ tunnels leave ``active`` until the new connector attaches (hub/services/_leases.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from jupyter_tunnels import AsyncTunnelsClient
 from jupyter_tunnels.connector import Connector
 from tests._api import client, create_lease, create_tunnel, heartbeat, ok
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._tunnels import until
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP app, TCP echo and UDP echo services."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 def test_taking_a_lease_over_sets_its_tunnels_connecting(hub: RunningHub) -> None:

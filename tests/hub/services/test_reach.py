@@ -25,7 +25,7 @@ from jupyter_tunnels import (
 )
 from jupyter_tunnels.client import APIError
 from jupyter_tunnels.connector import Connector
-from tests._apps import Services, start_services
+from tests._apps import Services
 from tests._hubs import RunningHub
 from tests._redis import Resp, redis_server
 from tests._tunnels import WAIT, connector_for, until, visitor
@@ -52,14 +52,6 @@ def redis_port() -> Iterator[int]:
     """A real redis-server on a free port."""
     with redis_server() as port:
         yield port
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The test HTTP app (and TCP/UDP echo services)."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 def free_port() -> int:

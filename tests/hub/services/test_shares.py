@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,21 +17,13 @@ from sqlalchemy import update
 
 from jupyter_tunnels import AsyncTunnelsClient, BadRequest, NotFound, Share, ShareGrant
 from jupyter_tunnels.hub.store import _tables
-from tests._apps import Services, as_json, start_services
+from tests._apps import Services, as_json
 from tests._hubs import RunningHub
 from tests._tunnels import WAIT, connector_for, hub_address, visitor
 
 pytestmark = pytest.mark.anyio
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP test app."""
-    running = start_services()
-    yield running
-    running.stop()
 
 
 def _token(grant: ShareGrant) -> str:

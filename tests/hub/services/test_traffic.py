@@ -22,14 +22,6 @@ _SAMPLE = re.compile(r"^([a-z_]+)(?:\{([^}]*)\})? (\S+)$")
 
 
 @pytest.fixture
-def services() -> Iterator[Services]:
-    """The HTTP test app."""
-    running = start_services()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def other_services() -> Iterator[Services]:
     """A second copy of the test app, on other ports."""
     running = start_services("other")
