@@ -90,7 +90,9 @@ class Store:
         return Path(self.url.database)
 
     async def open(self) -> None:
-        """Create the database file and the tables that are missing."""
+        """Create the database file and the tables that are missing (a closed store may be
+        opened again)."""
+        self._closing = False
         if self.path is not None:
             # tokens are hashed, but names, targets and metadata are nobody else's business
             os.makedirs(self.path.parent, mode=STORE_DIR_MODE, exist_ok=True)
