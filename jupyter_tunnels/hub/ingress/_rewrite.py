@@ -38,7 +38,9 @@ __all__ = [
     "HUB_TOKEN_PREFIXES",
     "JUPYTER_NEIGHBOURS",
     "ForeignCredentials",
+    "app_host",
     "bearer",
+    "forwarded_prefix",
     "rewrite_for_hub",
     "rewrite_for_tunnel",
     "without_foreign_query",
@@ -165,7 +167,7 @@ def rewrite_for_tunnel(
         fields.append((name, value))
     close_after = not head.keep_alive if http11 else True
     address = client.encode()
-    fields.append((b"Host", f"{route.target_host}:{route.target_port}".encode()))
+    fields.append((b"Host", app_host(route.target_host, route.target_port)))
     fields.append(
         (b"X-Forwarded-For", forwarded_for + b", " + address if forwarded_for else address)
     )
@@ -173,15 +175,26 @@ def rewrite_for_tunnel(
     if original_host:
         fields.append((b"X-Forwarded-Host", original_host))
     if prefix:
-        fields.append((b"X-Forwarded-Prefix", _quoted(prefix)))
+        fields.append((b"X-Forwarded-Prefix", forwarded_prefix(prefix)))
     head.set_fields(fields)
     head.target = without_foreign_query(path, foreign) if foreign.touches_query else path
     return close_after
 
 
 @functools.lru_cache(maxsize=1024)
-def _quoted(prefix: bytes) -> bytes:
-    """The routing prefix as the app sees it (its own escapes kept, anything else escaped)."""
+def app_host(target_host: str, target_port: int) -> bytes:
+    """The ``Host`` the app receives: the target's ``host:port`` (an IPv6 address in
+    brackets, whether or not the target was written with them)."""
+    host = target_host.strip("[]")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{target_port}".encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def forwarded_prefix(prefix: bytes) -> bytes:
+    """The routing prefix as the app sees it in ``X-Forwarded-Prefix`` (its own escapes kept,
+    anything else escaped)."""
     return quote(prefix, safe="/%").encode()
 
 
