@@ -103,6 +103,48 @@ class _Download(web.RequestHandler):
             return
 
 
+LINKS: dict[str, tuple[int, list[tuple[str, str]]]] = {
+    "own": (302, [("Location", "http://{own}/next?x=1#f")]),
+    "localhost": (302, [("Location", "http://localhost:{port}/next")]),
+    "rooted": (302, [("Location", "/next?x=1")]),
+    "prefixed": (302, [("Location", "{prefix}/next")]),
+    "relative": (302, [("Location", "next")]),
+    "parent": (302, [("Location", "../up")]),
+    "foreign": (302, [("Location", "http://example.com/next")]),
+    "created": (201, [("Location", "/items/1"), ("Content-Location", "http://{own}/items/1")]),
+    "refresh": (200, [("Refresh", "0; url=http://{own}/next")]),
+    "cookies": (
+        200,
+        [
+            ("Set-Cookie", "root=1; Path=/; HttpOnly"),
+            ("Set-Cookie", "sub=2; Path=/sub"),
+            ("Set-Cookie", "bare=3"),
+            ("Set-Cookie", "known=4; Path={prefix}/x"),
+        ],
+    ),
+}
+"""What ``/links/<kind>`` answers: a status and fields built as apps build them, from the
+``Host`` the app sees (``{own}``, its port ``{port}``) and ``X-Forwarded-Prefix``
+(``{prefix}``)."""
+
+
+class _Links(web.RequestHandler):
+    """Answers :data:`LINKS`; the body repeats the fields as sent (a body is never rewritten)."""
+
+    def get(self, kind: str) -> None:
+        status, fields = LINKS[kind]
+        host = self.request.host
+        values = {
+            "own": host,
+            "port": host.rpartition(":")[2],
+            "prefix": self.request.headers.get("X-Forwarded-Prefix", ""),
+        }
+        self.set_status(status)
+        for name, template in fields:
+            self.add_header(name, template.format(**values))
+        self.write("\n".join(template.format(**values) for _, template in fields))
+
+
 class _Echo(websocket.WebSocketHandler):
     def check_origin(self, origin: str) -> bool:
         return True
@@ -122,6 +164,7 @@ def make_app(name: str = "app") -> web.Application:
             (r"/upload", _Upload),
             (r"/download", _Download),
             (r"/ws", _Echo),
+            (r"/links/(.*)", _Links),
         ],
         websocket_ping_interval=0,
         app_name=name,

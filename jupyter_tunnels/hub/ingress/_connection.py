@@ -27,7 +27,6 @@ from ..._wire.protocol import DATA_UPGRADE
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from .._exceptions import HubError
 from ..services._agents import AgentSession
-from ..services._traffic import Exchange
 from ._decisions import Answer, OpenStream, Redirect
 from ._engine import Ingress
 from ._pages import render_answer
@@ -108,7 +107,7 @@ class FrontConnection(abc.ABC):
         self.pending: collections.deque[Pending] = collections.deque()
         self.paused: set[str] = set()
         self.waiting: asyncio.Task[None] | None = None
-        self.request: Exchange | None = None
+        self.request: Pending | None = None
         """The tunnel request being judged (recorded when refused, else it joins ``pending``)."""
         self.head: RequestHead | None = None
         """The request being judged: its ``Accept`` picks HTML or JSON for the hub's answers."""

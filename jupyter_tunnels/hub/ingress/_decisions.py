@@ -14,6 +14,7 @@ from ..._core.errors import ErrorCode
 from ..._wire.http1 import RequestHead
 from ..services._agents import AgentSession
 from ..services._routing import Route
+from ._response_rewrite import ResponseRewrite
 
 __all__ = [
     "Answer",
@@ -41,6 +42,8 @@ class Forward:
     """The path the app sees, for the request log."""
     close_after: bool
     """The visitor asked to close the connection after this request."""
+    rewrite: ResponseRewrite
+    """How the app's response heads are rewritten to keep the visitor inside the tunnel."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

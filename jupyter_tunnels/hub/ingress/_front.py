@@ -32,11 +32,12 @@ from ..._wire.http1 import HeadError, RequestHead, find_head_end, parse_request_
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, read_large_chunks, splice
 from .._exceptions import HubError
 from ..services._routing import Route
-from ..services._traffic import CLIENT_CLOSED, Exchange
+from ..services._traffic import CLIENT_CLOSED
 from ._connection import READING, FrontConnection, Phase
 from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, Redirect, ToHub
 from ._dialers import Stream
 from ._engine import RelayToHub
+from ._response_rewrite import ResponseRewrite
 from ._upstream import Pending, Upstream
 
 __all__ = ["API_UPSTREAM", "FrontProtocol"]
@@ -165,7 +166,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
 
     def _carry_out(self, decision: Decision, raw: bytes) -> None:
         if isinstance(decision, Forward):
-            self._record(decision.route, decision.path)
+            self._record(decision.route, decision.path, decision.rewrite)
             if self.ingress.on_request is not None:
                 self.ingress.on_request()
             self._forward(decision)
@@ -182,10 +183,12 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
         else:
             self._wait(self._open_stream(decision))
 
-    def _record(self, route: Route, path: bytes) -> None:
+    def _record(self, route: Route, path: bytes, rewrite: ResponseRewrite | None = None) -> None:
         assert self.head is not None
         traffic = self.ingress.traffic.for_tunnel(route.tunnel_id, route.slug, route.owner_id)
-        self.request = Exchange(self.head.method, traffic, path, self.client, self.head_bytes)
+        self.request = Pending(
+            self.head.method, traffic, path, self.client, self.head_bytes, rewrite
+        )
 
     async def _ask_owner(self, question: AskOwner, raw: bytes) -> None:
         owner = await self.ingress.policy.identities.resolve(question.head, question.bearer)

@@ -19,7 +19,9 @@ standalone hub's port and, embedded, a Jupyter server's port after the hand-over
    the answer (:meth:`IngressPolicy.with_owner`). Refused: ``401`` with ``WWW-Authenticate``.
 4. **Pause**: a paused or stopping tunnel is ``503``.
 5. **Rewriting** (``_rewrite.py``): the routing prefix stripped, ``Host`` and
-   ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed.
+   ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed; and how
+   the app's response heads will be rewritten (``_response_rewrite.py``: redirects and cookie
+   paths kept inside the tunnel).
 
 Framing (``Content-Length`` against ``Transfer-Encoding``, folded or malformed lines, field
 names outside the token characters or differing from a framing field only by ``_``, head size,
@@ -57,6 +59,7 @@ from ._decisions import (
     ToHub,
 )
 from ._pages import wants_html
+from ._response_rewrite import response_rewrite
 from ._rewrite import (
     JUPYTER_NEIGHBOURS,
     ForeignCredentials,
@@ -317,10 +320,13 @@ class IngressPolicy:
         if not route.accepting:
             return self._not_accepting(head, route, path)
         settings = self.settings
+        rewrite = response_rewrite(
+            route.target_host, route.target_port, prefix, head.host, settings.scheme
+        )
         close_after = rewrite_for_tunnel(
             head, route, path, prefix, client, settings.scheme, settings.foreign
         )
-        return Forward(route, head, path, close_after)
+        return Forward(route, head, path, close_after, rewrite)
 
     def _not_accepting(self, head: RequestHead, route: Route, path: bytes) -> Answer:
         message = f"tunnel {route.slug!r} is {route.status.value}"

@@ -4,11 +4,14 @@ pool of idle upstream connections shared by visitors.
 An :class:`Upstream` is one connection towards a tunnel's local app (a data connection
 spliced by the connector to a local connection) or towards the hub's own API. It finds
 response boundaries without copying bodies and hands the bytes to the visitor connection it
-currently serves (its :class:`Downstream`). When a visitor leaves while its upstream is idle
-and reusable, the upstream goes to the :class:`UpstreamPool` and serves the next visitor of
-the same tunnel, as a reverse proxy keeps its upstream connections alive: a new visitor
-connection then costs the hub one accepted socket and nothing more, and the connector no
-dial at all.
+currently serves (its :class:`Downstream`). Bodies pass untouched; a response head passes as
+it came unless it has fields that would send the visitor out of the tunnel (rewritten by
+``_response_rewrite.py``, the same for both hostings) or the visitor asked to close.
+
+When a visitor leaves while its upstream is idle and reusable, the upstream goes to the
+:class:`UpstreamPool` and serves the next visitor of the same tunnel, as a reverse proxy keeps
+its upstream connections alive: a new visitor connection then costs the hub one accepted
+socket and nothing more, and the connector no dial at all.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from ..._wire.protocol import MAX_LINE, READY_LINE, StreamReady, decode_line
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, read_large_chunks
 from ..services._agents import PROBE_AFTER, ProbeResult
 from ..services._routing import Destination, Route
-from ..services._traffic import Exchange
+from ..services._traffic import Exchange, TunnelTraffic
+from ._response_rewrite import ResponseRewrite, rewrite_response_head
 
 __all__ = [
     "POOL_IDLE_SECONDS",
@@ -45,8 +49,23 @@ PROBE_EVERY = 4.0
 poll), its connector is asked again this often."""
 
 
-Pending = Exchange
-"""A request forwarded upstream whose response has not ended yet."""
+class Pending(Exchange):
+    """A request forwarded upstream whose response has not ended yet."""
+
+    __slots__ = ("rewrite",)
+
+    def __init__(
+        self,
+        method: bytes,
+        traffic: TunnelTraffic | None = None,
+        path: bytes = b"",
+        client: str = "",
+        bytes_in: int = 0,
+        rewrite: ResponseRewrite | None = None,
+    ) -> None:
+        super().__init__(method, traffic, path, client, bytes_in)
+        self.rewrite = rewrite
+        """How its response head is rewritten (None for the hub's own API)."""
 
 
 class Downstream(Protocol):
@@ -96,7 +115,7 @@ class Upstream(asyncio.Protocol):
         self.ready_line = ready_line
         self.buffer = bytearray()
         self.scanner: BodyScanner | None = None
-        self.response: Exchange | None = None
+        self.response: Pending | None = None
         """The request whose response is being read (its status and bytes are filled in)."""
         self.closed = False
         self.sent_any = False
@@ -225,7 +244,8 @@ class Upstream(asyncio.Protocol):
                 break
             head_end += 4
             head_start = position
-            head = parse_response_head(data[head_start:head_end])
+            raw_head = data[head_start:head_end]
+            head = parse_response_head(raw_head)
             position = head_end
             self.sent_any = True
             if head.status == 101:
@@ -245,13 +265,17 @@ class Upstream(asyncio.Protocol):
             response = self.response = front.pending[index] if front.pending else None
             method = response.method if response is not None else b"GET"
             head_size = head_end - head_start
+            sent_head = raw_head
+            if response is not None and response.rewrite is not None:
+                sent_head = rewrite_response_head(raw_head, response.rewrite)
             if front.close_after and completed + 1 >= len(front.pending):
                 # the visitor asked to close after this response: say so in it (the app,
                 # which keeps its connection for the next visitor, said keep-alive)
-                closing = _closing_head(data[head_start:head_end])
-                front.send(data[start:head_start] + closing)
+                sent_head = _closing_head(sent_head)
+            if sent_head is not raw_head:
+                front.send(data[start:head_start] + sent_head)
                 start = head_end
-                head_size = len(closing)
+                head_size = len(sent_head)
             if response is not None:
                 response.status = head.status
                 response.bytes_out = head_size
