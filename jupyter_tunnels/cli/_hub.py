@@ -39,8 +39,10 @@ from .._core.loop import loop_name, run
 from .._version import __version__
 from ..hub import (
     ADMIN_TOKEN_FILE,
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HUB_PORT,
     DEFAULT_LEASE_TTL,
+    DEFAULT_MAX_UNFINISHED_HEADS,
     DEFAULT_SLUG_GRACE,
     DEFAULT_TCP_PORTS,
     HubServer,
@@ -85,6 +87,8 @@ class HubSettings:
     lease_ttl: float = DEFAULT_LEASE_TTL
     slug_grace: float = DEFAULT_SLUG_GRACE
     tcp_ports: tuple[int, int] | None = DEFAULT_TCP_PORTS
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
 
 
 def demo_db_path() -> Path:
@@ -109,6 +113,15 @@ def hub_command(args: argparse.Namespace) -> int:
         lease_ttl=settings.resolve(args, "lease_ttl", settings.lease_ttl, DEFAULT_LEASE_TTL),
         slug_grace=settings.resolve(args, "slug_grace", settings.slug_grace, DEFAULT_SLUG_GRACE),
         tcp_ports=settings.resolve(args, "tcp_ports", settings.port_range, default_tcp_ports),
+        head_timeout=settings.resolve(
+            args, "head_timeout", settings.head_timeout, DEFAULT_HEAD_TIMEOUT
+        ),
+        max_unfinished_heads=settings.resolve(
+            args,
+            "max_unfinished_heads",
+            settings.max_unfinished_heads,
+            DEFAULT_MAX_UNFINISHED_HEADS,
+        ),
     )
     serve(hub, announce_hub)
     return 0
@@ -203,6 +216,8 @@ async def start_server(hub: HubSettings) -> HubServer:
             lease_ttl=hub.lease_ttl,
             slug_grace=hub.slug_grace,
             tcp_ports=hub.tcp_ports,
+            head_timeout=hub.head_timeout,
+            max_unfinished_heads=hub.max_unfinished_heads,
         )
     except OSError as exc:
         raise CommandError(_cannot_listen(exc, hub.host, hub.port)) from exc

@@ -132,6 +132,27 @@ def add_hub(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             "ports for TCP and UDP tunnels, or 'none' (default 20000-20100)", "tcp_ports"
         ),
     )
+    hub.add_argument(
+        "--head-timeout",
+        type=settings.head_timeout,
+        default=env,
+        metavar="SECONDS",
+        help=from_env(
+            "seconds a visitor has to send a whole request head, then 408 (default 20)",
+            "head_timeout",
+        ),
+    )
+    hub.add_argument(
+        "--max-unfinished-heads",
+        type=settings.max_unfinished_heads,
+        default=env,
+        metavar="N",
+        help=from_env(
+            "request heads one client address may hold unfinished at once; "
+            "more are answered 429 (default 64)",
+            "max_unfinished_heads",
+        ),
+    )
     _add_log_level(hub)
 
 

@@ -24,14 +24,19 @@ __all__ = [
     "MAX_OWNER_NAME_LENGTH",
     "MIN_LEASE_TTL",
     "MIN_SLUG_GRACE",
+    "MIN_UNFINISHED_HEADS",
+    "count_at_least",
     "env_name",
+    "head_timeout",
     "hub_url",
     "lease_ttl",
     "log_level",
+    "max_unfinished_heads",
     "owner_name",
     "path",
     "port",
     "port_range",
+    "positive_seconds",
     "resolve",
     "seconds_at_least",
     "slug_grace",
@@ -49,6 +54,8 @@ MIN_LEASE_TTL = 1.0
 """The shortest lease TTL the hub accepts (tests use it to see leases expire quickly)."""
 MIN_SLUG_GRACE = 0.0
 """No grace at all: a stopped tunnel's slug is free at once."""
+MIN_UNFINISHED_HEADS = 1
+"""The smallest bound of unfinished request heads per client address the hub accepts."""
 MAX_PORT = 65535
 
 
@@ -130,10 +137,42 @@ def seconds_at_least(minimum: float) -> Callable[[str], float]:
     return seconds
 
 
+def positive_seconds(value: str) -> float:
+    """A duration in seconds greater than zero (and finite)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not number > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value} s is not a positive number of seconds")
+    if number == float("inf"):
+        raise argparse.ArgumentTypeError("a duration must be finite")
+    return number
+
+
+def count_at_least(minimum: int) -> Callable[[str], int]:
+    """A parser of a whole number, refusing values below ``minimum``."""
+
+    def count(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"{number} is less than the minimum, {minimum}")
+        return number
+
+    return count
+
+
 lease_ttl = seconds_at_least(MIN_LEASE_TTL)
 """Parse ``--lease-ttl``."""
 slug_grace = seconds_at_least(MIN_SLUG_GRACE)
 """Parse ``--slug-grace``."""
+head_timeout = positive_seconds
+"""Parse ``--head-timeout``."""
+max_unfinished_heads = count_at_least(MIN_UNFINISHED_HEADS)
+"""Parse ``--max-unfinished-heads``."""
 
 
 def hub_url(value: str) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from ._app import Hub
 from ._config import (
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HUB_PORT,
     DEFAULT_LEASE_TTL,
+    DEFAULT_MAX_UNFINISHED_HEADS,
     DEFAULT_SLUG_GRACE,
     DEFAULT_TCP_PORTS,
     HubConfig,
@@ -30,8 +32,10 @@ from .store._owners import create_owner
 
 __all__ = [
     "ADMIN_TOKEN_FILE",
+    "DEFAULT_HEAD_TIMEOUT",
     "DEFAULT_HUB_PORT",
     "DEFAULT_LEASE_TTL",
+    "DEFAULT_MAX_UNFINISHED_HEADS",
     "DEFAULT_SLUG_GRACE",
     "DEFAULT_TCP_PORTS",
     "AdminBootstrap",

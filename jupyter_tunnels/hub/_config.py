@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -96,8 +97,8 @@ class HubConfig:
             raise ValueError("lease_ttl must be at least 1 second")
         if self.slug_grace < 0:
             raise ValueError("slug_grace must not be negative")
-        if self.head_timeout <= 0:
-            raise ValueError("head_timeout must be positive")
+        if not 0 < self.head_timeout < math.inf:  # also refuses nan
+            raise ValueError("head_timeout must be a positive, finite number of seconds")
         if self.max_unfinished_heads < 1:
             raise ValueError("max_unfinished_heads must be at least 1")
 

@@ -22,7 +22,9 @@ from tornado import httpserver, netutil, web
 from .._core.env import TOKEN_ENV
 from ._app import Hub
 from ._config import (
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_LEASE_TTL,
+    DEFAULT_MAX_UNFINISHED_HEADS,
     DEFAULT_SLUG_GRACE,
     DEFAULT_TCP_PORTS,
     DEFAULT_WEBHOOK_MAX_ATTEMPTS,
@@ -132,15 +134,17 @@ class HubServer:
         webhook_retry_base: float = DEFAULT_WEBHOOK_RETRY_BASE,
         webhook_max_attempts: int = DEFAULT_WEBHOOK_MAX_ATTEMPTS,
         webhook_hosts: tuple[str, ...] | None = None,
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS,
     ) -> HubServer:
-        """Bind ``host:port`` (0 picks a free port), open the store and start serving."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sockets = netutil.bind_sockets(port, host, family=family)
-        bound_port = sockets[0].getsockname()[1]
+        """Bind ``host:port`` (0 picks a free port), open the store and start serving.
+
+        :raises ValueError: a setting :class:`HubConfig` refuses (before anything is bound).
+        """
         url_host = f"[{host}]" if ":" in host else host
         config = HubConfig(
             db_url=sqlite_url(db_path),
-            public_url=public_url or f"http://{url_host}:{bound_port}",
+            public_url=public_url or f"http://{url_host}:{port}",
             domain=domain,
             lease_ttl=lease_ttl,
             slug_grace=slug_grace,
@@ -148,7 +152,14 @@ class HubServer:
             webhook_retry_base=webhook_retry_base,
             webhook_max_attempts=webhook_max_attempts,
             webhook_hosts=webhook_hosts,
+            head_timeout=head_timeout,
+            max_unfinished_heads=max_unfinished_heads,
         )
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sockets = netutil.bind_sockets(port, host, family=family)
+        bound_port = sockets[0].getsockname()[1]
+        if not public_url:
+            config = dataclasses.replace(config, public_url=f"http://{url_host}:{bound_port}")
         hub = Hub(config)
         internal_dir = tempfile.mkdtemp(prefix="jupyter-tunnels-")
         try:

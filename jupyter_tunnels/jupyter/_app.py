@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import time
@@ -37,11 +38,11 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.utils import url_path_join
-from traitlets import Float, List, Unicode, default, validate
+from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
 
 from ..client import ConfigurationError, TunnelError
 from ..connector import DEFAULT_ALLOWED_HOSTS, Connector
-from ..hub import DEFAULT_LEASE_TTL
+from ..hub import DEFAULT_HEAD_TIMEOUT, DEFAULT_LEASE_TTL, DEFAULT_MAX_UNFINISHED_HEADS
 from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url, server_store
 from ._embedded import EmbeddedHub
 from ._handlers import ConnectHandler, ExposeHandler, InfoHandler, RemoteApiHandler
@@ -91,6 +92,19 @@ class TunnelsApp(ExtensionApp):
         (heartbeats come three times per TTL).""",
     ).tag(config=True)
 
+    head_timeout = Float(
+        DEFAULT_HEAD_TIMEOUT,
+        help="""Embedded hub: seconds a visitor has to send a whole request head through
+        the server's port (from its first byte; for the first request, from the connection's
+        opening), then 408 and the connection closes. Positive.""",
+    ).tag(config=True)
+
+    max_unfinished_heads = Integer(
+        DEFAULT_MAX_UNFINISHED_HEADS,
+        help="""Embedded hub: request heads one client address may hold unfinished at once
+        through the server's port; more are answered 429. At least 1.""",
+    ).tag(config=True)
+
     db_path = Unicode(
         "",
         help="""Embedded hub: the SQLite file that keeps tunnels, leases and tokens.
@@ -134,6 +148,26 @@ class TunnelsApp(ExtensionApp):
         value = float(proposal["value"])
         if value < 1:
             raise ValueError("lease_ttl must be at least 1 second")
+        return value
+
+    @validate("head_timeout")
+    def _check_head_timeout(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not 0 < value < math.inf:  # also refuses nan
+            raise TraitError(
+                f"c.TunnelsApp.head_timeout is {value!r}: give a positive, finite number of "
+                f"seconds (default {DEFAULT_HEAD_TIMEOUT:g})"
+            )
+        return value
+
+    @validate("max_unfinished_heads")
+    def _check_max_unfinished_heads(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(
+                f"c.TunnelsApp.max_unfinished_heads is {value}: give at least 1 "
+                f"(default {DEFAULT_MAX_UNFINISHED_HEADS})"
+            )
         return value
 
     def __init__(self, **kwargs: Any) -> None:
@@ -217,7 +251,12 @@ class TunnelsApp(ExtensionApp):
             self.handlers.append((f"{mount}/v1/(?P<path>.*)", RemoteApiHandler, own))
             return
         self.embedded = EmbeddedHub(
-            self.store_path, self.hub_public_url(), self.lease_ttl, self.mount
+            self.store_path,
+            self.hub_public_url(),
+            self.lease_ttl,
+            self.mount,
+            head_timeout=self.head_timeout,
+            max_unfinished_heads=self.max_unfinished_heads,
         )
         self.handlers.extend(jupyter_rules(self.embedded, mount))
 

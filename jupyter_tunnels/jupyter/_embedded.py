@@ -33,7 +33,14 @@ from tornado import web
 from .._core.errors import ErrorCode
 from .._core.models import Target
 from ..connector import Connector, TargetNotAllowed, check_target
-from ..hub import Hub, HubConfig, create_owner, sqlite_url
+from ..hub import (
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_MAX_UNFINISHED_HEADS,
+    Hub,
+    HubConfig,
+    create_owner,
+    sqlite_url,
+)
 from ..hub._exceptions import HubError
 from ..hub.ingress import (
     AgentDialer,
@@ -80,11 +87,22 @@ class EmbeddedHub:
     """
 
     def __init__(
-        self, db_path: Callable[[], Path], public_url: str, lease_ttl: float, mount: str
+        self,
+        db_path: Callable[[], Path],
+        public_url: str,
+        lease_ttl: float,
+        mount: str,
+        *,
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS,
     ) -> None:
         self._db_path = db_path
         self.mount = mount.rstrip("/")
         self.lease_ttl = lease_ttl
+        self.head_timeout = head_timeout
+        """Seconds a visitor has to send a whole request head (``HubConfig.head_timeout``)."""
+        self.max_unfinished_heads = max_unfinished_heads
+        """Unfinished heads one client address may hold (``HubConfig.max_unfinished_heads``)."""
         self.owner_id: str | None = None
         """The local owner's id, once started (requests before that get a 503)."""
         self.token: str | None = None
@@ -108,6 +126,8 @@ class EmbeddedHub:
             public_url=public_url,
             lease_ttl=self.lease_ttl,
             tcp_ports=None,
+            head_timeout=self.head_timeout,
+            max_unfinished_heads=self.max_unfinished_heads,
         )
         hub = Hub(config)
         direct = DirectDialer(self._allowed_hosts)

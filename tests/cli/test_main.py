@@ -24,8 +24,10 @@ from jupyter_tunnels import __version__
 from jupyter_tunnels.cli import main
 from jupyter_tunnels.hub import (
     ADMIN_TOKEN_FILE,
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HUB_PORT,
     DEFAULT_LEASE_TTL,
+    DEFAULT_MAX_UNFINISHED_HEADS,
     DEFAULT_SLUG_GRACE,
     DEFAULT_TCP_PORTS,
 )
@@ -119,7 +121,10 @@ def test_hub_help_states_the_hubs_real_defaults(capsys: pytest.CaptureFixture[st
     for default in (DEFAULT_HUB_PORT, DEFAULT_LEASE_TTL, DEFAULT_SLUG_GRACE):
         assert f"(default {default:g})" in text
     assert f"(default {first}-{last})" in text
+    assert f"(default {DEFAULT_HEAD_TIMEOUT:g})" in text
+    assert f"(default {DEFAULT_MAX_UNFINISHED_HEADS})" in text
     assert "JUPYTER_TUNNELS_LEASE_TTL" in text
+    assert "JUPYTER_TUNNELS_HEAD_TIMEOUT" in text
 
 
 @pytest.mark.parametrize(
@@ -130,6 +135,12 @@ def test_hub_help_states_the_hubs_real_defaults(capsys: pytest.CaptureFixture[st
         ("hub", "--port", "http"),
         ("hub", "--lease-ttl", "0.5"),
         ("hub", "--tcp-ports", "9-1"),
+        ("hub", "--head-timeout", "0"),
+        ("hub", "--head-timeout", "nan"),
+        ("hub", "--head-timeout", "inf"),
+        ("hub", "--head-timeout", "soon"),
+        ("hub", "--max-unfinished-heads", "0"),
+        ("hub", "--max-unfinished-heads", "2.5"),
         ("info",),
         ("token",),
         ("token", "create"),

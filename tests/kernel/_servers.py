@@ -14,8 +14,9 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -83,17 +84,22 @@ class JupyterServerProcess:
 
 
 def start_jupyter_server(
-    base: Path, base_url: str = "/", *, tls: tuple[Path, Path] | None = None
+    base: Path,
+    base_url: str = "/",
+    *,
+    tls: tuple[Path, Path] | None = None,
+    tunnels: Mapping[str, Any] | None = None,
 ) -> JupyterServerProcess:
     """Start ``python -m jupyter server`` in ``base`` and wait until ``tunnels/info`` answers;
     ``base_url`` is the server's, as it appears in URLs (``/`` by default). With ``tls``
-    (a certificate and its key) the server speaks HTTPS and trusts that certificate."""
+    (a certificate and its key) the server speaks HTTPS and trusts that certificate;
+    ``tunnels`` is more ``c.TunnelsApp`` configuration (``{"head_timeout": 2.0}``)."""
     dirs = {name: base / name for name in ("runtime", "data", "config", "root")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
     config = {
         "ServerApp": {"jpserver_extensions": EXTENSIONS},
-        "TunnelsApp": {"db_path": str(dirs["data"] / "tunnels" / "hub.db")},
+        "TunnelsApp": {"db_path": str(dirs["data"] / "tunnels" / "hub.db"), **(tunnels or {})},
     }
     (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(config))
     port, token = closed_port(), secrets.token_hex(16)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ from tests._hubs import RunningHub
 from tests.kernel._servers import JupyterServerProcess
 
 TIMEOUT = 30.0
+HOSTINGS = ("standalone", "embedded")
+"""The kinds of hosting, as the fixtures' parameters name them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,3 +149,8 @@ class Embedded(Hosting):
         exposed = Exposed(tunnel["id"], tunnel["slug"], tunnel["url"])
         self.exposed.append(exposed)
         return exposed
+
+
+MakeHosting = Callable[..., Hosting]
+"""``make_hosting(kind, **settings)`` (a fixture): a hosting of that kind (one of
+:data:`HOSTINGS`) with these hub settings."""
