@@ -60,6 +60,8 @@ class Answer:
     route: Route | None = None
     """The tunnel the request was for, when it is known (its request log records it)."""
     path: bytes = b""
+    details: dict[str, object] | None = None
+    """The JSON envelope's ``details`` (a share's refused and allowed methods)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

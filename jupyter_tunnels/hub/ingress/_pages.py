@@ -99,6 +99,7 @@ def error_response(
     *,
     html_page: bool = False,
     closes: bool = True,
+    details: object = None,
 ) -> bytes:
     """A complete error response: JSON, or HTML for a browser; ``closes``: it says the
     connection closes after it.
@@ -109,7 +110,7 @@ def error_response(
         body = error_page(status, code, message).encode()
         kind = b"text/html"
     else:
-        body = json.dumps({"code": code, "message": message, "details": None}).encode()
+        body = json.dumps({"code": code, "message": message, "details": details}).encode()
         kind = b"application/json"
     reason = _REASONS.get(status, "Error").encode()
     return (
@@ -142,4 +143,5 @@ def render_answer(decision: Answer | Redirect, *, keep: bool) -> bytes:
         extra,
         html_page=decision.html,
         closes=not keep,
+        details=decision.details,
     )

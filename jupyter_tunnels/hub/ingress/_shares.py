@@ -67,7 +67,9 @@ def judge_share(
     refusal = judge(rule, route.tunnel_id, method, app_path, moment, consume=not browser)
     if refusal is not None:
         extra = tuple((n.encode(), v.encode()) for n, v in refusal.headers)
-        return Answer(refusal.status, refusal.code, refusal.message, extra, html, route, path)
+        return Answer(
+            refusal.status, refusal.code, refusal.message, extra, html, route, path, refusal.details
+        )
     if not browser:
         return path
     assert rule is not None  # judge refuses a missing rule

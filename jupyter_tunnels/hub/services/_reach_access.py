@@ -52,7 +52,7 @@ async def reachable(
             raise HubError(ErrorCode.INVALID_SHARE, f"the share is not for tunnel {ref!r}")
         refusal = judge(rule, tunnel.id, "CONNECT", "/", now(), consume=False)
         if refusal is not None:
-            raise HubError(refusal.code, refusal.message)
+            raise HubError(refusal.code, refusal.message, refusal.details)
         share = (rule.share_id, rule.token_hash)
     if tunnel.status not in LIVE_STATUSES or tunnel.status is TunnelStatus.STOPPING:
         raise HubError(
@@ -114,7 +114,7 @@ def check_stream(
         rule = router.shares.get(live.share_token_hash)
         refusal = judge(rule, route.tunnel_id, "CONNECT", "/", now())
         if refusal is not None:
-            raise HubError(refusal.code, refusal.message)
+            raise HubError(refusal.code, refusal.message, refusal.details)
     elif route.owner_id != live.owner_id:
         raise HubError(ErrorCode.TUNNEL_NOT_FOUND, "the reached tunnel is no longer yours")
     if not route.accepting:

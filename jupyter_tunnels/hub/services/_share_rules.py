@@ -86,6 +86,8 @@ class Refusal:
     code: ErrorCode
     message: str
     headers: tuple[tuple[str, str], ...] = ()
+    details: dict[str, object] | None = None
+    """What the API envelope's ``details`` says (the refused and the allowed methods)."""
 
     @property
     def status(self) -> int:
@@ -119,12 +121,7 @@ def judge(
             ErrorCode.PATH_NOT_SHARED, f"this share link only opens paths under {rule.path_prefix}"
         )
     if rule.methods is not None and method.upper() not in rule.methods:
-        allowed = ", ".join(sorted(rule.methods - {"CONNECT"}))
-        return Refusal(
-            ErrorCode.METHOD_NOT_ALLOWED,
-            f"this share link does not allow {method.upper()}",
-            (("Allow", allowed),),
-        )
+        return _method_refused(rule.methods, method.upper())
     if not consume:
         return None
     if rule.rate is not None:
@@ -142,6 +139,28 @@ def judge(
     rule.unflushed += 1
     rule.last_access = moment
     return None
+
+
+def _method_refused(methods: frozenset[str], method: str) -> Refusal:
+    """A ``405`` that names the refused method and the allowed ones: a read-only link breaks
+    apps that POST for their callbacks (Dash), and the visitor must be able to tell why."""
+    allowed = sorted(methods)
+    # Allow lists the methods of the resource (RFC 9110, 10.2.1); CONNECT is not one of them
+    http_methods = [name for name in allowed if name != "CONNECT"]
+    said = ", ".join(allowed)
+    if method == "CONNECT":
+        message = f"this share link allows {said}, not raw streams (CONNECT)"
+    else:
+        message = (
+            f"this share link allows {said}; the app sent {method}: "
+            f"ask its owner for a link that also allows {method}"
+        )
+    return Refusal(
+        ErrorCode.METHOD_NOT_ALLOWED,
+        message,
+        (("Allow", ", ".join(http_methods)),),
+        {"method": method, "allowedMethods": allowed},
+    )
 
 
 def _under(path: str, prefix: str) -> bool:

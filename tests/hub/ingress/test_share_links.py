@@ -108,6 +108,29 @@ async def test_methods_paths_and_rates_are_enforced(hosting: Hosting, services: 
     assert counts == {"read only": 2, "two a minute": 2}, "refused requests are no accesses"
 
 
+async def test_a_read_only_link_names_the_method_it_refused(
+    hosting: Hosting, services: Services
+) -> None:
+    """A Dash app POSTs its callbacks: behind a GET/HEAD link the 405 says why it broke."""
+    tunnel = await hosting.expose(services.http_port, "dash")
+    grant = await hosting.share(tunnel, name="read only", allowedMethods=["HEAD", "get"])
+    url = f"{tunnel.url}_dash-update-component?share_token={grant['token']}"
+    async with visitor() as http:
+        posted = await http.post(url, json={"output": "graph"})
+        page = await http.put(url, content=b"x", headers={"Accept": "text/html"})
+    said = "this share link allows GET, HEAD; the app sent POST"
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert posted.json() == {
+        "code": "METHOD_NOT_ALLOWED",
+        "message": f"{said}: ask its owner for a link that also allows POST",
+        "details": {"method": "POST", "allowedMethods": ["GET", "HEAD"]},
+    }
+    assert (page.status_code, page.headers["allow"]) == (405, "GET, HEAD")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>Not allowed through this share link</h1>" in page.text
+    assert "This share link allows GET, HEAD; the app sent PUT" in page.text
+
+
 async def test_each_request_is_judged_by_its_own_credential(
     hosting: Hosting, services: Services
 ) -> None:
