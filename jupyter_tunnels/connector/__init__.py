@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._connector import Backoff, Connector, ConnectorState
 from ._dial import DEFAULT_ALLOWED_HOSTS, TargetNotAllowed, check_target
+from ._readiness import accepts_connections
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -11,5 +12,6 @@ __all__ = [
     "Connector",
     "ConnectorState",
     "TargetNotAllowed",
+    "accepts_connections",
     "check_target",
 ]

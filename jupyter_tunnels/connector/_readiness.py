@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from .._wire.protocol import TunnelSpec
 from ._dial import TargetNotAllowed, check_target
 
-__all__ = ["LOCAL_PROBE_TIMEOUT", "probe_targets"]
+__all__ = ["LOCAL_PROBE_TIMEOUT", "accepts_connections", "probe_targets"]
 
 LOCAL_PROBE_TIMEOUT = 1.0
 """Seconds a target has to accept the readiness probe's connection; one that takes longer is
@@ -31,12 +31,16 @@ async def probe_targets(specs: Iterable[TunnelSpec], allowed_hosts: tuple[str, .
         except TargetNotAllowed as exc:
             local_error = str(exc)
             continue
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(spec.host, spec.port), LOCAL_PROBE_TIMEOUT
-            )
-        except (OSError, asyncio.TimeoutError):
+        if not await accepts_connections(spec.host, spec.port):
             local_error = f"port {spec.port} is not listening on {spec.host}: start your app first"
-            continue
-        writer.close()
     return local_error
+
+
+async def accepts_connections(host: str, port: int) -> bool:
+    """Whether ``host:port`` accepts a TCP connection within :data:`LOCAL_PROBE_TIMEOUT`."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), LOCAL_PROBE_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True

@@ -17,7 +17,7 @@ from tornado import web
 
 from .._core.errors import ErrorCode
 from ..client import APIError, TunnelError
-from ..connector import Connector, TargetNotAllowed
+from ..connector import Connector, TargetNotAllowed, accepts_connections
 
 __all__ = [
     "ConnectHandler",
@@ -124,9 +124,14 @@ class ExposeHandler(_ExtensionHandler):
 
     @web.authenticated
     async def post(self) -> None:
-        """Expose ``{port, host?, name?, protocol?, public?}``; send the Tunnel.
+        """Expose ``{port, host?, name?, protocol?, public?}``; send the Tunnel, plus
+        ``targetListening``: whether the port accepted a connection just now (null for udp,
+        which cannot be probed).
 
-        Posting the same port again answers with the same tunnel.
+        Posting the same port again answers with the same tunnel. A port nothing listens on
+        is exposed all the same (the app may start later); ``targetListening`` lets the
+        caller say so at once, where the tunnel's ``readiness`` is the connector's last
+        heartbeat and covers all its targets.
         """
         wanted = self.body_as(ExposeRequest, "port")
         if wanted is None:
@@ -146,7 +151,13 @@ class ExposeHandler(_ExtensionHandler):
         except TunnelError as exc:
             self.send_tunnel_error(exc)
             return
-        self.finish(tunnel.model_dump_json(by_alias=True))
+        answer = tunnel.model_dump(mode="json", by_alias=True)
+        answer["targetListening"] = (
+            None
+            if tunnel.protocol == "udp"
+            else await accepts_connections(tunnel.target.host, tunnel.target.port)
+        )
+        self.finish(answer)
 
 
 class ConnectRequest(pydantic.BaseModel):

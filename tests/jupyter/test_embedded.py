@@ -11,6 +11,7 @@ from tornado.httpclient import HTTPResponse
 
 from jupyter_tunnels import TunnelStatus
 from tests._apps import Services
+from tests._sockets import closed_port
 from tests.jupyter._helpers import XSRF, Fetch, body, start, tunnels_app
 
 # jp_fetch adds its token to the headers dict it is given: always pass a copy of these
@@ -141,6 +142,20 @@ async def test_expose_makes_one_active_tunnel_per_port(
     # the ingress admits anyone to a public tunnel
     visit = await jp_fetch("tunnels", "t", tunnel["slug"] + "/", headers=dict(NO_AUTH))
     assert visit.body == b"hello from the app\n"
+
+
+async def test_expose_says_whether_anything_listens_on_the_port(
+    jp_fetch: Fetch, jp_serverapp: ServerApp, services: Services
+) -> None:
+    await start(jp_serverapp)
+    serving = body(await expose(jp_fetch, port=services.http_port, name="serving"))
+    assert serving["targetListening"] is True
+
+    port = closed_port()
+    answer = await expose(jp_fetch, port=port, name="not-yet")
+    assert answer.code == 200, answer.body  # exposed all the same: the app may start later
+    assert body(answer)["status"] == "active"
+    assert body(answer)["targetListening"] is False
 
 
 async def test_private_tunnel_ingress_needs_jupyter_auth(
