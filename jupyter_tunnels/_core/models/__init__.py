@@ -22,6 +22,7 @@ from .leases import (
     LeaseGrant,
     LeaseRefresh,
     LeaseStatus,
+    TunnelReadiness,
 )
 from .reach import ReachConnection, ReachCreate, ReachStatus
 from .relay_leases import (
@@ -108,6 +109,7 @@ __all__ = [
     "Tunnel",
     "TunnelCreate",
     "TunnelMetrics",
+    "TunnelReadiness",
     "TunnelRotate",
     "TunnelStatus",
     "TunnelUpdate",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field
 
 from .base import ClientInstanceId, Metadata, Readiness, RequestBody, Resource, TtlSeconds
 
@@ -20,11 +20,14 @@ __all__ = [
     "LeaseGrant",
     "LeaseRefresh",
     "LeaseStatus",
+    "TunnelReadiness",
 ]
 
 MAX_ERROR_LENGTH = 1000
 """The longest heartbeat ``lastError`` kept: a longer one is cut, not refused, so a connector
 with a verbose error still renews its lease."""
+MAX_REPORTED_TUNNELS = 1000
+"""The most tunnels one heartbeat may report readiness for (a lease serves far fewer)."""
 
 
 class LeaseStatus(str, enum.Enum):
@@ -95,23 +98,48 @@ class LeaseRefresh(RequestBody):
     ttl_seconds: TtlSeconds | None = None
 
 
+def _truncate(value: Any) -> Any:
+    """Keep the first part of an over-long error rather than refuse the heartbeat."""
+    if isinstance(value, str) and len(value) > MAX_ERROR_LENGTH:
+        return value[: MAX_ERROR_LENGTH - 1] + "…"
+    return value
+
+
+ReportedError = Annotated[
+    str | None,
+    BeforeValidator(_truncate),
+    Field(description=f"Kept to its first {MAX_ERROR_LENGTH} characters; longer ones are cut."),
+]
+"""A heartbeat's ``lastError``: cut to :data:`MAX_ERROR_LENGTH` characters, never refused."""
+TunnelId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TunnelReadiness(RequestBody):
+    """One tunnel's readiness in a heartbeat: whether its own target accepts connections."""
+
+    local_ready: bool = False
+    last_error: ReportedError = None
+
+
 class HeartbeatRequest(RequestBody):
-    """Body of ``POST /v1/leases/{id}/heartbeat``: the connector's readiness."""
+    """Body of ``POST /v1/leases/{id}/heartbeat``: the connector's readiness.
+
+    ``localReady`` and ``lastError`` are the whole lease's; ``tunnels`` (tunnel id ->
+    :class:`TunnelReadiness`) says it per tunnel. A tunnel of the lease that ``tunnels`` does
+    not name (every one, when a connector older than the field sends none) takes the lease's.
+    """
 
     connected_to_hub: bool = False
     local_ready: bool = False
-    last_error: str | None = Field(
-        default=None,
-        description=f"Kept to its first {MAX_ERROR_LENGTH} characters; longer ones are cut.",
-    )
-
-    @field_validator("last_error", mode="before")
-    @classmethod
-    def _truncate(cls, value: Any) -> Any:
-        """Keep the first part of an over-long error rather than refuse the heartbeat."""
-        if isinstance(value, str) and len(value) > MAX_ERROR_LENGTH:
-            return value[: MAX_ERROR_LENGTH - 1] + "…"
-        return value
+    last_error: ReportedError = None
+    tunnels: Annotated[
+        dict[TunnelId, TunnelReadiness] | None,
+        Field(
+            max_length=MAX_REPORTED_TUNNELS,
+            description="Readiness per tunnel id; ids not of this lease's live tunnels are "
+            "ignored.",
+        ),
+    ] = None
 
 
 class HeartbeatResponse(Resource):

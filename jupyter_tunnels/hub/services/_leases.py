@@ -40,6 +40,7 @@ from ..store._engine import Store
 from ..store._owners import AGENT_TOKEN_PREFIX, hash_token, new_token
 from ._agent_rows import agent_event, list_agents, register_agent
 from ._lease_rows import active_lease_row, lease_model, lease_row
+from ._readiness_rows import record_tunnel_readiness
 from ._tunnel_rows import LIVE_VALUES
 from ._tunnel_transitions import follow_connection, stop_tunnels
 from ._tunnels import TunnelService
@@ -193,7 +194,8 @@ class LeaseService:
     async def heartbeat(
         self, owner_id: str, lease_id: str, body: HeartbeatRequest
     ) -> HeartbeatResponse:
-        """Record readiness and extend the lease; expired leases answer ``410 LEASE_EXPIRED``."""
+        """Record readiness (the lease's, and each tunnel's it names) and extend the lease;
+        expired leases answer ``410 LEASE_EXPIRED``."""
         async with self.store.write() as conn:
             current = now()
             await self._expire_due(conn, current)
@@ -211,6 +213,7 @@ class LeaseService:
                         last_error=body.last_error,
                     )
                 )
+                await record_tunnel_readiness(conn, lease_id, body.tunnels)
                 await conn.execute(
                     update(t.agents)
                     .where(t.agents.c.id == row.agent_id)

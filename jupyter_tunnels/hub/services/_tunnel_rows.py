@@ -1,11 +1,11 @@
-"""Tunnels as rows of the store: the query that joins each with its lease, finding one by id
-or slug, and the API's view of such a row."""
+"""Tunnels as rows of the store: the query that joins each with its lease and its own
+readiness, finding one by id or slug, and the API's view of such a row."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
@@ -22,10 +22,19 @@ __all__ = ["LIVE_VALUES", "tunnel_model", "tunnel_query", "tunnel_row"]
 LIVE_VALUES = [s.value for s in LIVE_STATUSES]
 """The stored ``status`` of the live tunnels, for ``status.in_(LIVE_VALUES)``."""
 _INACTIVE_VALUES = [s.value for s in INACTIVE_STATUSES]
+_own = t.tunnel_readiness
+_has_own = _own.c.tunnel_id.is_not(None)
+_OWN_READINESS = and_(_own.c.tunnel_id == t.tunnels.c.id, _own.c.lease_id == t.tunnels.c.lease_id)
+"""A tunnel's own readiness, as reported on its current lease (never on an older one)."""
 
 
 def tunnel_query() -> Select[Any]:
-    """Every tunnel with the state of its lease: the rows :func:`tunnel_model` reads."""
+    """Every tunnel with the state of its lease: the rows :func:`tunnel_model` reads.
+
+    Its ``local_ready`` and ``readiness_error`` are the tunnel's own when its connector
+    reported them (``_readiness_rows.py``), else its lease's (an older connector's); its own
+    null error stays null.
+    """
     return select(
         t.tunnels,
         t.leases.c.agent_id,
@@ -33,9 +42,13 @@ def tunnel_query() -> Select[Any]:
         t.leases.c.last_heartbeat_at,
         t.leases.c.expires_at,
         t.leases.c.connected_to_hub,
-        t.leases.c.local_ready,
-        t.leases.c.last_error.label("lease_error"),
-    ).select_from(t.tunnels.outerjoin(t.leases, t.tunnels.c.lease_id == t.leases.c.id))
+        case((_has_own, _own.c.local_ready), else_=t.leases.c.local_ready).label("local_ready"),
+        case((_has_own, _own.c.last_error), else_=t.leases.c.last_error).label("readiness_error"),
+    ).select_from(
+        t.tunnels.outerjoin(t.leases, t.tunnels.c.lease_id == t.leases.c.id).outerjoin(
+            _own, _OWN_READINESS
+        )
+    )
 
 
 async def tunnel_row(conn: AsyncConnection, owner_id: str, ref: str) -> Row[Any]:
@@ -68,7 +81,7 @@ def tunnel_model(row: Row[Any], config: HubConfig) -> Tunnel:
         Readiness(
             connected_to_hub=row.connected_to_hub,
             local_ready=row.local_ready,
-            last_error=row.lease_error,
+            last_error=row.readiness_error,
         )
         if lease_live
         else Readiness()

@@ -33,6 +33,7 @@ __all__ = [
     "relay_leases",
     "shares",
     "slug_reservations",
+    "tunnel_readiness",
     "tunnels",
     "webhook_deliveries",
     "webhooks",
@@ -124,6 +125,20 @@ tunnels = Table(
         postgresql_where=_LIVE,
     ),
     Index("ix_tunnels_owner_status", "owner_id", "status"),
+)
+
+# What a lease's connector last said about each of its tunnels' own target. A tunnel without
+# a row for its current lease (an older connector, or one it has not reported yet) takes the
+# lease's ``local_ready``/``last_error``. A table of its own, so a store made before it gains
+# it at start-up (``create_all``) without touching the existing tables.
+tunnel_readiness = Table(
+    "tunnel_readiness",
+    metadata,
+    Column("tunnel_id", String(36), ForeignKey("tunnels.id", ondelete="CASCADE"), primary_key=True),
+    Column("lease_id", String(36), ForeignKey("leases.id", ondelete="CASCADE"), nullable=False),
+    Column("local_ready", Boolean, nullable=False),
+    Column("last_error", String(1000)),
+    Index("ix_tunnel_readiness_lease", "lease_id"),
 )
 
 slug_reservations = Table(
