@@ -35,6 +35,7 @@ from .._core.models import (
     Target,
     Tunnel,
     TunnelMetrics,
+    TunnelReadiness,
     TunnelStatus,
     Webhook,
     WebhookDelivery,
@@ -265,10 +266,21 @@ def heartbeat(
     connected_to_hub: bool,
     local_ready: bool,
     last_error: str | None,
+    tunnels: Mapping[str, TunnelReadiness] | None,
     agent_token: str | None,
 ) -> Call[HeartbeatResponse]:
     """``POST /v1/leases/{leaseId}/heartbeat``, with the agent token when one is given."""
-    body = _body(connected_to_hub=connected_to_hub, local_ready=local_ready, last_error=last_error)
+    body = _body(
+        connected_to_hub=connected_to_hub,
+        local_ready=local_ready,
+        last_error=last_error,
+        tunnels=None
+        if tunnels is None
+        else {
+            tunnel_id: readiness.model_dump(mode="json", by_alias=True)
+            for tunnel_id, readiness in tunnels.items()
+        },
+    )
     path = f"/leases/{_segment(lease_id, 'lease_id')}/heartbeat"
     return Call(
         "POST", path, HeartbeatResponse.model_validate, json=body, token=agent_token or None

@@ -35,6 +35,7 @@ from jupyter_tunnels import (
     SlugTaken,
     Target,
     TransportError,
+    TunnelReadiness,
     TunnelsClient,
     TunnelStatus,
 )
@@ -201,6 +202,28 @@ async def test_leases_heartbeats_and_agents(hub: RunningHub) -> None:
         assert (await client.delete_lease(other.id)).id == other.id
         with pytest.raises(NotFound):
             await client.get_lease(other.id)
+
+
+async def test_a_heartbeat_reports_each_tunnel_s_readiness(hub: RunningHub) -> None:
+    async with connect(hub) as client:
+        grant = await client.create_lease("laptop")
+        answering = await client.create(8050, lease_id=grant.id, name="answering")
+        silent = await client.create(8051, lease_id=grant.id, name="silent")
+        error = "port 8051 is not listening on 127.0.0.1: start your app first"
+        await client.heartbeat(
+            grant.id,
+            local_ready=False,
+            last_error=error,
+            tunnels={
+                answering.id: TunnelReadiness(local_ready=True),
+                silent.id: TunnelReadiness(local_ready=False, last_error=error),
+            },
+        )
+        shown = (await client.get(answering.id)).readiness
+        assert (shown.local_ready, shown.last_error) == (True, None)
+        shown = (await client.get(silent.id)).readiness
+        assert (shown.local_ready, shown.last_error) == (False, error)
+        assert (await client.get_lease(grant.id)).readiness.last_error == error
 
 
 async def test_relay_leases(hub: RunningHub) -> None:

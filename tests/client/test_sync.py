@@ -30,6 +30,7 @@ from jupyter_tunnels import (
     TransportError,
     TunnelError,
     TunnelProvider,
+    TunnelReadiness,
     TunnelsClient,
     TunnelStatus,
     UnexpectedResponse,
@@ -184,6 +185,18 @@ def test_leases_heartbeats_and_agents(hub: RunningHub) -> None:
         assert client.delete_lease(other.id).id == other.id
         with pytest.raises(NotFound):
             client.get_lease(other.id)
+
+
+def test_a_heartbeat_reports_each_tunnel_s_readiness(hub: RunningHub) -> None:
+    with connect(hub) as client:
+        grant = client.create_lease("laptop")
+        answering = client.create(8050, lease_id=grant.id, name="answering")
+        silent = client.create(8051, lease_id=grant.id, name="silent")
+        error = "port 8051 is not listening on 127.0.0.1: start your app first"
+        readiness = {silent.id: TunnelReadiness(local_ready=False, last_error=error)}
+        client.heartbeat(grant.id, local_ready=True, tunnels=readiness)
+        assert client.get(answering.id).readiness.local_ready is True  # not named: the lease's
+        assert client.get(silent.id).readiness.last_error == error
 
 
 def test_relay_leases(hub: RunningHub) -> None:

@@ -13,6 +13,7 @@ from ..._core.models import (
     LeaseGrant,
     RelayLease,
     RelayLeaseGrant,
+    TunnelReadiness,
     WorkerToken,
 )
 from .. import _calls
@@ -64,13 +65,16 @@ class AsyncLeaseMethods(AsyncClientCore):
         connected_to_hub: bool = False,
         local_ready: bool = False,
         last_error: str | None = None,
+        tunnels: Mapping[str, TunnelReadiness] | None = None,
         agent_token: str | None = None,
     ) -> HeartbeatResponse:
         """Keep a lease alive and report the connector's readiness.
 
         :param connected_to_hub: the connector holds its connection to the hub.
-        :param local_ready: the local target answers.
+        :param local_ready: every local target answers.
         :param last_error: the connector's last problem, if any.
+        :param tunnels: readiness per tunnel id (whether that tunnel's own target answers);
+            a tunnel of the lease it does not name takes ``local_ready`` and ``last_error``.
         :param agent_token: authenticate with the lease's agent token instead of the API token.
         :raises LeaseExpired: the lease missed its heartbeats; create a new one.
         """
@@ -79,6 +83,7 @@ class AsyncLeaseMethods(AsyncClientCore):
             connected_to_hub=connected_to_hub,
             local_ready=local_ready,
             last_error=last_error,
+            tunnels=tunnels,
             agent_token=agent_token,
         )
         return await self._send(call)
