@@ -5,7 +5,7 @@
 
 import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 
-import { ApiError, ITunnel } from './api';
+import { ApiError, IExposed, ITunnel } from './api';
 import {
   ConnectForm,
   ConnectResult,
@@ -18,6 +18,9 @@ import { TunnelsModel } from './model';
 
 /** Milliseconds a success notification stays up. */
 const NOTICE_MS = 4000;
+/** Milliseconds a warning stays up: long enough to read what to do. */
+const WARNING_MS = 12000;
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
 /** The user-facing operations on the server's tunnels. */
 export class TunnelActions {
@@ -37,9 +40,13 @@ export class TunnelActions {
     const wanted = answer.value;
     return this.run(`Could not expose port ${wanted.port}`, async () => {
       const tunnel = await this.model.api.expose(wanted);
-      Notification.success(`${tunnel.name} is exposed at ${tunnel.url}`, {
-        autoClose: NOTICE_MS
-      });
+      if (tunnel.targetListening === false) {
+        Notification.warning(notListening(tunnel), { autoClose: WARNING_MS });
+      } else {
+        Notification.success(`${tunnel.name} is exposed at ${tunnel.url}`, {
+          autoClose: NOTICE_MS
+        });
+      }
       return tunnel;
     });
   }
@@ -155,4 +162,14 @@ export class TunnelActions {
       await this.model.refresh();
     }
   }
+}
+
+/** What a just-exposed tunnel whose port accepted no connection tells the user. */
+function notListening(tunnel: IExposed): string {
+  const { host, port } = tunnel.target;
+  const where = LOOPBACK_HOSTS.includes(host) ? `port ${port}` : `${host}:${port}`;
+  return (
+    `${tunnel.name} is exposed at ${tunnel.url}, but nothing is listening on ${where} yet: ` +
+    'start your app'
+  );
 }

@@ -64,6 +64,12 @@ export interface IExposeRequest {
   public?: boolean;
 }
 
+/** The answer of `POST tunnels/expose`: the tunnel, and whether its port accepted a
+ * connection from the server just then (null for udp, which cannot be probed). */
+export interface IExposed extends ITunnel {
+  targetListening: boolean | null;
+}
+
 /** Body of `POST tunnels/v1/tunnels/{id}/shares`. */
 export interface IShareRequest {
   name: string;
@@ -135,8 +141,8 @@ export class TunnelsApi {
   }
 
   /** Expose a local port; posting the same port again answers with the same tunnel. */
-  async expose(body: IExposeRequest): Promise<ITunnel> {
-    return this.seenFromHere(await this.request<ITunnel>('expose', 'POST', body));
+  async expose(body: IExposeRequest): Promise<IExposed> {
+    return this.seenFromHere(await this.request<IExposed>('expose', 'POST', body));
   }
 
   /**
@@ -159,7 +165,7 @@ export class TunnelsApi {
     return new URL(there.pathname + there.search + there.hash, here).href;
   }
 
-  private seenFromHere(tunnel: ITunnel): ITunnel {
+  private seenFromHere<T extends ITunnel>(tunnel: T): T {
     return { ...tunnel, url: this.forBrowser(tunnel.url) };
   }
 

@@ -6,6 +6,7 @@ under its own name, so the tests do not depend on each other's tunnels.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests._apps import Services, start_services
+from tests._sockets import closed_port
 from tests.browser._lab import JupyterLab
 from tests.browser._panel import PANEL_ID, TunnelsPanel
 
@@ -205,6 +207,26 @@ def test_closing_a_tunnel_removes_its_row_and_turns_visitors_away(
 
     expect(row).to_have_count(0)
     assert visit(url).status_code >= 400
+
+
+def test_exposing_a_port_nothing_listens_on_warns_and_the_row_says_so(
+    panel: TunnelsPanel,
+) -> None:
+    port = closed_port()
+
+    row = panel.expose(port, "not-started")
+
+    toast = panel.toast(f"nothing is listening on port {port} yet: start your app")
+    expect(toast).to_contain_text("not-started is exposed at")
+    expect(toast).to_have_class(re.compile(r"Toastify__toast--warning"))
+    expect(row).to_have_attribute("data-status", "active")  # exposed all the same
+    expect(row).to_contain_text(f"app not answering: port {port} is not listening")
+    toast.get_by_role("button", name="Hide notification").click()
+
+    # readiness is the connector's, over all its tunnels: close this one for the next tests
+    panel.button("Close not-started").click()
+    panel.accept_dialog("Close tunnel")
+    expect(row).to_have_count(0)
 
 
 def test_an_api_error_shows_as_a_notification_with_the_api_message(
