@@ -4,8 +4,9 @@
  */
 
 import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { ISignal, Signal } from '@lumino/signaling';
 
-import { ApiError, IExposed, ITunnel } from './api';
+import { ApiError, IExposed, IShare, ITunnel } from './api';
 import {
   ConnectForm,
   ConnectResult,
@@ -25,6 +26,11 @@ const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 /** The user-facing operations on the server's tunnels. */
 export class TunnelActions {
   constructor(readonly model: TunnelsModel) {}
+
+  /** Emitted with a tunnel's id after one of its share links was created or revoked here. */
+  get sharesChanged(): ISignal<this, string> {
+    return this._sharesChanged;
+  }
 
   /** Ask for a port (and name, protocol, public) and expose it. */
   async expose(port?: number): Promise<ITunnel | null> {
@@ -66,12 +72,32 @@ export class TunnelActions {
       this.model.api.share(tunnel, wanted)
     );
     if (grant) {
+      this._sharesChanged.emit(tunnel.id);
       await showDialog({
         title: `Share link for ${tunnel.name}`,
         body: new ShareResult(grant),
         buttons: [Dialog.okButton({ label: 'Done' })]
       });
     }
+  }
+
+  /** Revoke one of a tunnel's share links after confirmation. */
+  async revokeShare(tunnel: ITunnel, share: IShare): Promise<void> {
+    const answer = await showDialog({
+      title: `Revoke ${share.name}?`,
+      body: `Whoever has this link to ${tunnel.name} will be turned away from now on.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Revoke link' })]
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    const revoked = await this.run(`Could not revoke ${share.name}`, () =>
+      this.model.api.revokeShare(share)
+    );
+    if (revoked) {
+      Notification.success(`Revoked ${share.name}`, { autoClose: NOTICE_MS });
+    }
+    this._sharesChanged.emit(tunnel.id);
   }
 
   /** Pause an active tunnel, resume a paused one. */
@@ -162,6 +188,8 @@ export class TunnelActions {
       await this.model.refresh();
     }
   }
+
+  private _sharesChanged = new Signal<this, string>(this);
 }
 
 /** What a just-exposed tunnel whose port accepted no connection tells the user. */

@@ -92,6 +92,23 @@ export interface IShareGrant {
   token: string;
 }
 
+/** A share link as `GET tunnels/v1/tunnels/{id}/shares` lists it (its token is not shown
+ * again); revoked and expired links are listed too, with `active` false. */
+export interface IShare {
+  id: string;
+  tunnelId: string;
+  name: string;
+  expiresAt: string | null;
+  allowedMethods: string[] | null;
+  rateLimitPerMinute: number | null;
+  pathPrefix: string | null;
+  /** Neither revoked nor expired. */
+  active: boolean;
+  /** Requests (and reach connections) let through with this link. */
+  accessCount: number;
+  revokedAt: string | null;
+}
+
 /** Body of `POST tunnels/connect`: reach a tunnel from this server. */
 export interface IConnectRequest {
   /** The tunnel's id or slug. */
@@ -191,6 +208,16 @@ export class TunnelsApi {
   async share(tunnel: ITunnel, body: IShareRequest): Promise<IShareGrant> {
     const grant = await this.request<IShareGrant>(`${tunnelPath(tunnel)}/shares`, 'POST', body);
     return { ...grant, shareUrl: grant.shareUrl && this.forBrowser(grant.shareUrl) };
+  }
+
+  /** A tunnel's share links, oldest first, revoked and expired ones included. */
+  listShares(tunnel: ITunnel): Promise<IShare[]> {
+    return this.request<IShare[]>(`${tunnelPath(tunnel)}/shares`);
+  }
+
+  /** Revoke a share link: its visitors are turned away from now on (revoking twice is fine). */
+  revokeShare(share: IShare): Promise<IShare> {
+    return this.request<IShare>(`v1/shares/${encodeURIComponent(share.id)}`, 'DELETE');
   }
 
   /** Reach a tunnel: the server's connector binds a local port that carries connections to

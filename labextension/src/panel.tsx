@@ -1,7 +1,12 @@
 /**
  * The "Tunnels" side panel: a toolbar (expose, refresh) and one row per tunnel of the server
- * with its URL, protocol, target, status, lease and readiness, and its actions. A thin view:
- * it renders the model and hands clicks to {@link TunnelActions}.
+ * with its URL, protocol, target, status, lease and readiness, its actions, and on demand its
+ * share links (each with a revoke button). A thin view: it renders the model and hands clicks
+ * to {@link TunnelActions}.
+ *
+ * Decision: a row's share links are listed when the user unfolds them, again after a link is
+ * created or revoked here and whenever the tunnels' listing changes, not on every poll: one
+ * request per unfolded row, and use counts a few seconds old are good enough.
  */
 
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
@@ -9,8 +14,10 @@ import {
   addIcon,
   closeIcon,
   copyIcon,
+  deleteIcon,
   LabIcon,
   linkIcon,
+  listIcon,
   pauseIcon,
   redoIcon,
   refreshIcon,
@@ -20,7 +27,7 @@ import {
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { ITunnel } from './api';
+import { ApiError, IShare, ITunnel } from './api';
 import { TunnelActions } from './actions';
 import { tunnelsIcon } from './icons';
 
@@ -72,6 +79,8 @@ interface IIconButtonProps {
   label: string;
   onClick: () => void;
   text?: string;
+  /** For a button that shows and hides something: whether it is shown. */
+  expanded?: boolean;
 }
 
 /** A small button with an icon; its label is its tooltip and accessible name. */
@@ -82,6 +91,7 @@ function IconButton(props: IIconButtonProps): JSX.Element {
       className="jp-TunnelsPanel-button"
       title={props.label}
       aria-label={props.label}
+      aria-expanded={props.expanded}
       onClick={props.onClick}
     >
       <props.icon.react tag="span" className="jp-TunnelsPanel-buttonIcon" />
@@ -164,6 +174,7 @@ function leaseText(tunnel: ITunnel): string {
 }
 
 function TunnelRow({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunnel }): JSX.Element {
+  const [sharesShown, setSharesShown] = React.useState(false);
   const [readyClass, readyText] = readiness(tunnel);
   const paused = tunnel.status === 'paused';
   const isHttp = tunnel.protocol === 'http' || tunnel.protocol === 'https';
@@ -209,6 +220,12 @@ function TunnelRow({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunne
           onClick={() => void actions.share(tunnel)}
         />
         <IconButton
+          icon={listIcon}
+          label={`${sharesShown ? 'Hide' : 'Show'} the share links of ${tunnel.name}`}
+          expanded={sharesShown}
+          onClick={() => setSharesShown(!sharesShown)}
+        />
+        <IconButton
           icon={paused ? runIcon : pauseIcon}
           label={`${paused ? 'Resume' : 'Pause'} ${tunnel.name}`}
           onClick={() => void actions.togglePause(tunnel)}
@@ -229,6 +246,119 @@ function TunnelRow({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunne
           onClick={() => void actions.close(tunnel)}
         />
       </div>
+      {sharesShown && <ShareList actions={actions} tunnel={tunnel} />}
+    </li>
+  );
+}
+
+/** What the share list shows: nothing yet, the links, or why they could not be listed. */
+type ShareListing = { shares: IShare[] } | { error: string } | null;
+
+/** A tunnel's share links that still work, each with a revoke button; revoked and expired
+ * ones are counted, not listed. */
+function ShareList({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunnel }): JSX.Element {
+  const [listing, setListing] = React.useState<ShareListing>(null);
+  React.useEffect(() => {
+    let current = true;
+    const load = (): void => {
+      actions.model.api.listShares(tunnel).then(
+        shares => current && setListing({ shares }),
+        (error: unknown) =>
+          current &&
+          setListing({ error: error instanceof ApiError ? error.message : String(error) })
+      );
+    };
+    const onSharesChanged = (_: TunnelActions, tunnelId: string): void => {
+      if (tunnelId === tunnel.id) {
+        load();
+      }
+    };
+    load();
+    actions.sharesChanged.connect(onSharesChanged);
+    actions.model.changed.connect(load);
+    return () => {
+      current = false;
+      actions.sharesChanged.disconnect(onSharesChanged);
+      actions.model.changed.disconnect(load);
+    };
+  }, [actions, tunnel.id]);
+
+  let body: JSX.Element;
+  if (listing === null) {
+    body = <p className="jp-TunnelsPanel-sharesNote">Loading…</p>;
+  } else if ('error' in listing) {
+    body = (
+      <p className="jp-TunnelsPanel-lastError" role="alert">
+        Cannot list share links: {listing.error}
+      </p>
+    );
+  } else {
+    const working = listing.shares.filter(share => share.active);
+    const ended = listing.shares.length - working.length;
+    body = (
+      <>
+        {working.length === 0 ? (
+          <p className="jp-TunnelsPanel-sharesNote">No working share links.</p>
+        ) : (
+          <ul className="jp-TunnelsPanel-shareList">
+            {working.map(share => (
+              <ShareRow key={share.id} actions={actions} share={share} tunnel={tunnel} />
+            ))}
+          </ul>
+        )}
+        {ended > 0 && (
+          <p className="jp-TunnelsPanel-sharesNote">
+            {ended === 1 ? '1 revoked or expired link' : `${ended} revoked or expired links`}
+          </p>
+        )}
+      </>
+    );
+  }
+  return (
+    <section className="jp-TunnelsPanel-shares" aria-label={`Share links of ${tunnel.name}`}>
+      {body}
+    </section>
+  );
+}
+
+const DATE_TIME_FORMAT: Intl.DateTimeFormatOptions = {
+  dateStyle: 'medium',
+  timeStyle: 'short',
+  hour12: false
+};
+
+/** A share link's limits as one line: expiry, methods, rate, uses. */
+function shareFacts(share: IShare): string {
+  const expiry = share.expiresAt
+    ? `until ${new Date(share.expiresAt).toLocaleString([], DATE_TIME_FORMAT)}`
+    : 'never expires';
+  const methods = share.allowedMethods ? share.allowedMethods.join(', ') : 'any method';
+  const rate = share.rateLimitPerMinute ? `${share.rateLimitPerMinute}/min` : 'no rate limit';
+  const uses = share.accessCount === 1 ? '1 use' : `${share.accessCount} uses`;
+  const prefix = share.pathPrefix ? ` · ${share.pathPrefix} only` : '';
+  return `${expiry} · ${methods} · ${rate}${prefix} · ${uses}`;
+}
+
+interface IShareRowProps {
+  actions: TunnelActions;
+  share: IShare;
+  tunnel: ITunnel;
+}
+
+function ShareRow({ actions, share, tunnel }: IShareRowProps): JSX.Element {
+  return (
+    <li className="jp-TunnelsPanel-share" data-share-id={share.id}>
+      <div className="jp-TunnelsPanel-shareText">
+        <span className="jp-TunnelsPanel-shareName" title={share.name}>
+          {share.name}
+        </span>
+        <span className="jp-TunnelsPanel-facts">{shareFacts(share)}</span>
+      </div>
+      <IconButton
+        icon={deleteIcon}
+        label={`Revoke the share link ${share.name}`}
+        onClick={() => void actions.revokeShare(tunnel, share)}
+      />
     </li>
   );
 }
