@@ -27,6 +27,11 @@ const EXPIRATIONS: [ShareExpiration, string][] = [
   ['30d', '30 days'],
   ['never', 'never']
 ];
+/** Shown in the share form while POST is not allowed (docs/shares.md, "method not allowed"). */
+const NO_POST_WARNING =
+  'Without POST, apps that send data break for visitors: Dash callbacks, Gradio, HTML forms ' +
+  'and file uploads are refused (405), though pages still open. Allow POST unless the link ' +
+  'is for reading only.';
 /** QR module size in pixels, and the quiet zone around it in modules. */
 const QR_CELL_SIZE = 4;
 const QR_MARGIN = 2;
@@ -145,8 +150,20 @@ export class ShareForm extends Form<IShareRequest> {
       this._methods.push(box);
     }
     this.field('Allowed methods', methods);
+    this._noPost.className = 'jp-TunnelsForm-warning';
+    this._noPost.setAttribute('role', 'alert');
+    this._noPost.textContent = NO_POST_WARNING;
+    methods.addEventListener('change', () => this.showPostWarning());
+    this.showPostWarning();
+    this.node.append(this._noPost);
     this.field('Requests per minute', this._rate);
     this.addClass('jp-TunnelsShareForm');
+  }
+
+  /** Warn while POST is left out (and something is allowed): apps that send data break. */
+  private showPostWarning(): void {
+    const allowed = this._methods.filter(box => box.checked).map(box => box.value);
+    this._noPost.hidden = allowed.length === 0 || allowed.includes('POST');
   }
 
   getValue(): IShareRequest {
@@ -164,6 +181,7 @@ export class ShareForm extends Form<IShareRequest> {
   private _expiration = select('expiration', EXPIRATIONS, '24h');
   private _methods: HTMLInputElement[] = [];
   private _rate = input('rateLimitPerMinute', 'number');
+  private _noPost = document.createElement('p');
 }
 
 /** The new local port of a tunnel being rotated. */

@@ -1,4 +1,5 @@
-"""A tunnel's share links in the JupyterLab panel: listed under its row, revoked from there.
+"""A tunnel's share links in the JupyterLab panel: listed under its row, revoked from there,
+and the share form's warning about links without POST.
 
 The share is made through the API, as a kernel's ``%tunnel share`` would; the panel lists it
 and revokes it, and the API and the link itself then agree that it is gone.
@@ -97,3 +98,23 @@ def test_the_panel_lists_a_share_link_and_revokes_it(
     refused = visit(link)
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "SHARE_REVOKED"
+
+
+def test_the_share_form_warns_while_post_is_not_allowed(
+    panel: TunnelsPanel, tunnel: dict[str, Any], screenshot_dir: Path
+) -> None:
+    panel.button(f"Share {TUNNEL}").click()
+    form = panel.dialog
+    warning = form.get_by_role("alert")
+    expect(warning).to_have_count(0)  # every method allowed
+
+    for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        form.get_by_label(method, exact=True).uncheck()
+    expect(warning).to_contain_text("Without POST, apps that send data break for visitors")
+    expect(warning).to_contain_text("Dash callbacks")
+    panel.page.screenshot(path=screenshot_dir / "tunnels-share-form.png")
+
+    form.get_by_label("POST", exact=True).check()
+    expect(warning).to_have_count(0)
+    panel.page.keyboard.press("Escape")
+    expect(panel.dialog).to_have_count(0)
