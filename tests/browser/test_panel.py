@@ -279,9 +279,13 @@ def test_screenshot_of_the_panel(
     lab: JupyterLab,
     screenshot_dir: Path,
 ) -> None:
-    """The README's picture: the panel beside JupyterLab's launcher, with live tunnels."""
+    """The README's picture: the panel beside JupyterLab's launcher, with live tunnels and the
+    share link made by the share test unfolded under its tunnel."""
     app = start_app("streamlit")
     expect(panel.expose(app.http_port, "streamlit")).to_have_attribute("data-status", "active")
+    report = panel.row("report")
+    report.get_by_role("button", name="Show the share links of report", exact=True).click()
+    expect(report.get_by_role("region")).to_contain_text("report link")
     page.mouse.move(1, 1)  # no hover highlight in the picture
 
     page.screenshot(path=screenshot_dir / "tunnels-panel.png", style=HIDE_NOTIFICATIONS)
