@@ -130,8 +130,8 @@ class ExposeHandler(_ExtensionHandler):
 
         Posting the same port again answers with the same tunnel. A port nothing listens on
         is exposed all the same (the app may start later); ``targetListening`` lets the
-        caller say so at once, where the tunnel's ``readiness`` is the connector's last
-        heartbeat and covers all its targets.
+        caller say so at once, where the tunnel's ``readiness`` is as of the connector's last
+        heartbeat, from before this tunnel was served.
         """
         wanted = self.body_as(ExposeRequest, "port")
         if wanted is None:

@@ -223,7 +223,7 @@ def test_exposing_a_port_nothing_listens_on_warns_and_the_row_says_so(
     expect(row).to_contain_text(f"app not answering: port {port} is not listening")
     toast.get_by_role("button", name="Hide notification").click()
 
-    # readiness is the connector's, over all its tunnels: close this one for the next tests
+    # the later tests (and the README's picture) want every tunnel's app answering
     panel.button("Close not-started").click()
     panel.accept_dialog("Close tunnel")
     expect(row).to_have_count(0)
