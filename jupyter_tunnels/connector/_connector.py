@@ -19,16 +19,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import DataLike
 
-from .._core.models import HeartbeatAction, ReachConnection
+from .._core.models import HeartbeatAction, HeartbeatResponse, ReachConnection
 from .._core.timeouts import within
 from .._wire.protocol import (
     CONTROL_PATH,
@@ -44,12 +42,19 @@ from .._wire.protocol import (
     decode_control,
     encode_control,
 )
-from ..client import AsyncTunnelsClient, AuthenticationError, LeaseExpired, TunnelError
+from ..client import (
+    AsyncTunnelsClient,
+    AuthenticationError,
+    BadRequest,
+    LeaseExpired,
+    TunnelError,
+)
 from ._backoff import Backoff
+from ._control_connection import ControlConnection
 from ._dial import DEFAULT_ALLOWED_HOSTS, HubAddress, check_target
 from ._lease_tunnels import ACTIVE_WAIT_TIMEOUT, LeaseTunnels
 from ._reach import ReachPorts
-from ._readiness import probe_targets
+from ._readiness import LocalReadiness
 from ._streams import DataPool
 
 __all__ = ["Backoff", "Connector", "ConnectorState"]
@@ -71,22 +76,6 @@ CONTROL_CLOSE_TIMEOUT = 2.0
 hub never answers it)."""
 EARLY_BEAT_GAP = 0.5
 """The least time between two heartbeats (a burst of changes makes one early beat)."""
-
-
-class _ControlConnection(ClientConnection):
-    """websockets' client connection, whose keep-alive pings carry bytes from ``os.urandom``.
-
-    websockets draws a ping's payload from the global ``random`` state; a connector in a kernel
-    would then move the state a notebook seeded for its own results, every ping interval.
-    """
-
-    async def ping(self, data: DataLike | None = None) -> Awaitable[float]:
-        """Send a ping; one without a payload gets four bytes from ``os.urandom``."""
-        if data is None:
-            data = os.urandom(4)
-            while data in self.pending_pings:
-                data = os.urandom(4)
-        return await super().ping(data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,8 +121,8 @@ class Connector(LeaseTunnels):
         self.address = HubAddress(self.client.hub_url)
         self.pool_size = pool_size
         self.connected = asyncio.Event()
-        self.local_ready = False
-        self.local_error: str | None = None
+        self.readiness = LocalReadiness(self.allowed_hosts)
+        """What the last probe of the targets found, per tunnel and as a whole."""
         self.reconnects = 0
         self.ended = asyncio.Event()
         """Set when the connector stopped serving by itself (the lease was released on the hub,
@@ -158,7 +147,7 @@ class Connector(LeaseTunnels):
         return ConnectorState(
             lease_id=self.lease_id,
             connected=self.connected.is_set(),
-            local_ready=self.local_ready,
+            local_ready=self.readiness.ready,
             last_error=self.last_error,
             reconnects=self.reconnects,
         )
@@ -281,7 +270,7 @@ class Connector(LeaseTunnels):
             ping_interval=CONTROL_PING_INTERVAL,
             ping_timeout=CONTROL_PING_TIMEOUT,
             close_timeout=CONTROL_CLOSE_TIMEOUT,
-            create_connection=_ControlConnection,
+            create_connection=ControlConnection,
         ) as ws:
             self._ws = ws
             await ws.send(encode_control(Hello(self.lease_id, self.client_instance_id)))
@@ -337,14 +326,28 @@ class Connector(LeaseTunnels):
 
     async def _check_lease(self) -> None:
         """Heartbeat once before attaching, so an expired lease is noticed and renewed."""
+        await self._heartbeat(connected_to_hub=False)
+
+    async def _heartbeat(
+        self, *, connected_to_hub: bool, pool_error: str | None = None
+    ) -> HeartbeatResponse:
+        """Report the last probe's readiness, per tunnel unless the hub is older than that."""
         assert self.lease_id is not None
-        await self.client.heartbeat(
-            self.lease_id,
-            agent_token=self.agent_token,
-            connected_to_hub=False,
-            local_ready=self.local_ready,
-            last_error=self.last_error,
-        )
+        shared_error = self.last_error or pool_error  # the whole connector's: every tunnel's
+        try:
+            return await self.client.heartbeat(
+                self.lease_id,
+                agent_token=self.agent_token,
+                connected_to_hub=connected_to_hub,
+                local_ready=self.readiness.ready,
+                last_error=self.last_error or self.readiness.error or pool_error,
+                tunnels=self.readiness.report(shared_error),
+            )
+        except BadRequest as exc:
+            if not self.readiness.refused_by_older_hub(exc):
+                raise
+            self.on_event("the hub does not take per-tunnel readiness: reporting the lease's")
+            return await self._heartbeat(connected_to_hub=connected_to_hub, pool_error=pool_error)
 
     async def _heartbeat_forever(self, interval: float) -> None:
         """Heartbeat every ``interval`` (as the hub says), and soon after the tunnels served
@@ -361,17 +364,10 @@ class Connector(LeaseTunnels):
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                 await within(max(0.0, due - loop.time()), self._beat_now.wait())
             self._beat_now.clear()
-            self.local_error = await probe_targets(list(self.specs.values()), self.allowed_hosts)
-            self.local_ready = self.local_error is None
+            await self.readiness.probe(list(self.specs.values()))
             pool_error = self._pool.last_error if self._pool else None
             try:
-                answer = await self.client.heartbeat(
-                    self.lease_id,
-                    agent_token=self.agent_token,
-                    connected_to_hub=True,
-                    local_ready=self.local_ready,
-                    last_error=self.last_error or self.local_error or pool_error,
-                )
+                answer = await self._heartbeat(connected_to_hub=True, pool_error=pool_error)
             except LeaseExpired:
                 if self._ws is not None:
                     await self._ws.close()
