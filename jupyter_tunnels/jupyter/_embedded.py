@@ -56,7 +56,7 @@ from ..hub.services._routing import Route
 from ._config import LOCAL_OWNER, LOCAL_TOKEN_FILE, new_owner_suffix, read_secret, write_secret
 from ._identity import JupyterIdentities
 
-__all__ = ["JUPYTER_CREDENTIALS", "EmbeddedHub"]
+__all__ = ["JUPYTER_CREDENTIALS", "EmbeddedHub", "jupyter_login_url"]
 
 log = logging.getLogger("jupyter_tunnels.jupyter")
 
@@ -73,6 +73,16 @@ and cookie, and the login cookies of Jupyter servers and JupyterHub. The app's o
 ``Authorization`` (``Basic``, or a bearer on a public tunnel) passes."""
 LOGIN_HINT = "log in to Jupyter, or send its token"
 """What a visitor turned away from a private tunnel is told to do."""
+
+
+def jupyter_login_url(application: web.Application) -> str:
+    """Jupyter's login page (``{base_url}login`` unless the deployment set another), where a
+    browser turned away from a private tunnel is sent, with ``?next=`` leading back."""
+    settings = application.settings
+    configured = settings.get("login_url")
+    if isinstance(configured, str) and configured:
+        return configured
+    return str(settings.get("base_url", "/")).rstrip("/") + "/login"
 
 
 class EmbeddedHub:
@@ -187,6 +197,7 @@ class EmbeddedHub:
             foreign=foreign,
             tell_hub_the_client=False,
             login_hint=LOGIN_HINT,
+            login_url=jupyter_login_url(application).encode(),
         )
         self.ingress = self.hub.ingress(self._give_back, identities=identities, settings=settings)
         self._ready.set()

@@ -27,7 +27,7 @@ from ..._wire.protocol import DATA_UPGRADE
 from ..._wire.splice import WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW, splice
 from .._exceptions import HubError
 from ..services._agents import AgentSession
-from ._decisions import Answer, OpenStream, Redirect
+from ._decisions import Answer, LogIn, OpenStream, Redirect
 from ._engine import Ingress
 from ._pages import render_answer
 from ._upstream import Pending, Upstream
@@ -113,6 +113,9 @@ class FrontConnection(abc.ABC):
         """The request being judged: its ``Accept`` picks HTML or JSON for the hub's answers."""
         self.head_bytes = 0
         self.requests = 0
+        self.login: LogIn | None = None
+        """A posted login form being read into ``form`` (``_login.py``)."""
+        self.form: bytearray | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._flush_waiter: asyncio.Future[None] | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
@@ -297,11 +300,14 @@ class FrontConnection(abc.ABC):
             self.pending.clear()
         self._answer(self.ingress.policy.refuse_framing(exc), None)
 
-    def _answer(self, decision: Answer | Redirect, head: RequestHead | None = None) -> None:
+    def _answer(
+        self, decision: Answer | Redirect, head: RequestHead | None = None, body_read: bool = False
+    ) -> None:
         """Answer from the hub itself, after the answers to earlier requests.
 
         With ``head`` (the request answered), the connection stays usable when the request
-        allows it and its body is short enough to read and drop; else it closes cleanly.
+        allows it and its body is short enough to read and drop (``body_read``: the hub read
+        it already); else it closes cleanly.
         """
         keep = (
             head is not None
@@ -319,7 +325,7 @@ class FrontConnection(abc.ABC):
         if keep:
             assert head is not None
             scanner = head.body_scanner()
-            self.body, self.body_to = (None if scanner.done else scanner), None
+            self.body, self.body_to = (None if scanner.done or body_read else scanner), None
         else:
             self.buffer.clear()
             self.body = self.body_to = None

@@ -22,6 +22,8 @@ __all__ = [
     "Decision",
     "Forward",
     "JoinPool",
+    "LogIn",
+    "LoginPrompt",
     "OpenStream",
     "Redirect",
     "ToHub",
@@ -62,6 +64,20 @@ class Answer:
     path: bytes = b""
     details: dict[str, object] | None = None
     """The JSON envelope's ``details`` (a share's refused and allowed methods)."""
+    login: LoginPrompt | None = None
+    """A browser turned away from a private tunnel: the page is the hub's login form."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoginPrompt:
+    """What the standalone hub's login page needs (``_login.py``)."""
+
+    action: str
+    """Where the form posts (``{tunnel}/.jupyter-tunnels/login``)."""
+    back: str
+    """Where the browser goes once logged in (the page it asked for)."""
+    error: str | None = None
+    """Why the last attempt failed."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,5 +130,17 @@ class AskOwner:
     """A ``CONNECT`` (decided into :class:`OpenStream`) rather than an HTTP request."""
 
 
-Decision = Forward | Answer | Redirect | ToHub | JoinPool | OpenStream | AskOwner
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogIn:
+    """A browser posted the standalone hub's login form for a private tunnel: the front reads
+    the form (at most ``MAX_LOGIN_FORM`` bytes), asks the identities whose token it holds,
+    then the policy's :class:`~._login.LoginCookies` answer."""
+
+    route: Route
+    head: RequestHead
+    path: bytes
+    prefix: bytes
+
+
+Decision = Forward | Answer | Redirect | ToHub | JoinPool | OpenStream | AskOwner | LogIn
 """Everything the policy can decide."""

@@ -15,7 +15,9 @@ only counted and handed on. A decision is carried out here:
 * :class:`~._decisions.ToHub`: relayed to the hub's own application (standalone), or the
   connection goes back to the server that handed it over (Jupyter);
 * :class:`~._decisions.JoinPool`, :class:`~._decisions.OpenStream`: raw streams (a
-  connector's data connection, ``CONNECT``); a ``101`` from an app makes a WebSocket raw too.
+  connector's data connection, ``CONNECT``); a ``101`` from an app makes a WebSocket raw too;
+* :class:`~._decisions.LogIn`: the standalone hub's login form (a few KiB) is read, its token's
+  owner asked, and the answer is the policy's (``_login.py``).
 
 Each connection has at most one upstream at a time; a request for another one waits until
 the current upstream has answered every earlier request, so answers keep their order. The
@@ -34,9 +36,10 @@ from .._exceptions import HubError
 from ..services._routing import Route
 from ..services._traffic import CLIENT_CLOSED
 from ._connection import READING, FrontConnection, Phase
-from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, Redirect, ToHub
+from ._decisions import Answer, AskOwner, Decision, Forward, JoinPool, LogIn, Redirect, ToHub
 from ._dialers import Stream
 from ._engine import RelayToHub
+from ._login import read_login_form
 from ._response_rewrite import ResponseRewrite
 from ._upstream import Pending, Upstream
 
@@ -108,7 +111,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             self._body_bytes(data if used == len(data) else data[:used])
             if not body.done:
                 return
-            self.body = self.body_to = None
+            self._body_done()
             data = data[used:]
             if not data:
                 return
@@ -121,6 +124,13 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             self.body_to.write(chunk)
             if self.pending:
                 self.pending[-1].bytes_in += len(chunk)
+        elif self.form is not None:
+            self.form += chunk
+
+    def _body_done(self) -> None:
+        self.body = self.body_to = None
+        if self.login is not None:
+            self._login_read()
 
     def _process(self) -> None:
         try:
@@ -131,7 +141,7 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
                     self._body_bytes(chunk[:used])
                     del self.buffer[:used]
                     if self.body.done:
-                        self.body = self.body_to = None
+                        self._body_done()
                     continue
                 if self.phase is Phase.LAST:
                     self.buffer.clear()  # nothing after the last request is read
@@ -176,6 +186,14 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
             self._answer(decision, self.head)
         elif isinstance(decision, AskOwner):
             self._wait(self._ask_owner(decision, raw))
+        elif isinstance(decision, LogIn):
+            self._record(decision.route, decision.path)
+            self.login, self.form = decision, bytearray()
+            scanner = decision.head.body_scanner()
+            if scanner.done:
+                self._login_read()
+            else:
+                self.body, self.body_to = scanner, None
         elif isinstance(decision, ToHub):
             self._to_hub(decision.head, raw)
         elif isinstance(decision, JoinPool):
@@ -193,6 +211,20 @@ class FrontProtocol(FrontConnection, asyncio.Protocol):
     async def _ask_owner(self, question: AskOwner, raw: bytes) -> None:
         owner = await self.ingress.policy.identities.resolve(question.head, question.bearer)
         self._carry_out(self.ingress.policy.with_owner(question, owner), raw)
+
+    def _login_read(self) -> None:
+        """The login form is read (the policy let only a short one in): answer it."""
+        login, form = self.login, bytes(self.form or b"")
+        self.login = self.form = None
+        assert login is not None
+        self._wait(self._log_in(login, form))
+
+    async def _log_in(self, login: LogIn, form: bytes) -> None:
+        policy = self.ingress.policy
+        assert policy.logins is not None, "only a hosting with the login form decides LogIn"
+        token, back = read_login_form(form)
+        owner = await policy.identities.resolve(login.head, token) if token else None
+        self._answer(policy.logins.answer(login, owner, back), login.head, body_read=True)
 
     def _forward(self, decision: Forward) -> None:
         """Send a tunnel request to its upstream, opening one if needed."""

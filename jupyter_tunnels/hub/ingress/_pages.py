@@ -14,11 +14,13 @@ import html
 import json
 
 from ..._core.errors import ErrorCode
-from ._decisions import Answer, Redirect
+from ._decisions import Answer, LoginPrompt, Redirect
+from ._login import LOGIN_SECONDS
 
-__all__ = ["error_page", "error_response", "render_answer", "wants_html"]
+__all__ = ["error_page", "error_response", "login_page", "render_answer", "wants_html"]
 
 _REASONS = {
+    302: "Found",
     303: "See Other",
     308: "Permanent Redirect",
     400: "Bad Request",
@@ -86,6 +88,32 @@ def error_page(status: int, code: str, message: str) -> str:
     )
 
 
+def login_page(prompt: LoginPrompt, status: int, code: str) -> str:
+    """The standalone hub's login page for a private tunnel: a form where its owner pastes an
+    API token (``_login.py``); it loads nothing and posts only to the tunnel's own origin."""
+    title = "This tunnel is private"
+    error = (
+        f'<p role="alert"><strong>{html.escape(prompt.error)}</strong></p>' if prompt.error else ""
+    )
+    hours = LOGIN_SECONDS // 3600
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{status} {title}</title><style>{_STYLE}{_FORM_STYLE}</style></head><body>"
+        f"<h1>{title}</h1><p>Its owner can open it in this browser with one of their API "
+        "tokens (<code>jtu_…</code>). The browser then keeps a login for this tunnel only, "
+        f"for {hours} hours, never the token.</p>{error}"
+        f'<form method="post" action="{html.escape(prompt.action)}">'
+        f'<input type="hidden" name="next" value="{html.escape(prompt.back)}">'
+        '<label>API token <input type="password" name="token" autocomplete="off" required '
+        'autofocus></label> <button type="submit">Open the tunnel</button></form>'
+        f"<p><code>{status} {html.escape(code)}</code> · jupyter-tunnels</p></body></html>"
+    )
+
+
+_FORM_STYLE = "input,button{font:inherit;padding:.3em .5em}input[type=password]{width:22em}"
+
+
 def _sentence(message: str) -> str:
     text = message[:1].upper() + message[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -100,14 +128,15 @@ def error_response(
     html_page: bool = False,
     closes: bool = True,
     details: object = None,
+    page: str | None = None,
 ) -> bytes:
-    """A complete error response: JSON, or HTML for a browser; ``closes``: it says the
-    connection closes after it.
+    """A complete error response: JSON, or HTML for a browser (``page``, or the error page);
+    ``closes``: it says the connection closes after it.
 
     ``extra`` is more header lines, each ending in CRLF.
     """
     if html_page:
-        body = error_page(status, code, message).encode()
+        body = (page if page is not None else error_page(status, code, message)).encode()
         kind = b"text/html"
     else:
         body = json.dumps({"code": code, "message": message, "details": details}).encode()
@@ -136,12 +165,14 @@ def render_answer(decision: Answer | Redirect, *, keep: bool) -> bytes:
             extra,
             b"" if keep else _CLOSE,
         )
+    code = decision.code.value
     return error_response(
         decision.status,
-        decision.code.value,
+        code,
         decision.message,
         extra,
         html_page=decision.html,
         closes=not keep,
         details=decision.details,
+        page=None if decision.login is None else login_page(decision.login, decision.status, code),
     )

@@ -16,7 +16,9 @@ standalone hub's port and, embedded, a Jupyter server's port after the hand-over
    worker token; private ones their owner, as the hosting's :class:`Identities` tell from the
    request (the owner's API token; inside Jupyter also Jupyter's own login). When no cache
    knows the credential the policy says :class:`~._decisions.AskOwner` and decides again with
-   the answer (:meth:`IngressPolicy.with_owner`). Refused: ``401`` with ``WWW-Authenticate``.
+   the answer (:meth:`IngressPolicy.with_owner`). Refused: ``401`` with ``WWW-Authenticate``;
+   a browser opening a page is shown how to log in instead (``_login.py``: Jupyter's login, or
+   the standalone hub's login form, whose signed cookie then opens that one tunnel).
 4. **Pause**: a paused or stopping tunnel is ``503``.
 5. **Rewriting** (``_rewrite.py``): the routing prefix stripped, ``Host`` and
    ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed; and how
@@ -57,6 +59,14 @@ from ._decisions import (
     OpenStream,
     Redirect,
     ToHub,
+)
+from ._login import (
+    LoginCookies,
+    is_login_post,
+    login_page,
+    login_posted,
+    navigates,
+    to_login,
 )
 from ._pages import wants_html
 from ._response_rewrite import response_rewrite
@@ -133,6 +143,9 @@ class PolicySettings:
     front); False when the hub's host is a server that sees the connection itself."""
     login_hint: str = "send its token as a bearer"
     """How a visitor turned away from a private tunnel can get in."""
+    login_url: bytes | None = None
+    """Where a browser turned away from a private tunnel logs in (inside Jupyter: Jupyter's
+    login page, which sends it back to ``?next=``); None: the hub's own login page."""
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
     """Seconds a visitor has to send a whole request head."""
     max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
@@ -169,6 +182,8 @@ class IngressPolicy:
         self._data_path = settings.mount + DATA_PATH.encode()
         self._domain_suffix = b"." + settings.domain if settings.domain else None
         self._secure = settings.scheme == b"https"
+        self.logins = LoginCookies(secure=self._secure) if settings.login_url is None else None
+        """The hub's own login cookies (standalone; inside Jupyter, Jupyter's login)."""
         self.unfinished_heads: collections.Counter[str] = collections.Counter()
         """Request heads begun and not complete, by client address."""
 
@@ -198,6 +213,8 @@ class IngressPolicy:
         if not path.startswith(b"/"):
             bare, question, query = head.target.partition(b"?")
             return Redirect(308, bare + b"/" + question + query, route=route, path=path)
+        if self.logins is not None and is_login_post(head, route, path):
+            return login_posted(head, route, path, prefix)
         shared = judge_share(self.router, head, route, path, prefix, html=html, secure=self._secure)
         if shared is None:
             return self._access(head, route, path, prefix, client, connect=False)
@@ -209,7 +226,7 @@ class IngressPolicy:
         """Decide an :class:`~._decisions.AskOwner` once the owner is known."""
         head, route = question.head, question.route
         if owner_id is None or owner_id != route.owner_id:
-            return self._unauthorized(head, route, question.bearer, question.path)
+            return self._unauthorized(head, route, question.bearer, question.path, question.prefix)
         html = wants_html(head.get(b"accept"))
         return self._allowed(
             head, route, question.path, question.prefix, question.client, question.connect, html
@@ -290,12 +307,15 @@ class IngressPolicy:
         if route.access is Access.TOKEN:
             if token and self.router.worker_token_matches(route, token):
                 return self._allowed(head, route, path, prefix, client, connect, html)
-            return self._unauthorized(head, route, token, path)
+            return self._unauthorized(head, route, token, path, prefix)
+        logins = self.logins
+        if logins is not None and not connect and logins.admits(head, route):
+            return self._allowed(head, route, path, prefix, client, connect, html)
         known, owner = self.identities.known(head, token)
         if not known:
             return AskOwner(route, head, token, path, prefix, client, connect)
         if owner is None or owner != route.owner_id:
-            return self._unauthorized(head, route, token, path)
+            return self._unauthorized(head, route, token, path, prefix)
         return self._allowed(head, route, path, prefix, client, connect, html)
 
     def _allowed(
@@ -334,11 +354,16 @@ class IngressPolicy:
         return Answer(503, ErrorCode.AGENT_UNAVAILABLE, message, html=html, route=route, path=path)
 
     def _unauthorized(
-        self, head: RequestHead, route: Route, token: str | None, path: bytes
-    ) -> Answer:
+        self, head: RequestHead, route: Route, token: str | None, path: bytes, prefix: bytes
+    ) -> Answer | Redirect:
         code = ErrorCode.INVALID_TOKEN if token else ErrorCode.MISSING_AUTH
         message = f"tunnel {route.slug!r} is {route.access.value}: {self.settings.login_hint}"
         html = wants_html(head.get(b"accept"))
+        if navigates(head, route, html):  # a browser: it is shown how to log in
+            login_url = self.settings.login_url
+            if login_url is not None:
+                return to_login(login_url, head, route, path, prefix)
+            return login_page(head, route, path, prefix, code, message)
         return Answer(401, code, message, _CHALLENGE, html, route, path)
 
     # --- raw streams and data connections ------------------------------------------------

@@ -12,9 +12,10 @@ client. ``Authorization`` is removed when it carries
   inside Jupyter any bearer Jupyter accepts does.
 
 Any other value is the app's own and passes (``Basic``, a public tunnel's ``Bearer app-token``),
-as do the app's own cookies. Jupyter's XSRF field and cookie and the login cookies of Jupyter
-servers and JupyterHub are removed on both hostings (:data:`JUPYTER_NEIGHBOURS`): a team hub
-often shares a parent domain with a JupyterHub, whose cookies a browser would send along.
+as do the app's own cookies; the hub's (:data:`HUB_COOKIES`: login and share) never do.
+Jupyter's XSRF field and cookie and the login cookies of Jupyter servers and JupyterHub are
+removed on both hostings (:data:`JUPYTER_NEIGHBOURS`): a team hub often shares a parent domain
+with a JupyterHub, whose cookies a browser would send along.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..._core.models import Access
 from ..._wire.http1 import RequestHead
 from ..services._reach import REACH_TOKEN_PREFIX
 from ..services._routing import Route
+from ..services._share_rules import COOKIE_NAME as SHARE_COOKIE
 from ..store._owners import (
     AGENT_TOKEN_PREFIX,
     SHARE_TOKEN_PREFIX,
@@ -35,8 +37,10 @@ from ..store._owners import (
 )
 
 __all__ = [
+    "HUB_COOKIES",
     "HUB_TOKEN_PREFIXES",
     "JUPYTER_NEIGHBOURS",
+    "LOGIN_COOKIE",
     "ForeignCredentials",
     "app_host",
     "bearer",
@@ -72,6 +76,12 @@ HUB_TOKEN_PREFIXES = tuple(
     )
 )
 """The role prefixes of the hub's tokens: a credential starting with one is the hub's."""
+LOGIN_COOKIE = "tunnels_login"
+"""The cookie that lets a browser into one private tunnel after its owner logged in on the
+standalone hub's login page (``_login.py``)."""
+HUB_COOKIES = frozenset({LOGIN_COOKIE.encode(), SHARE_COOKIE.encode()})
+"""The hub's own cookies (a browser's login to a private tunnel, a share link's token),
+removed on every tunnel, whatever their value."""
 _BEARER = b"bearer"
 
 
@@ -151,7 +161,7 @@ def rewrite_for_tunnel(
             continue
         if lowered in foreign.fields:
             continue
-        if lowered == b"cookie" and (foreign.cookie_names or foreign.cookie_prefixes):
+        if lowered == b"cookie":
             kept = _without_foreign_cookies(value, foreign)
             if not kept:
                 continue
@@ -220,8 +230,13 @@ def _is_credential(value: bytes, private: bool, foreign: ForeignCredentials) -> 
 
 
 def _without_foreign_cookies(value: bytes, foreign: ForeignCredentials) -> bytes:
-    parts = [part.strip() for part in value.split(b";")]
-    kept = [p for p in parts if p and not foreign.is_cookie(p.partition(b"=")[0].strip())]
+    """The ``Cookie`` value without the hub's cookies and the hosting's."""
+    kept = []
+    for part in value.split(b";"):
+        part = part.strip()
+        name = part.partition(b"=")[0].strip()
+        if part and name not in HUB_COOKIES and not foreign.is_cookie(name):
+            kept.append(part)
     return b"; ".join(kept)
 
 

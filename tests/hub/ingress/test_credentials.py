@@ -1,7 +1,7 @@
 """Whose credentials reach a tunnel's app, over raw sockets on both hostings: never the hub's
-(its tokens by their role prefix, a share link's token and cookie), never Jupyter's XSRF and
-login cookies (a team hub often shares a parent domain with a JupyterHub); the app's own
-``Authorization`` and cookies pass untouched."""
+(its tokens by their role prefix, a share link's token and cookie, its login cookie), never
+Jupyter's XSRF and login cookies (a team hub often shares a parent domain with a JupyterHub);
+the app's own ``Authorization`` and cookies pass untouched."""
 
 from __future__ import annotations
 
@@ -85,6 +85,16 @@ async def test_a_share_links_token_never_reaches_the_app(
         assert request["headers"]["Cookie"] == "app_session=kept"
     assert "Authorization" not in by_bearer["headers"]
     assert token not in json.dumps([seen, by_cookie, by_bearer])
+
+
+async def test_the_hubs_own_cookies_never_reach_the_app_whatever_their_value(
+    hosting: Hosting, services: Services
+) -> None:
+    """The standalone hub's login cookie and the share cookie are the hub's, on any tunnel."""
+    tunnel = await hosting.expose(services.http_port, "hub-cookies", public=True)
+    cookie = "a=1; tunnels_login=any.value; tunnels_share=not-a-token; b=2"
+    (seen,) = await seen_by_the_app(hosting, tunnel.url + "headers/", [{"Cookie": cookie}])
+    assert seen["headers"]["Cookie"] == "a=1; b=2"
 
 
 async def test_a_private_tunnel_gets_no_owners_credential_but_the_apps_own_cookies(

@@ -66,8 +66,11 @@ async def test_jupyters_login_opens_private_tunnels_and_logout_closes_them(
         await browser.get(embedded.server.url + "logout")
         assert name not in browser.cookies
         refused = await browser.get(tunnel.url, headers={"Accept": "text/html"})
-    assert refused.status_code == 401
-    assert "log in to Jupyter" in refused.text
+        program = await browser.get(tunnel.url)
+    assert refused.status_code == 302, "a browser is sent to Jupyter's login (test_login.py)"
+    assert "/login?next=" in refused.headers["location"]
+    assert program.status_code == 401
+    assert "log in to Jupyter" in program.json()["message"]
 
 
 async def test_a_cross_site_request_with_only_jupyters_cookie_is_refused(
