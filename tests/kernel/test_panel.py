@@ -23,6 +23,7 @@ from jupyter_tunnels.kernel._panel import NO_LOOP, TunnelPanel
 from jupyter_tunnels.kernel._panel_rows import TunnelRow
 from tests._apps import Services, start_services
 from tests._hubs import RunningHub
+from tests._sockets import closed_port
 from tests._tunnels import connector_for, until
 from tests.kernel._servers import JupyterServerProcess
 
@@ -136,6 +137,29 @@ async def test_rows_show_every_tunnel_and_update_in_place(
         assert names == ["<b>alpha</b>", "<b>beta</b>"]  # sorted by name
         assert panel.rows[beta.id] is row  # the same widgets, updated in place
         assert not first_task.done()
+    finally:
+        await panel.aclose()
+
+
+async def test_only_the_row_whose_port_is_silent_shows_it(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    """Readiness is each tunnel's own: a closed port warns on its row only."""
+    port = closed_port()
+    answering = await connector.expose(apps[0].http_port, name="answering")
+    silent = await connector.expose(port, name="silent")
+    panel = TunnelPanel(factory(hub), interval=0.1)
+    try:
+        panel.start()
+        warning = f"⚠ port {port} is not listening on 127.0.0.1: start your app first"
+
+        def shown() -> tuple[str, str] | None:
+            rows = panel.rows
+            if answering.id not in rows or silent.id not in rows:
+                return None
+            return cells(rows[answering.id])["ready"], cells(rows[silent.id])["ready"]
+
+        await until(lambda: shown() == ("hub ✓ app ✓", warning))
     finally:
         await panel.aclose()
 
