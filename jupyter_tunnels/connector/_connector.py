@@ -259,6 +259,7 @@ class Connector(LeaseTunnels):
 
     async def _session(self) -> None:
         assert self.lease_id is not None and self.agent_token is not None
+        self.readiness.per_tunnel = True  # the hub may have been upgraded while we were away
         await self._check_lease()
         await self._restore_tunnels()
         url = self.address.ws_url + CONTROL_PATH

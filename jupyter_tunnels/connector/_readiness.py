@@ -69,7 +69,8 @@ class LocalReadiness:
         self.probed = False
         """Whether a probe has run (until then nothing is known to be ready)."""
         self.per_tunnel = True
-        """Whether heartbeats carry per-tunnel readiness (until a hub refuses the field)."""
+        """Whether heartbeats carry per-tunnel readiness: until the hub refuses the field, tried
+        again with each new session (the connector sets it)."""
 
     @property
     def ready(self) -> bool:

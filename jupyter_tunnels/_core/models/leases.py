@@ -112,6 +112,7 @@ ReportedError = Annotated[
 ]
 """A heartbeat's ``lastError``: cut to :data:`MAX_ERROR_LENGTH` characters, never refused."""
 TunnelId = Annotated[str, Field(min_length=1, max_length=64)]
+"""A key of the heartbeat's ``tunnels``: an id the hub gave a tunnel (others are ignored)."""
 
 
 class TunnelReadiness(RequestBody):
