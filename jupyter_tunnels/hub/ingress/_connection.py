@@ -318,6 +318,8 @@ class FrontConnection(abc.ABC):
             and (head.content_length or 0) <= DRAINED_BODY
         )
         response = render_answer(decision, keep=keep)
+        if head is not None and head.method == b"HEAD":  # the fields of a GET, no body
+            response = response[: response.index(b"\r\n\r\n") + 4]
         request, self.request = self.request, None
         if request is not None:  # a tunnel request the hub refused or could not forward
             request.bytes_out = len(response)

@@ -6,6 +6,7 @@ clients that sent ``Authorization``) keep getting the ``401`` (hub/ingress/_logi
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from urllib.parse import quote, urlsplit
@@ -71,6 +72,29 @@ async def test_a_browser_turned_away_is_shown_how_to_log_in(
     assert f'<form method="post" action="{action}">' in page.text
     assert f'<input type="hidden" name="next" value="{html.escape(wanted)}">' in page.text
     assert 'type="password" name="token"' in page.text
+
+
+async def test_a_head_navigation_gets_the_answers_fields_without_its_body(
+    hosting: Hosting, services: Services
+) -> None:
+    """The hub's own answers to ``HEAD`` have no body, so the kept-alive connection goes on."""
+    tunnel = await hosting.expose(services.http_port, "head")
+    host = f"Host: {urlsplit(tunnel.url).netloc}\r\n"
+    path = hosting.tunnel_path(tunnel.slug)
+    reader, writer = await asyncio.open_connection(hosting.host, hosting.port)
+    try:
+        writer.write(
+            f"HEAD {path} HTTP/1.1\r\n{host}Accept: text/html\r\n\r\n"
+            f"GET {path} HTTP/1.1\r\n{host}Connection: close\r\n\r\n".encode()
+        )
+        received = await asyncio.wait_for(reader.read(), 20)
+    finally:
+        writer.close()
+    first, _, rest = received.partition(b"\r\n\r\n")
+    expected = b"HTTP/1.1 302 " if isinstance(hosting, Embedded) else b"HTTP/1.1 401 "
+    assert first.startswith(expected)
+    assert rest.startswith(b"HTTP/1.1 401 "), "the next answer follows the head at once"
+    assert rest.endswith(b'"details": null}')
 
 
 async def test_on_a_standalone_hub_the_owner_logs_in_with_an_api_token(
