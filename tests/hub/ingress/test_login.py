@@ -189,6 +189,35 @@ async def test_inside_jupyter_a_browser_goes_to_jupyters_login_and_back(
     assert landed.json()["query"] == "x=1&y=%2F"
 
 
+async def test_on_a_subdomain_tunnel_the_login_is_scoped_to_its_host(
+    make_hosting: MakeHosting, services: Services
+) -> None:
+    hosting = make_hosting("standalone", domain="tun.localhost")
+    assert isinstance(hosting, Standalone)
+    tunnel = await hosting.expose(services.http_port, "sub")
+    host = urlsplit(tunnel.url).netloc
+    assert host.startswith("sub.tun.localhost:")
+    door = f"http://{hosting.host}:{hosting.port}"  # the name need not resolve: Host says it
+    named = {"Host": host}
+    async with visitor() as http:
+        page = await http.get(f"{door}/headers/x?y=1", headers={**BROWSER, **named})
+        logged_in = await http.post(
+            f"{door}/.jupyter-tunnels/login",
+            data={"token": hosting.hub.token, "next": "/headers/x?y=1"},
+            headers={**BROWSER, **named, "Origin": f"http://{host}"},
+        )
+        cookie = logged_in.headers["set-cookie"].split(";")[0]
+        seen = await http.get(f"{door}/headers/x", headers={**named, "Cookie": f"{cookie}; app=1"})
+    assert page.status_code == 401
+    assert '<form method="post" action="/.jupyter-tunnels/login">' in page.text
+    assert '<input type="hidden" name="next" value="/headers/x?y=1">' in page.text
+    assert (logged_in.status_code, logged_in.headers["location"]) == (303, "/headers/x?y=1")
+    parts = [part.strip() for part in logged_in.headers["set-cookie"].split(";")]
+    assert "Path=/" in parts and not any(p.lower().startswith("domain=") for p in parts)
+    assert seen.status_code == 200
+    assert seen.json()["headers"]["Cookie"] == "app=1"
+
+
 @pytest.mark.parametrize(
     ("target", "back"),
     [
