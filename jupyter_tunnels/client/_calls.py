@@ -183,11 +183,13 @@ def update_tunnel(
     status: TunnelStatus | str | None,
     metadata: Mapping[str, Any] | None,
     lease_id: str | None,
+    last_error: str | None = None,
 ) -> Call[Tunnel]:
     """``PATCH /v1/tunnels/{tunnelId}``."""
     body = _body(
         name=name,
         status=_text(status),
+        last_error=last_error,
         metadata=None if metadata is None else dict(metadata),
         lease_id=lease_id,
     )

@@ -162,6 +162,9 @@ async def test_tunnels_from_creation_to_close(hub: RunningHub) -> None:
         assert redis.id in [t.id for t in await client.list(include_inactive=True)]
         assert [t.id for t in await client.list(status=TunnelStatus.STOPPED)] == [redis.id]
 
+        failed = await client.update(api.id, status="failed", last_error="the app exited")
+        assert (failed.status, failed.last_error) == (TunnelStatus.FAILED, "the app exited")
+
 
 async def test_leases_heartbeats_and_agents(hub: RunningHub) -> None:
     async with connect(hub) as client:

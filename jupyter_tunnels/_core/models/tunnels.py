@@ -108,7 +108,14 @@ class TunnelUpdate(RequestBody):
     """Body of ``PATCH /v1/tunnels/{id}``: every field is optional, at least one is needed."""
 
     name: Name | None = None
-    status: Literal["active", "paused"] | None = None
+    status: Literal["active", "paused", "failed"] | None = Field(
+        default=None,
+        description="paused refuses new visitors, active resumes; failed ends the tunnel with "
+        "lastError (what its owner saw fail, such as the app it served exiting).",
+    )
+    last_error: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description="Why the tunnel failed; only with status failed."
+    )
     metadata: Metadata | None = None
     lease_id: str | None = None
 
@@ -118,6 +125,8 @@ class TunnelUpdate(RequestBody):
     def _not_empty(self) -> TunnelUpdate:
         if not self.model_fields_set:
             raise ValueError("give at least one of name, status, metadata, leaseId")
+        if (self.status == "failed") != (self.last_error is not None):
+            raise ValueError("status failed and lastError go together: give both or neither")
         return self
 
 

@@ -92,16 +92,24 @@ class TunnelMethods(ClientCore):
         status: TunnelStatus | str | None = None,
         metadata: Mapping[str, Any] | None = None,
         lease_id: str | None = None,
+        last_error: str | None = None,
     ) -> Tunnel:
         """Change a tunnel; arguments left as None stay as they are.
 
-        :param status: ``paused`` to refuse new visitors, ``active`` to resume.
+        :param status: ``paused`` to refuse new visitors, ``active`` to resume, ``failed``
+            (with ``last_error``) to end it because what it served failed.
         :param metadata: replaces the whole metadata object.
         :param lease_id: bind a ``creating`` tunnel to an agent lease.
+        :param last_error: why it failed (1 to 1000 characters); only with ``failed``.
         :raises IllegalTransition: the status change is not allowed from the current one.
         """
         call = _calls.update_tunnel(
-            tunnel_id, name=name, status=status, metadata=metadata, lease_id=lease_id
+            tunnel_id,
+            name=name,
+            status=status,
+            metadata=metadata,
+            lease_id=lease_id,
+            last_error=last_error,
         )
         return self._send(call)
 

@@ -60,18 +60,21 @@ async def stop_tunnels(
     *,
     last_error: str | None,
     client_instance_id: str | None = None,
+    final: TunnelStatus = TunnelStatus.STOPPED,
 ) -> builtins.list[str]:
     """Stop every live tunnel matching ``condition`` and reserve their slugs; return their ids.
 
     The tunnels pass through ``stopping`` on their way to ``stopped``; with no streams open in
-    the hub yet, nothing has to be waited for in between.
+    the hub yet, nothing has to be waited for in between. With ``final`` ``failed`` they end
+    ``failed`` instead (straight from their live status), with ``last_error`` saying why.
     """
     rows = (
         await conn.execute(select(t.tunnels).where(condition, t.tunnels.c.status.in_(LIVE_VALUES)))
     ).all()
     stopped_at = now()
     for row in rows:
-        check_transition(TunnelStatus(row.status), TunnelStatus.STOPPING)
+        next_status = TunnelStatus.STOPPING if final is TunnelStatus.STOPPED else final
+        check_transition(TunnelStatus(row.status), next_status)
         await conn.execute(
             delete(t.slug_reservations).where(t.slug_reservations.c.slug == row.slug)
         )
@@ -91,7 +94,7 @@ async def stop_tunnels(
             update(t.tunnels)
             .where(t.tunnels.c.id.in_([row.id for row in rows]))
             .values(
-                status=TunnelStatus.STOPPED.value,
+                status=final.value,
                 stopped_at=stopped_at,
                 updated_at=stopped_at,
                 last_error=last_error,

@@ -192,7 +192,8 @@ class TunnelService:
         return tunnel_id
 
     async def update(self, owner_id: str, ref: str, body: TunnelUpdate) -> Tunnel:
-        """Rename, pause/resume, replace metadata, or bind a ``creating`` tunnel to a lease."""
+        """Rename, pause/resume, fail (with ``lastError``), replace metadata, or bind a
+        ``creating`` tunnel to a lease."""
         async with self.store.write() as conn:
             row = await tunnel_row(conn, owner_id, ref)
             current = TunnelStatus(row.status)
@@ -214,7 +215,10 @@ class TunnelService:
                         check_transition(current, TunnelStatus.CONNECTING)
                     current = moved
                     values["status"] = current.value
-            if body.status is not None:
+            failed = body.status == TunnelStatus.FAILED.value
+            if failed:
+                check_transition(current, TunnelStatus.FAILED)
+            elif body.status is not None:
                 new = TunnelStatus(body.status)
                 if new is TunnelStatus.ACTIVE and lease_id is not None and not connected:
                     new = TunnelStatus.CONNECTING  # resumed, but its connector is away
@@ -231,6 +235,18 @@ class TunnelService:
                     await self.emit(
                         conn, owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, row.status
                     )
+            if failed:  # ended like a close (its slug reserved), but failed, saying why
+                ended = await stop_tunnels(
+                    conn,
+                    self.config,
+                    t.tunnels.c.id == row.id,
+                    last_error=body.last_error,
+                    final=TunnelStatus.FAILED,
+                )
+                self.store.changed(conn, ended)
+                await self.emit(
+                    conn, owner_id, WebhookEvent.TUNNEL_STATUS_CHANGED, row.id, current.value
+                )
             return await self._reload(conn, row.id)
 
     async def close(self, owner_id: str, ref: str) -> Tunnel:

@@ -341,6 +341,32 @@ def test_update_status_pause_and_resume(hub: RunningHub) -> None:
         assert resumed["status"] == "active"
 
 
+def test_update_status_failed_ends_the_tunnel_with_its_error(hub: RunningHub) -> None:
+    with client(hub) as api:
+        lease = create_lease(api, "agent")
+        ok(heartbeat(api, lease["id"], connectedToHub=True))
+        tunnel = create_tunnel(api, leaseId=lease["id"], slug="crashed")
+        path = f"/v1/tunnels/{tunnel['id']}"
+        error = "the app exited with code 3"
+        failed = ok(api.patch(path, json={"status": "failed", "lastError": error}))
+        assert (failed["status"], failed["lastError"]) == ("failed", error)
+        assert failed["stoppedAt"] is not None
+        assert ok(api.get("/v1/tunnels")) == []
+        again = api.patch(path, json={"status": "failed", "lastError": error})
+        assert_error(again, ErrorCode.ILLEGAL_TRANSITION)
+        assert create_tunnel(api, slug="crashed")["slug"] == "crashed"  # reserved for its owner
+
+
+@pytest.mark.parametrize(
+    "body", [{"status": "failed"}, {"lastError": "boom"}, {"status": "paused", "lastError": "x"}]
+)
+def test_update_failed_and_its_error_go_together(hub: RunningHub, body: dict[str, str]) -> None:
+    with client(hub) as api:
+        tunnel = create_tunnel(api)
+        assert_error(api.patch(f"/v1/tunnels/{tunnel['id']}", json=body), ErrorCode.INVALID_INPUT)
+        assert ok(api.get(f"/v1/tunnels/{tunnel['id']}"))["status"] == tunnel["status"]
+
+
 # --- delete --------------------------------------------------------------------------------
 
 
