@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import os
 import socket
@@ -38,7 +39,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.utils import url_path_join
-from traitlets import Float, Integer, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 
 from ..client import ConfigurationError, TunnelError
 from ..connector import DEFAULT_ALLOWED_HOSTS, Connector
@@ -46,7 +47,7 @@ from ..hub import DEFAULT_HEAD_TIMEOUT, DEFAULT_LEASE_TTL, DEFAULT_MAX_UNFINISHE
 from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url, server_store
 from ._embedded import EmbeddedHub
 from ._handlers import ConnectHandler, ExposeHandler, InfoHandler, RemoteApiHandler
-from ._mount import START_WAIT, jupyter_rules
+from ._mount import START_WAIT, jupyter_rules, serve_origins
 
 __all__ = ["TunnelsApp"]
 
@@ -124,6 +125,14 @@ class TunnelsApp(ExtensionApp):
         JupyterHub, to the origin of $JUPYTERHUB_PUBLIC_URL (set when the hub's public_url
         is configured) or $JUPYTERHUB_HOST (subdomains) followed by
         $JUPYTERHUB_SERVICE_PREFIX; elsewhere, to the server's own address.""",
+    ).tag(config=True)
+
+    subdomains = Bool(
+        True,
+        help="""Embedded hub on a server listening on loopback (not behind public_base_url, not
+        on https): serve each tunnel also at http://{slug}.localhost:{port}/, its own origin
+        (browsers resolve *.localhost to loopback), where its app runs at the root and its
+        scripts cannot use the visitor's Jupyter login. False: only {base_url}tunnels/t/{slug}/.""",
     ).tag(config=True)
 
     client_instance_id = Unicode(
@@ -207,6 +216,19 @@ class TunnelsApp(ExtensionApp):
             )
         return local_server_url(app.ip, app.port, app.base_url, tls=bool(app.certfile))
 
+    def serves_origins(self) -> bool:
+        """Whether tunnels are also served at ``{slug}.localhost`` (see ``subdomains``): only a
+        browser on this machine can reach the server, at a loopback address."""
+        app = self.server
+        if not self.subdomains or self.public_base_url or app.certfile or app.sock:
+            return False
+        if app.ip == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(app.ip).is_loopback
+        except ValueError:
+            return False
+
     def hub_public_url(self) -> str:
         """The embedded hub's URL as visitors see it (tunnel URLs are built on it)."""
         base = self.public_base_url or self.local_url()
@@ -218,6 +240,11 @@ class TunnelsApp(ExtensionApp):
         if self.db_path:
             return Path(self.db_path)
         return server_store(Path(jupyter_data_dir()), socket.gethostname(), self.server.port)
+
+    def origin_url(self, slug: str) -> str | None:
+        """``http://{slug}.localhost:{port}/`` where the tunnel is also served (see
+        ``subdomains``), or None."""
+        return self.embedded.origin_url(slug) if self.embedded is not None else None
 
     def info(self) -> dict[str, str]:
         """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
@@ -259,6 +286,8 @@ class TunnelsApp(ExtensionApp):
             max_unfinished_heads=self.max_unfinished_heads,
         )
         self.handlers.extend(jupyter_rules(self.embedded, mount))
+        if self.serves_origins():
+            serve_origins(self.server.web_app, self.embedded)
 
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         """Start the embedded hub, then the connector in a task the app owns."""
@@ -276,6 +305,7 @@ class TunnelsApp(ExtensionApp):
                 server.web_app,
                 options,
                 getattr(server.identity_provider, "token", None) or None,
+                server.port if self.serves_origins() else None,
             )
             assert self.embedded.ingress is not None
             self.embedded.ingress.on_request = self._visitor_activity

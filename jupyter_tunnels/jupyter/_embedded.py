@@ -56,7 +56,13 @@ from ..hub.services._routing import Route
 from ._config import LOCAL_OWNER, LOCAL_TOKEN_FILE, new_owner_suffix, read_secret, write_secret
 from ._identity import JupyterIdentities
 
-__all__ = ["JUPYTER_CREDENTIALS", "EmbeddedHub", "jupyter_login_url"]
+__all__ = [
+    "AUTHORIZE_PATH",
+    "JUPYTER_CREDENTIALS",
+    "ORIGIN_DOMAIN",
+    "EmbeddedHub",
+    "jupyter_login_url",
+]
 
 log = logging.getLogger("jupyter_tunnels.jupyter")
 
@@ -71,6 +77,10 @@ JUPYTER_CREDENTIALS = ForeignCredentials(
 and the server's token as ``?token=`` or in ``Authorization`` in any scheme), its XSRF field
 and cookie, and the login cookies of Jupyter servers and JupyterHub. The app's own
 ``Authorization`` (``Basic``, or a bearer on a public tunnel) passes."""
+ORIGIN_DOMAIN = b"localhost"
+"""Tunnels of a server on loopback are also at ``{slug}.localhost`` (browsers resolve it)."""
+AUTHORIZE_PATH = "authorize"
+"""Under the mount: Jupyter's page that lets a browser in to a tunnel's own origin."""
 LOGIN_HINT = "log in to Jupyter, or send its token"
 """What a visitor turned away from a private tunnel is told to do."""
 
@@ -127,6 +137,15 @@ class EmbeddedHub:
         self._give_back: GiveBack | None = None
         self._started = False
         self._ready = asyncio.Event()
+        self.origin_port: int | None = None
+        """The loopback port tunnels are also served at as ``{slug}.localhost``, once started
+        (None: not served so)."""
+
+    def origin_url(self, slug: str) -> str | None:
+        """``http://{slug}.localhost:{port}/`` when tunnels are served at their own origin."""
+        if self.origin_port is None or self.ingress is None:
+            return None
+        return f"http://{slug}.{ORIGIN_DOMAIN.decode()}:{self.origin_port}/"
 
     def _build_hub(self, public_url: str) -> tuple[Hub, DirectDialer]:
         """The hub on :attr:`db_path`, reaching the server's connector's targets in-process."""
@@ -159,9 +178,13 @@ class EmbeddedHub:
         application: web.Application,
         server_options: dict[str, Any],
         jupyter_token: str | None,
+        origin_port: int | None = None,
     ) -> None:
         """Open the store, start the hub's reaper, find or make the local owner, and make
         the visitors' ingress on Jupyter's ``application``.
+
+        ``origin_port``: the server listens on loopback at this port, and serves each tunnel
+        also at ``http://{slug}.localhost:{port}/`` (``hub/ingress/_origin.py``); None: not.
 
         ``public_url`` replaces the URL given at construction: the server may have moved to
         another port after its extensions were loaded. ``server_options`` are the options of
@@ -191,6 +214,11 @@ class EmbeddedHub:
             foreign = dataclasses.replace(
                 foreign, query_values=frozenset({(b"token", jupyter_token.encode())})
             )
+        self.origin_port = origin_port
+        origins: dict[str, Any] = {}
+        if origin_port is not None:
+            authorize = f"http://localhost:{origin_port}{self.mount}/{AUTHORIZE_PATH}"
+            origins = {"domain": ORIGIN_DOMAIN, "authorize_url": authorize.encode()}
         settings = PolicySettings.of(
             self.hub.config,
             mount=self.mount.encode(),
@@ -198,6 +226,7 @@ class EmbeddedHub:
             tell_hub_the_client=False,
             login_hint=LOGIN_HINT,
             login_url=jupyter_login_url(application).encode(),
+            **origins,
         )
         self.ingress = self.hub.ingress(self._give_back, identities=identities, settings=settings)
         self._ready.set()
@@ -271,6 +300,7 @@ class EmbeddedHub:
         self.token = None
         self.local_connector = None
         self.ingress = None
+        self.origin_port = None
         if self._give_back is not None:
             await self._give_back.close()
         await self.hub.stop()

@@ -54,6 +54,9 @@ class TunnelsExtension(Protocol):
     def info(self) -> dict[str, str]:
         """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
 
+    def origin_url(self, slug: str) -> str | None:
+        """``http://{slug}.localhost:{port}/`` where the tunnel is also served, or None."""
+
     async def ready_connector(self) -> Connector:
         """The started connector (waits while it starts; raises why it could not start)."""
 
@@ -126,7 +129,9 @@ class ExposeHandler(_ExtensionHandler):
     async def post(self) -> None:
         """Expose ``{port, host?, name?, protocol?, public?}``; send the Tunnel, plus
         ``targetListening``: whether the port accepted a connection just now (null for udp,
-        which cannot be probed).
+        which cannot be probed), and ``originUrl``: where the tunnel is also served at an
+        origin of its own, ``http://{slug}.localhost:{port}/`` (null when the server is not on
+        loopback, or the tunnel is not HTTP).
 
         Posting the same port again answers with the same tunnel. A port nothing listens on
         is exposed all the same (the app may start later); ``targetListening`` lets the
@@ -157,6 +162,8 @@ class ExposeHandler(_ExtensionHandler):
             if tunnel.protocol == "udp"
             else await accepts_connections(tunnel.target.host, tunnel.target.port)
         )
+        web_tunnel = tunnel.protocol in ("http", "https")
+        answer["originUrl"] = self.tunnels.origin_url(tunnel.slug) if web_tunnel else None
         self.finish(answer)
 
 

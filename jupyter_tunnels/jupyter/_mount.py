@@ -40,10 +40,11 @@ from .._wire.protocol import DATA_PATH
 from ..hub import ApiHandler
 from ..hub.ingress import HandoverHandler
 from ..hub.ingress._handover import Adopt, Spawn
+from ..hub.ingress._origin import callback_url
 from ..hub.ingress._policy import TUNNEL_PATH
-from ._embedded import EmbeddedHub
+from ._embedded import AUTHORIZE_PATH, EmbeddedHub
 
-__all__ = ["jupyter_rules"]
+__all__ = ["AuthorizeHandler", "jupyter_rules", "serve_origins"]
 
 Rule = tuple[str, Any, dict[str, Any]]
 _STARTING = "the tunnels extension is still starting: try again in a moment"
@@ -155,6 +156,61 @@ class JupyterHandoverMixin(HandoverHandler):
         await super().prepare()
 
 
+class AuthorizeHandler(JupyterHandler):
+    """``GET {base_url}tunnels/authorize?tunnel={slug}&next={path}``: lets a browser logged in
+    to Jupyter in to a tunnel at its own origin, ``{slug}.localhost`` (a one-time code, then
+    the tunnel's cookie: ``hub/ingress/_origin.py``). Not logged in: Jupyter's login first."""
+
+    # tornado passes the route's kwargs
+    def initialize(self, embedded: EmbeddedHub) -> None:
+        """Receive the embedded state (tornado calls this per request)."""
+        self.embedded = embedded
+
+    @web.authenticated
+    async def get(self) -> None:
+        """Issue a code for the tunnel and send the browser to its subdomain's callback."""
+        embedded = self.embedded
+        if not await embedded.wait_ready(START_WAIT):
+            raise web.HTTPError(503, _STARTING)
+        ingress, port = embedded.ingress, embedded.origin_port
+        origins = ingress.policy.origins if ingress is not None else None
+        slug = self.get_argument("tunnel", "")
+        route = embedded.hub.router.by_slug.get(slug)
+        if origins is None or port is None:
+            raise web.HTTPError(404, "tunnels are not served at *.localhost by this server")
+        if route is None or route.owner_id != embedded.owner_id:
+            raise web.HTTPError(404, f"no tunnel of this server is open at {slug!r}")
+        code = origins.issue(route)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.redirect(callback_url("http", slug, port, code, self.get_argument("next", "/")))
+
+
+def serve_origins(application: web.Application, embedded: EmbeddedHub) -> None:
+    """Route every request whose host is ``{slug}.localhost`` to the ingress, whatever its path,
+    before any other rule of ``application`` (an extension's ``/lab`` or ``/tree`` would
+    otherwise answer on the tunnel's origin)."""
+    handover: dict[str, Any] = {
+        "embedded": embedded,
+        "adopt": embedded.adopt,
+        "spawn": lambda work: embedded.hub.tasks.spawn(work),
+    }
+    application.add_handlers(ORIGIN_HOSTS, [(".*", _handover_handler(), handover)])
+    rules = application.default_router.rules
+    rules.insert(0, rules.pop(-2))  # add_handlers put it just before the catch-all
+
+
+ORIGIN_HOSTS = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?\.localhost$"
+"""The host names of tunnels at their own origin (tornado matches them without the port)."""
+
+
+def _handover_handler() -> type[web.RequestHandler]:
+    verbs = _decorate(HandoverHandler, allow_unauthenticated)
+    wrapped = type("JupyterHandoverHandler", (JupyterHandoverMixin, JupyterHandler), verbs)
+    wrapped.__doc__ = HandoverHandler.__doc__
+    return wrapped
+
+
 def _decorate(handler: type[web.RequestHandler], decorator: Callable[[Any], Any]) -> dict[str, Any]:
     """The handler's HTTP methods wrapped in ``decorator``, so Jupyter sees how each is guarded.
 
@@ -177,10 +233,9 @@ def jupyter_rules(embedded: EmbeddedHub, prefix: str) -> list[Rule]:
         "adopt": embedded.adopt,
         "spawn": lambda work: embedded.hub.tasks.spawn(work),
     }
-    verbs = _decorate(HandoverHandler, allow_unauthenticated)
-    wrapped = type("JupyterHandoverHandler", (JupyterHandoverMixin, JupyterHandler), verbs)
-    wrapped.__doc__ = HandoverHandler.__doc__
+    wrapped = _handover_handler()
     rules: list[Rule] = [
+        (f"{prefix}/{AUTHORIZE_PATH}", AuthorizeHandler, {"embedded": embedded}),
         (prefix + TUNNEL_PATH + ".*", wrapped, handover),
         (prefix + DATA_PATH, wrapped, handover),
     ]

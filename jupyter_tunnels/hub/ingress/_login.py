@@ -174,6 +174,8 @@ class LoginCookies:
 
     secure: bool = False
     """The hub's public URL is https: the cookie is ``Secure``."""
+    seconds: int = LOGIN_SECONDS
+    """How long a login lasts (the subdomain logins inside Jupyter are shorter, ``_origin.py``)."""
     key: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
 
     def answer(self, login: LogIn, owner_id: str | None, back: str) -> Answer | Redirect:
@@ -199,10 +201,10 @@ class LoginCookies:
     def header(self, route: Route, prefix: bytes, moment: float) -> bytes:
         """The ``Set-Cookie`` value after a login at ``moment``, scoped to the tunnel's path
         (or, with subdomain routing, to its host: no ``Domain``)."""
-        value = self.value(route, int(moment) + LOGIN_SECONDS)
+        value = self.value(route, int(moment) + self.seconds)
         path = quote(prefix.decode("latin-1") + "/", safe=_PATH_SAFE)
         parts = [f"{LOGIN_COOKIE}={value}", f"Path={path}", "HttpOnly", "SameSite=Lax"]
-        parts.append(f"Max-Age={LOGIN_SECONDS}")
+        parts.append(f"Max-Age={self.seconds}")
         if self.secure:
             parts.append("Secure")
         return "; ".join(parts).encode()

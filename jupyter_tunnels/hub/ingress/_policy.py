@@ -18,7 +18,9 @@ standalone hub's port and, embedded, a Jupyter server's port after the hand-over
    knows the credential the policy says :class:`~._decisions.AskOwner` and decides again with
    the answer (:meth:`IngressPolicy.with_owner`). Refused: ``401`` with ``WWW-Authenticate``;
    a browser opening a page is shown how to log in instead (``_login.py``: Jupyter's login, or
-   the standalone hub's login form, whose signed cookie then opens that one tunnel).
+   the standalone hub's login form, whose signed cookie then opens that one tunnel; at a
+   tunnel's own origin ``{slug}.localhost`` inside Jupyter, a one-time code from Jupyter's
+   authorize page, then the same kind of cookie, ``_origin.py``).
 4. **Pause**: a paused or stopping tunnel is ``503``.
 5. **Rewriting** (``_rewrite.py``): the routing prefix stripped, ``Host`` and
    ``X-Forwarded-*`` set by the hub, the hub's and the hosting's credentials removed; and how
@@ -68,6 +70,7 @@ from ._login import (
     navigates,
     to_login,
 )
+from ._origin import OriginLogins, is_callback
 from ._pages import wants_html
 from ._response_rewrite import response_rewrite
 from ._rewrite import (
@@ -146,6 +149,9 @@ class PolicySettings:
     login_url: bytes | None = None
     """Where a browser turned away from a private tunnel logs in (inside Jupyter: Jupyter's
     login page, which sends it back to ``?next=``); None: the hub's own login page."""
+    authorize_url: bytes | None = None
+    """Tunnels at ``{slug}.{domain}`` inside Jupyter (``domain`` is ``localhost``): the page
+    that lets a browser in with a one-time code (``_origin.py``); None: no such logins."""
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
     """Seconds a visitor has to send a whole request head."""
     max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
@@ -184,6 +190,9 @@ class IngressPolicy:
         self._secure = settings.scheme == b"https"
         self.logins = LoginCookies(secure=self._secure) if settings.login_url is None else None
         """The hub's own login cookies (standalone; inside Jupyter, Jupyter's login)."""
+        authorize = settings.authorize_url
+        self.origins = OriginLogins(authorize) if authorize is not None else None
+        """Inside Jupyter, the logins of tunnels at their own origin ``{slug}.localhost``."""
         self.unfinished_heads: collections.Counter[str] = collections.Counter()
         """Request heads begun and not complete, by client address."""
 
@@ -215,6 +224,8 @@ class IngressPolicy:
             return Redirect(308, bare + b"/" + question + query, route=route, path=path)
         if self.logins is not None and is_login_post(head, route, path):
             return login_posted(head, route, path, prefix)
+        if self.origins is not None and not prefix and is_callback(path):
+            return self.origins.callback(head, route, path)
         shared = judge_share(self.router, head, route, path, prefix, html=html, secure=self._secure)
         if shared is None:
             return self._access(head, route, path, prefix, client, connect=False)
@@ -311,6 +322,9 @@ class IngressPolicy:
         logins = self.logins
         if logins is not None and not connect and logins.admits(head, route):
             return self._allowed(head, route, path, prefix, client, connect, html)
+        origins = self.origins
+        if origins is not None and not prefix and not connect and origins.admits(head, route):
+            return self._allowed(head, route, path, prefix, client, connect, html)
         known, owner = self.identities.known(head, token)
         if not known:
             return AskOwner(route, head, token, path, prefix, client, connect)
@@ -360,6 +374,8 @@ class IngressPolicy:
         message = f"tunnel {route.slug!r} is {route.access.value}: {self.settings.login_hint}"
         html = wants_html(head.get(b"accept"))
         if navigates(head, route, html):  # a browser: it is shown how to log in
+            if self.origins is not None and not prefix:  # at its own origin, through Jupyter
+                return self.origins.to_authorize(head, route, path)
             login_url = self.settings.login_url
             if login_url is not None:
                 return to_login(login_url, head, route, path, prefix)
