@@ -1,7 +1,7 @@
 """A tiny app for ``run``'s tests: it serves back the environment ``run`` gave it.
 
 ``python tests/_env_app.py`` listens on ``$HOST:$PORT`` and answers every GET with JSON:
-``{"port", "prefix", "url", "path", "forwardedPrefix", "argv"}``. ``--exit-after SECONDS``
+``{"pid", "port", "prefix", "url", "path", "forwardedPrefix", "argv"}``. ``--exit-after SECONDS``
 makes it exit with code 3 that long after it started listening; ``--never-listen`` makes it
 print a line and sleep without listening.
 """
@@ -22,6 +22,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = json.dumps(
             {
+                "pid": os.getpid(),
                 "port": os.environ.get("PORT"),
                 "prefix": os.environ.get("JUPYTER_TUNNELS_PREFIX"),
                 "url": os.environ.get("JUPYTER_TUNNELS_URL"),
@@ -38,7 +39,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    print("env app starting", flush=True)
+    print(f"env app starting (pid {os.getpid()})", flush=True)
     if "--never-listen" in sys.argv:
         time.sleep(3600)
     if "--exit-after" in sys.argv:

@@ -53,6 +53,17 @@ The URL is printed as soon as the tunnel is active; Ctrl-C closes it. The hub is
 JUPYTER_TUNNELS_HUB, else http://127.0.0.1:8765; the token is --token, else
 JUPYTER_TUNNELS_TOKEN."""
 
+RUN_EPILOG = """\
+examples:
+  jupyter-tunnels run -- streamlit run app.py
+  jupyter-tunnels run --name demo --public -- python -m bokeh serve app.py
+  jupyter-tunnels run --app dash -- python app.py     a Dash app: its recipe by name
+
+A free port is chosen and given to the app the way it wants it (flags or environment; every
+app also gets PORT, HOST, JUPYTER_TUNNELS_PREFIX and JUPYTER_TUNNELS_URL): docs/apps.md has the
+recipes. The URL is printed once the app answers; the app's output goes to a log file named on
+stderr. Ctrl-C stops the app and closes the tunnel; an app that exits fails its tunnel."""
+
 CLIENT_EPILOG = """\
 The hub is --hub, else JUPYTER_TUNNELS_HUB, else http://127.0.0.1:8765;
 the token is --token, else JUPYTER_TUNNELS_TOKEN."""
@@ -96,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token(commands)
     _add_client_commands(commands)
     _add_expose(commands)
+    _add_run(commands)
     add_share(
         commands,
         command,
@@ -208,6 +220,26 @@ def _add_expose(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     add_arguments(expose)
     _add_client_options(expose, default=argparse.SUPPRESS)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from ._run import run_command
+
+    return run_command(args)
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ._run import add_arguments  # argparse only: cheap
+
+    run = command(
+        commands,
+        "run",
+        "start an app and serve it through a tunnel, in the foreground",
+        _run_run,
+        epilog=RUN_EPILOG,
+    )
+    _add_client_options(run, default=argparse.SUPPRESS)
+    add_arguments(run)  # last: the app's command takes the rest of the line
 
 
 def _add_json(parser: argparse.ArgumentParser, help_text: str) -> None:
