@@ -247,11 +247,17 @@ class TunnelsApp(ExtensionApp):
         return self.embedded.origin_url(slug) if self.embedded is not None else None
 
     def info(self) -> dict[str, str]:
-        """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
+        """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``, and ``originUrl``
+        (``http://{slug}.localhost:{port}/``, ``{slug}`` as written) when tunnels are served
+        at their own origin."""
         if self.remote:
             assert self.hub_url is not None
             return {"mode": "remote", "hubUrl": self.hub_url.rstrip("/"), "apiBase": self._api()}
-        return {"mode": "embedded", "hubUrl": self.hub_public_url(), "apiBase": self._api()}
+        info = {"mode": "embedded", "hubUrl": self.hub_public_url(), "apiBase": self._api()}
+        origin = self.origin_url("{slug}")
+        if origin is not None:
+            info["originUrl"] = origin
+        return info
 
     def _api(self) -> str:
         return url_path_join(self.mount, "v1")

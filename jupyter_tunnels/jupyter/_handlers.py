@@ -52,7 +52,7 @@ class TunnelsExtension(Protocol):
     """What the handlers ask of the extension app (``TunnelsApp``, which imports this module)."""
 
     def info(self) -> dict[str, str]:
-        """``{mode, hubUrl, apiBase}`` for ``GET tunnels/info``."""
+        """``{mode, hubUrl, apiBase}`` (and ``originUrl``) for ``GET tunnels/info``."""
 
     def origin_url(self, slug: str) -> str | None:
         """``http://{slug}.localhost:{port}/`` where the tunnel is also served, or None."""

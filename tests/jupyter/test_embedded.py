@@ -117,6 +117,23 @@ async def test_info_says_embedded(
     assert info["mode"] == "embedded"
     assert info["apiBase"] == f"{jp_base_url}tunnels/v1"
     assert info["hubUrl"] == f"http://127.0.0.1:{jp_serverapp.port}{jp_base_url}tunnels"
+    assert info["originUrl"] == f"http://{{slug}}.localhost:{jp_serverapp.port}/"
+
+
+async def test_only_a_server_on_loopback_serves_tunnels_at_their_own_origin(
+    jp_fetch: Fetch, jp_serverapp: ServerApp
+) -> None:
+    """Reached from other machines, ``{slug}.localhost`` would name the visitor's own."""
+    app = await start(jp_serverapp)  # jp_fetch: the server listens
+    listening = jp_serverapp.ip
+    try:
+        for ip, serves in [("localhost", True), ("::1", True), ("127.0.0.2", True),
+                           ("0.0.0.0", False), ("", False), ("192.0.2.7", False),
+                           ("example.org", False)]:  # fmt: skip
+            jp_serverapp.ip = ip
+            assert app.serves_origins() is serves, ip
+    finally:
+        jp_serverapp.ip = listening
 
 
 async def expose(jp_fetch: Fetch, **wanted: Any) -> HTTPResponse:
