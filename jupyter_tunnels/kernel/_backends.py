@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import atexit
+import json
 import logging
 import shutil
 from typing import Any
@@ -76,6 +77,11 @@ class Backend(abc.ABC):
             self.hub_url, self.token, timeout=CALL_TIMEOUT, retries=CALL_RETRIES
         )
 
+    def origin_url(self, tunnel_id: str) -> str | None:
+        """Where a browser opens the tunnel at an origin of its own
+        (``http://{slug}.localhost:{port}/``, a Jupyter server on loopback), if anywhere."""
+        return None
+
     @abc.abstractmethod
     def expose(self, spec: ExposeSpec) -> Tunnel:
         """Expose ``spec`` (blocking); the same port again gives the same tunnel."""
@@ -112,6 +118,7 @@ class ServerBackend(Backend):
         self.where = f"the Jupyter server at {server.url} ({hub})"
         self._expose_url = server.url + "tunnels/expose"
         self._connect_url = server.url + "tunnels/connect"
+        self._origin_urls: dict[str, str] = {}
 
     def expose(self, spec: ExposeSpec) -> Tunnel:
         """Ask the server's connector for the tunnel (blocking)."""
@@ -174,17 +181,25 @@ class ServerBackend(Backend):
     def close(self) -> None:
         """Nothing to stop: the server owns its tunnels, and they outlive the kernel."""
 
+    def origin_url(self, tunnel_id: str) -> str | None:
+        """The ``originUrl`` the server answered when this kernel exposed the tunnel."""
+        return self._origin_urls.get(tunnel_id)
+
     def _read(self, response: httpx.Response) -> Tunnel:
         if not response.is_success:
             raise api_error(response)
         try:
-            return Tunnel.model_validate_json(response.content)
+            tunnel = Tunnel.model_validate_json(response.content)
+            origin = json.loads(response.content).get("originUrl")
         except ValueError as exc:
             raise UnexpectedResponse(
                 f"the Jupyter server at {self.server.url} answered the expose with a body "
                 "this version of jupyter-tunnels cannot read: is the extension the same version?",
                 response=response,
             ) from exc
+        if isinstance(origin, str):
+            self._origin_urls[tunnel.id] = origin
+        return tunnel
 
     def _lost(self, error: httpx.RequestError) -> TransportError:
         reason = str(error) or type(error).__name__

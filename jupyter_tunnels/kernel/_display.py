@@ -83,6 +83,12 @@ class ExposedTunnel:
         return str(self._tunnel.target)
 
     @property
+    def origin_url(self) -> str | None:
+        """Where a browser opens it at an origin of its own, ``http://{slug}.localhost:{port}/``
+        (a Jupyter server on loopback: the app at the root, apart from Jupyter), if anywhere."""
+        return self._backend.origin_url(self.id)
+
+    @property
     def where(self) -> str:
         """Which server or hub holds the tunnel."""
         return self._backend.where
@@ -242,6 +248,9 @@ class ExposedTunnel:
             link(tunnel.url) if live else f"<s>{_e(tunnel.url)}</s>",
             f'<span style="opacity:0.7">{_e(facts)}</span>',
         ]
+        origin = self.origin_url
+        if origin is not None and live:
+            lines.insert(2, f"in a browser: {link(origin)}")
         if error:
             lines.append(f'<span style="color:{FAILED_COLOUR}">{_e(error)}</span>')
         text = "<br>".join(lines)

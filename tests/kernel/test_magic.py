@@ -120,6 +120,9 @@ def test_expose_manage_and_close_through_the_server(
     assert f'<a href="{t.url}"' in page
     assert ">active</span>" in page
     assert "<svg" in page and "the Jupyter server at" in page
+    server_port = httpx.URL(server_kernel.url).port
+    assert t.origin_url == f"http://web.localhost:{server_port}/", "the server is on loopback"
+    assert f'in a browser: <a href="{t.origin_url}"' in page
 
     again = exposed(shell, f"expose {port} --name web")
     assert again.id == t.id, "re-running the cell must not make a second tunnel"
