@@ -217,8 +217,8 @@ class EmbeddedHub:
         self.origin_port = origin_port
         origins: dict[str, Any] = {}
         if origin_port is not None:
-            authorize = f"http://localhost:{origin_port}{self.mount}/{AUTHORIZE_PATH}"
-            origins = {"domain": ORIGIN_DOMAIN, "authorize_url": authorize.encode()}
+            authorize = f"{self.mount}/{AUTHORIZE_PATH}".encode()
+            origins = {"domain": ORIGIN_DOMAIN, "authorize_path": authorize}
         settings = PolicySettings.of(
             self.hub.config,
             mount=self.mount.encode(),

@@ -172,18 +172,19 @@ class AuthorizeHandler(JupyterHandler):
         embedded = self.embedded
         if not await embedded.wait_ready(START_WAIT):
             raise web.HTTPError(503, _STARTING)
-        ingress, port = embedded.ingress, embedded.origin_port
+        ingress = embedded.ingress
         origins = ingress.policy.origins if ingress is not None else None
         slug = self.get_argument("tunnel", "")
         route = embedded.hub.router.by_slug.get(slug)
-        if origins is None or port is None:
+        if origins is None:
             raise web.HTTPError(404, "tunnels are not served at *.localhost by this server")
         if route is None or route.owner_id != embedded.owner_id:
             raise web.HTTPError(404, f"no tunnel of this server is open at {slug!r}")
         code = origins.issue(route)
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        self.redirect(callback_url("http", slug, port, code, self.get_argument("next", "/")))
+        back = self.get_argument("next", "/")
+        self.redirect(callback_url(self.request.host, slug, code, back))
 
 
 def serve_origins(application: web.Application, embedded: EmbeddedHub) -> None:

@@ -8,8 +8,10 @@ so the browser never sends it to the subdomain: a private tunnel's first visit i
 one-time redirect through Jupyter, where the visitor is logged in:
 
 1. a navigation to ``{slug}.localhost`` without the tunnel's cookie gets a ``302`` to
-   :attr:`OriginLogins.authorize_url` (``http://localhost:{port}{base_url}tunnels/authorize``)
-   with ``?tunnel={slug}&next={path}`` (:meth:`OriginLogins.to_authorize`);
+   ``http://localhost:{port}`` :attr:`OriginLogins.authorize_path`
+   (``{base_url}tunnels/authorize``) with ``?tunnel={slug}&next={path}``
+   (:meth:`OriginLogins.to_authorize`), on the port the browser used (the server's, or that
+   of an SSH forward to it);
 2. that page, behind Jupyter's login (which sends the browser back once logged in), asks
    :meth:`OriginLogins.issue` for a code: random, for that tunnel only, usable once, within
    :data:`CODE_SECONDS`; it ``302``\\s to ``{slug}.localhost`` :data:`CALLBACK_PATH`
@@ -73,8 +75,8 @@ def is_callback(path: bytes) -> bool:
 class OriginLogins:
     """The one-time codes and subdomain cookies of one embedded ingress (see the module)."""
 
-    authorize_url: bytes
-    """Jupyter's page that issues codes (``http://localhost:{port}{base_url}tunnels/authorize``)."""
+    authorize_path: bytes
+    """Jupyter's page that issues codes (``{base_url}tunnels/authorize``), on ``localhost``."""
     cookies: LoginCookies = dataclasses.field(
         default_factory=lambda: LoginCookies(seconds=ORIGIN_LOGIN_SECONDS)
     )
@@ -107,7 +109,10 @@ class OriginLogins:
         """The ``302`` to Jupyter's authorize page, coming back to this request's target."""
         back = same_origin(head.target.decode("latin-1"), "")
         query = f"?tunnel={quote(route.slug, safe='')}&next={quote(back, safe='')}"
-        return Redirect(302, self.authorize_url + query.encode(), (_NO_STORE,), route, path)
+        _, colon, port = head.host.rpartition(b":")
+        origin = b"http://localhost" + (b":" + port if colon and port.isdigit() else b"")
+        location = origin + self.authorize_path + query.encode()
+        return Redirect(302, location, (_NO_STORE,), route, path)
 
     def callback(self, head: RequestHead, route: Route, path: bytes) -> Answer | Redirect:
         """Exchange the code in the query for the tunnel's cookie, then back to ``next``."""
@@ -125,7 +130,10 @@ class OriginLogins:
         return Redirect(303, back.encode("latin-1"), (cookie, *_AFTER_LOGIN), route, path)
 
 
-def callback_url(scheme: str, slug: str, port: int, code: str, back: str) -> str:
-    """Where Jupyter's authorize page sends the browser with a code (``back``: a path)."""
+def callback_url(host: str, slug: str, code: str, back: str) -> str:
+    """Where Jupyter's authorize page, reached at ``host`` (``localhost:8888``), sends the
+    browser with a code (``back``: a path), on the same port."""
+    _, colon, port = host.rpartition(":")
+    port = f":{port}" if colon and port.isdigit() else ""
     query = f"code={quote(code, safe='')}&next={quote(same_origin(back, ''), safe='')}"
-    return f"{scheme}://{slug}.localhost:{port}{CALLBACK_PATH.decode()}?{query}"
+    return f"http://{slug}.localhost{port}{CALLBACK_PATH.decode()}?{query}"

@@ -149,7 +149,7 @@ class PolicySettings:
     login_url: bytes | None = None
     """Where a browser turned away from a private tunnel logs in (inside Jupyter: Jupyter's
     login page, which sends it back to ``?next=``); None: the hub's own login page."""
-    authorize_url: bytes | None = None
+    authorize_path: bytes | None = None
     """Tunnels at ``{slug}.{domain}`` inside Jupyter (``domain`` is ``localhost``): the page
     that lets a browser in with a one-time code (``_origin.py``); None: no such logins."""
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
@@ -190,7 +190,7 @@ class IngressPolicy:
         self._secure = settings.scheme == b"https"
         self.logins = LoginCookies(secure=self._secure) if settings.login_url is None else None
         """The hub's own login cookies (standalone; inside Jupyter, Jupyter's login)."""
-        authorize = settings.authorize_url
+        authorize = settings.authorize_path
         self.origins = OriginLogins(authorize) if authorize is not None else None
         """Inside Jupyter, the logins of tunnels at their own origin ``{slug}.localhost``."""
         self.unfinished_heads: collections.Counter[str] = collections.Counter()

@@ -213,7 +213,7 @@ async def test_the_origin_url_is_not_offered_where_it_cannot_work(
 
 
 def test_a_code_works_once_for_its_tunnel_within_its_time() -> None:
-    origins = OriginLogins(b"http://localhost:1/tunnels/authorize")
+    origins = OriginLogins(b"/tunnels/authorize")
     route, other = private_route("t1"), private_route("t2")
     code = origins.issue(route, moment=100.0)
     assert not origins.redeem(code, other, moment=101.0), "bound to its tunnel"
@@ -223,3 +223,25 @@ def test_a_code_works_once_for_its_tunnel_within_its_time() -> None:
     fresh = origins.issue(route, moment=100.0)
     assert origins.redeem(fresh, route, moment=100.0 + CODE_SECONDS - 1)
     assert not origins.redeem(fresh, route, moment=101.0), "used once"
+
+
+async def test_the_redirects_keep_the_port_the_browser_used(
+    make_hosting: MakeHosting, services: Services
+) -> None:
+    """Behind an SSH forward (``ssh -L 9999:localhost:8888``) the browser's port is not the
+    server's: the redirects stay on the browser's."""
+    hosting = embedded(make_hosting)
+    origin = await exposed(hosting, services.http_port, "origin-forwarded")
+    slug = urlsplit(origin).hostname
+    assert slug is not None
+    forwarded = f"{slug}:9999"
+    async with visitor() as http:
+        address = f"http://127.0.0.1:{hosting.port}/page"
+        first = await http.get(address, headers={"Host": forwarded, **BROWSER})
+        authorize = urlsplit(first.headers["location"])
+        granted = await http.get(
+            f"http://127.0.0.1:{hosting.port}{authorize.path}?{authorize.query}",
+            headers={"Host": authorize.netloc, **hosting.owner},
+        )
+    assert authorize.netloc == "localhost:9999"
+    assert granted.headers["location"].startswith(f"http://{forwarded}{CALLBACK}?code=")
