@@ -3,8 +3,9 @@
 The public API is what this module exports: the SDK (:class:`TunnelsClient`,
 :class:`AsyncTunnelsClient`), its exceptions (rooted at :class:`TunnelError`) and the models
 its methods return, plus the kernel side: :func:`expose` / :func:`aexpose` (an
-:class:`ExposedTunnel`) and the ``%tunnel`` magic (``%load_ext jupyter_tunnels``). Importing it
-is cheap: the hub, the connector and the Jupyter hooks load only when used.
+:class:`ExposedTunnel`), :func:`run` / :func:`arun` (start an app and expose it) and the
+``%tunnel`` magic (``%load_ext jupyter_tunnels``). Importing it is cheap: the hub, the
+connector and the Jupyter hooks load only when used.
 """
 
 import importlib
@@ -69,9 +70,9 @@ if typing.TYPE_CHECKING:
         TunnelsClient,
         UnexpectedResponse,
     )
-    from .kernel import ExposedTunnel, aexpose, connection, expose
+    from .kernel import ExposedTunnel, aexpose, arun, connection, expose, run
 
-_KERNEL_NAMES = frozenset({"ExposedTunnel", "aexpose", "connection", "expose"})
+_KERNEL_NAMES = frozenset({"ExposedTunnel", "aexpose", "arun", "connection", "expose", "run"})
 """Exported names from ``.kernel``; every other name of ``__all__`` not defined here is from
 ``.client``. Both load on first use: the SDK (and httpx under it) and the kernel side are not
 needed by the hub and connector processes, which import this package too."""
@@ -144,9 +145,11 @@ __all__ = [
     "WorkerToken",
     "__version__",
     "aexpose",
+    "arun",
     "connection",
     "expose",
     "load_ipython_extension",
+    "run",
     "unload_ipython_extension",
 ]
 

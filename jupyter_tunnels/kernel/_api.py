@@ -16,12 +16,16 @@ Jupyter. Bad arguments, a port nobody listens on and unknown names raise a
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
+from collections.abc import Sequence
 
+from .._core.app_process import READY_TIMEOUT
 from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES
 from ..client import AsyncTunnelsClient, NotFound, TunnelsClient
+from ._apps import arun_app, run_app, stop_all_apps
 from ._backends import Backend
 from ._checks import acheck_listening, check_listening, exposure
 from ._display import ExposedTunnel, TunnelList
@@ -33,11 +37,13 @@ __all__ = [
     "aclose_all",
     "aconnection",
     "aexpose",
+    "arun",
     "atunnel",
     "atunnels",
     "close_all",
     "connection",
     "expose",
+    "run",
     "tunnel",
     "tunnels",
 ]
@@ -122,6 +128,52 @@ async def aexpose(
     return ExposedTunnel(await backend.aexpose(spec), backend)
 
 
+def run(
+    command: str | Sequence[str],
+    *,
+    name: str | None = None,
+    public: bool = False,
+    app: str | None = None,
+    timeout: float = READY_TIMEOUT,
+) -> ExposedTunnel:
+    """Start a web app on a free port and expose it, in one step; returns its tunnel.
+
+    ``run("streamlit run app.py")`` starts the command with the port and the base path set the
+    way that app wants them (docs/apps.md has the recipes; an app not in the table gets
+    ``PORT``, ``HOST``, ``JUPYTER_TUNNELS_PREFIX`` and ``JUPYTER_TUNNELS_URL`` in its
+    environment), waits until it answers, and returns the tunnel. The app's output goes to a
+    log file (``%tunnel logs NAME``). This kernel owns the process: closing the tunnel from here
+    stops it, and so does the kernel's exit; an app that exits by itself fails its tunnel.
+
+    :param command: a command line (split like a shell) or its words.
+    :param name: the tunnel's name; named after the port when omitted.
+    :param public: anyone with the URL may use it (default: only you).
+    :param app: a recipe's name, for a command it cannot be told from (``python app.py`` of a
+        Dash or Gradio app).
+    :param timeout: seconds the app may take to listen.
+    :raises InvalidArgument: no command, a bad name or an unknown recipe.
+    :raises AppFailed: the program cannot be run, exited, or did not listen in time (the
+        message quotes its log); nothing is left running or exposed.
+    """
+    backend = current_backend()
+    tunnel, _ = run_app(backend, command, name=name, public=public, app=app, timeout=timeout)
+    return ExposedTunnel(tunnel, backend)
+
+
+async def arun(
+    command: str | Sequence[str],
+    *,
+    name: str | None = None,
+    public: bool = False,
+    app: str | None = None,
+    timeout: float = READY_TIMEOUT,
+) -> ExposedTunnel:
+    """:func:`run` on the running event loop, which keeps running meanwhile."""
+    backend = await acurrent_backend()
+    tunnel, _ = await arun_app(backend, command, name=name, public=public, app=app, timeout=timeout)
+    return ExposedTunnel(tunnel, backend)
+
+
 def tunnels(*, include_inactive: bool = False) -> TunnelList:
     """The live tunnels, sorted by name; with ``include_inactive``, stopped ones too."""
     backend = current_backend()
@@ -159,7 +211,8 @@ async def atunnel(ref: str, *, include_inactive: bool = False) -> ExposedTunnel:
 
 
 def close_all() -> TunnelList:
-    """Close every live tunnel; returns them, stopped."""
+    """Close every live tunnel (and stop the apps ``run`` started); returns them, stopped."""
+    stop_all_apps()
     backend = current_backend()
     with backend.client() as client:
         closed = [client.delete(t.id) for t in client.list()]
@@ -168,6 +221,7 @@ def close_all() -> TunnelList:
 
 async def aclose_all() -> TunnelList:
     """:func:`close_all` on the running event loop."""
+    await asyncio.to_thread(stop_all_apps)
     backend = await acurrent_backend()
     async with backend.async_client() as client:
         closed = [await client.delete(t.id) for t in await client.list()]

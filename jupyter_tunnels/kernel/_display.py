@@ -9,6 +9,7 @@ client on the caller's running loop for the ``a``-prefixed twins.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from .._core.models import Tunnel
 from .._core.status import LIVE_STATUSES, TunnelStatus
 from .._core.tunnel_text import tunnel_details
+from ._apps import stop_app
 from ._checks import acheck_listening, check_listening, validate_port
 from ._html import link, qr_svg
 
@@ -156,13 +158,16 @@ class ExposedTunnel:
         return self
 
     def close(self) -> ExposedTunnel:
-        """Close the tunnel for good (it ends ``stopped``); returns it."""
+        """Close the tunnel for good (it ends ``stopped``), stopping the app ``run`` started
+        for it; returns it."""
+        stop_app(self.id)
         with self._backend.client() as client:
             self._tunnel = client.delete(self.id)
         return self
 
     async def aclose(self) -> ExposedTunnel:
         """:meth:`close` on the running loop."""
+        await asyncio.to_thread(stop_app, self.id)
         async with self._backend.async_client() as client:
             self._tunnel = await client.delete(self.id)
         return self

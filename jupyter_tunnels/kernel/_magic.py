@@ -23,12 +23,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .._core.share_text import EXPIRATIONS, parse_methods, parse_rate
+from .._core.app_process import READY_TIMEOUT
+from .._core.app_recipes import RECIPES
+from .._core.share_text import EXPIRATIONS
 from ..client import TransportError, TunnelError
 from . import _api, _reach
-from ._checks import PROTOCOLS, check_listening, validate_name, validate_port
+from . import _magic_arguments as arguments
+from ._apps import app_of
+from ._checks import PROTOCOLS, check_listening
 from ._display import ExposedTunnel, TunnelDetails, TunnelList
-from ._errors import InvalidArgument, PortNotListening
+from ._errors import PortNotListening
 from ._request_log import RequestLog
 from ._session import chosen_backend, current_backend
 from ._shares import SharedLink, ShareList
@@ -51,44 +55,6 @@ MAGIC_NAME = "tunnel"
 PANEL_INTERVAL = 2.0
 """Seconds between two refreshes of ``%tunnel panel``."""
 HELP_HINT = "see %tunnel help"
-MAX_LOG_LIMIT = 200
-"""The most requests ``%tunnel log`` shows (what the hub keeps per tunnel)."""
-
-
-def _port(text: str) -> int:
-    try:
-        return validate_port(text)
-    except InvalidArgument as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _name(text: str) -> str:
-    try:
-        name = validate_name(text)
-    except InvalidArgument as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    assert name is not None
-    return name
-
-
-def _methods(text: str) -> list[str]:
-    try:
-        return parse_methods(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _rate(text: str) -> int:
-    try:
-        return parse_rate(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LOG_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be a number from 1 to {MAX_LOG_LIMIT}")
-    return int(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,14 +95,32 @@ def build_parser() -> CommandLine:
         return subparser
 
     expose = command("expose", "expose PORT; returns the tunnel")
-    expose.add_argument("port", type=_port, metavar="PORT", help="the local port")
-    expose.add_argument("--name", type=_name, help="1 to 100 characters, also the URL's slug")
+    expose.add_argument("port", type=arguments.port, metavar="PORT", help="the local port")
+    expose.add_argument(
+        "--name", type=arguments.name, help="1 to 100 characters, also the URL's slug"
+    )
     expose.add_argument("--protocol", choices=PROTOCOLS, default="auto", help="default: auto")
     expose.add_argument("--host", default="127.0.0.1", help="the local host (127.0.0.1)")
     expose.add_argument("--public", action="store_true", help="anyone with the URL may use it")
     expose.add_argument(
         "--no-check", dest="check", action="store_false", help="expose even if nothing listens"
     )
+
+    run = command("run", "start an app on a free port and expose it: run [options] -- COMMAND")
+    run.add_argument("--name", type=arguments.name, help="1 to 100 characters, also the URL's slug")
+    run.add_argument("--public", action="store_true", help="anyone with the URL may use it")
+    run.add_argument("--app", choices=sorted(RECIPES), help="the recipe (default: from COMMAND)")
+    run.add_argument(
+        "--timeout",
+        type=arguments.seconds,
+        default=READY_TIMEOUT,
+        help="seconds it may take to listen",
+    )
+    run.add_argument("app_command", nargs=argparse.REMAINDER, metavar="COMMAND", help="after --")
+
+    logs = command("logs", "the last lines of the output of the app %tunnel run started")
+    logs.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
+    logs.add_argument("--lines", type=arguments.limit, default=40, help="at most this many (40)")
 
     listing = command("list", "the live tunnels, sorted by name")
     listing.add_argument("--all", action="store_true", help="stopped and failed ones too")
@@ -154,7 +138,7 @@ def build_parser() -> CommandLine:
 
     rotate = command("rotate", "point NAME at another PORT; the URL stays")
     rotate.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
-    rotate.add_argument("port", type=_port, metavar="PORT", help="the new local port")
+    rotate.add_argument("port", type=arguments.port, metavar="PORT", help="the new local port")
     rotate.add_argument("--host", help="the new local host (default: the current one)")
     rotate.add_argument(
         "--no-check", dest="check", action="store_false", help="rotate even if nothing listens"
@@ -162,13 +146,13 @@ def build_parser() -> CommandLine:
 
     log = command("log", "NAME's recent requests and counters")
     log.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
-    log.add_argument("--limit", type=_limit, default=20, help="at most this many (20)")
+    log.add_argument("--limit", type=arguments.limit, default=20, help="at most this many (20)")
 
     share = command("share", "a share link to NAME, for people without an account")
     share.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
     share.add_argument("--expires", choices=EXPIRATIONS, default="24h", help="default: 24h")
-    share.add_argument("--methods", type=_methods, help="e.g. GET,HEAD (default: any)")
-    share.add_argument("--rate", type=_rate, help="requests a minute, 1 to 1000")
+    share.add_argument("--methods", type=arguments.methods, help="e.g. GET,HEAD (default: any)")
+    share.add_argument("--rate", type=arguments.rate, help="requests a minute, 1 to 1000")
     share.add_argument("--path", help="only paths under this prefix, e.g. /api")
     share.add_argument("--label", default="link", help="the share's name (default: link)")
 
@@ -181,7 +165,9 @@ def build_parser() -> CommandLine:
     # --- connections (reach) ---
     connect = command("connect", "reach tunnel NAME as a local port of this server")
     connect.add_argument("name", metavar="NAME", help="a tunnel's name, slug or id")
-    connect.add_argument("--port", type=_port, help="the local port (default: any free one)")
+    connect.add_argument(
+        "--port", type=arguments.port, help="the local port (default: any free one)"
+    )
     connect.add_argument("--share-token", help="a share token, to reach someone else's tunnel")
     disconnect = command("disconnect", "release the port(s) of a connection or of tunnel NAME")
     disconnect.add_argument("name", metavar="NAME", help="a connection id, or a tunnel's name")
@@ -252,6 +238,23 @@ def _expose(args: argparse.Namespace) -> ExposedTunnel:
         public=args.public,
         check=False,  # checked before the backend was chosen
     )
+
+
+def _run(args: argparse.Namespace) -> ExposedTunnel:
+    words = args.app_command
+    command = words[1:] if words[:1] == ["--"] else words
+    if not command:
+        raise UsageError(
+            f"no command to run: e.g. %tunnel run -- streamlit run app.py; {HELP_HINT}"
+        )
+    return _api.run(command, name=args.name, public=args.public, app=args.app, timeout=args.timeout)
+
+
+def _logs(args: argparse.Namespace) -> None:
+    found = _api.tunnel(args.name, include_inactive=True)
+    running = app_of(found.id, args.name)
+    where = f"{running.process.command} (log: {running.process.log_path})"
+    _say(f"{where}\n{running.logs(args.lines) or '(no output yet)'}")
 
 
 def _list(args: argparse.Namespace) -> TunnelList:
@@ -343,6 +346,8 @@ TunnelMagics.tunnel.__doc__ = f"Expose local ports as tunnels.\n\n{USAGE}"
 
 _COMMANDS = {
     "expose": _expose,
+    "run": _run,
+    "logs": _logs,
     "list": _list,
     "info": _info,
     "close": _close,

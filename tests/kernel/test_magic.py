@@ -23,6 +23,8 @@ from tests.kernel._servers import JupyterServerProcess
 
 SUBCOMMANDS = (
     "expose",
+    "run",
+    "logs",
     "list",
     "info",
     "close",
