@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import math
 import os
 import socket
@@ -44,7 +43,16 @@ from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, 
 from ..client import ConfigurationError, TunnelError
 from ..connector import DEFAULT_ALLOWED_HOSTS, Connector
 from ..hub import DEFAULT_HEAD_TIMEOUT, DEFAULT_LEASE_TTL, DEFAULT_MAX_UNFINISHED_HEADS
-from ._config import EXTENSION_NAME, HUB_ENV, MOUNT, TOKEN_ENV, local_server_url, server_store
+from ._config import (
+    EXTENSION_NAME,
+    HUB_ENV,
+    MOUNT,
+    TOKEN_ENV,
+    local_server_url,
+    loopback_name,
+    on_loopback,
+    server_store,
+)
 from ._embedded import EmbeddedHub
 from ._handlers import ConnectHandler, ExposeHandler, InfoHandler, RemoteApiHandler
 from ._mount import START_WAIT, jupyter_rules, serve_origins
@@ -217,17 +225,10 @@ class TunnelsApp(ExtensionApp):
         return local_server_url(app.ip, app.port, app.base_url, tls=bool(app.certfile))
 
     def serves_origins(self) -> bool:
-        """Whether tunnels are also served at ``{slug}.localhost`` (see ``subdomains``): only a
-        browser on this machine can reach the server, at a loopback address."""
+        """Whether tunnels are also served at ``{slug}.localhost`` (see ``subdomains``)."""
         app = self.server
-        if not self.subdomains or self.public_base_url or app.certfile or app.sock:
-            return False
-        if app.ip == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(app.ip).is_loopback
-        except ValueError:
-            return False
+        plain = not (self.public_base_url or app.certfile or app.sock)
+        return self.subdomains and plain and on_loopback(app.ip)
 
     def hub_public_url(self) -> str:
         """The embedded hub's URL as visitors see it (tunnel URLs are built on it)."""
@@ -312,6 +313,7 @@ class TunnelsApp(ExtensionApp):
                 options,
                 getattr(server.identity_provider, "token", None) or None,
                 server.port if self.serves_origins() else None,
+                loopback_name(server.ip),
             )
             assert self.embedded.ingress is not None
             self.embedded.ingress.on_request = self._visitor_activity

@@ -20,7 +20,9 @@ __all__ = [
     "SERVER_STORES",
     "TOKEN_ENV",
     "local_server_url",
+    "loopback_name",
     "new_owner_suffix",
+    "on_loopback",
     "read_secret",
     "server_store",
     "write_secret",
@@ -94,3 +96,22 @@ def write_secret(path: Path, secret: str) -> None:
 def new_owner_suffix() -> str:
     """A short random suffix for a second local owner (when the first one's token is lost)."""
     return secrets.token_hex(4)
+
+
+def on_loopback(ip: str) -> bool:
+    """Whether a server listening on ``ip`` is reachable from this machine only (``localhost``
+    or a loopback address; not all interfaces, ``""`` or ``0.0.0.0``)."""
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def loopback_name(ip: str) -> str:
+    """How a browser names a server listening on loopback ``ip``: ``localhost``, or the address
+    itself, as Jupyter prints its URL (so where its login cookie is)."""
+    if ip in ("", "localhost"):
+        return "localhost"
+    return f"[{ip}]" if ":" in ip else ip

@@ -179,12 +179,14 @@ class EmbeddedHub:
         server_options: dict[str, Any],
         jupyter_token: str | None,
         origin_port: int | None = None,
+        jupyter_host: str = "localhost",
     ) -> None:
         """Open the store, start the hub's reaper, find or make the local owner, and make
         the visitors' ingress on Jupyter's ``application``.
 
         ``origin_port``: the server listens on loopback at this port, and serves each tunnel
         also at ``http://{slug}.localhost:{port}/`` (``hub/ingress/_origin.py``); None: not.
+        ``jupyter_host``: the loopback name Jupyter's pages are reached at (its login's host).
 
         ``public_url`` replaces the URL given at construction: the server may have moved to
         another port after its extensions were loaded. ``server_options`` are the options of
@@ -218,7 +220,11 @@ class EmbeddedHub:
         origins: dict[str, Any] = {}
         if origin_port is not None:
             authorize = f"{self.mount}/{AUTHORIZE_PATH}".encode()
-            origins = {"domain": ORIGIN_DOMAIN, "authorize_path": authorize}
+            origins = {
+                "domain": ORIGIN_DOMAIN,
+                "authorize_path": authorize,
+                "jupyter_host": jupyter_host.encode(),
+            }
         settings = PolicySettings.of(
             self.hub.config,
             mount=self.mount.encode(),

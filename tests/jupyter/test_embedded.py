@@ -10,6 +10,7 @@ from jupyter_server.serverapp import ServerApp
 from tornado.httpclient import HTTPResponse
 
 from jupyter_tunnels import TunnelStatus
+from jupyter_tunnels.jupyter._config import loopback_name
 from tests._apps import Services
 from tests._sockets import closed_port
 from tests.jupyter._helpers import XSRF, Fetch, body, start, tunnels_app
@@ -134,6 +135,9 @@ async def test_only_a_server_on_loopback_serves_tunnels_at_their_own_origin(
             assert app.serves_origins() is serves, ip
     finally:
         jp_serverapp.ip = listening
+    # the authorize redirect goes where Jupyter's login cookie is: the name its URL is printed with
+    names = [loopback_name(ip) for ip in ("localhost", "127.0.0.1", "::1")]
+    assert names == ["localhost", "127.0.0.1", "[::1]"]
 
 
 async def expose(jp_fetch: Fetch, **wanted: Any) -> HTTPResponse:

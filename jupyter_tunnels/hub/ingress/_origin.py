@@ -8,7 +8,8 @@ so the browser never sends it to the subdomain: a private tunnel's first visit i
 one-time redirect through Jupyter, where the visitor is logged in:
 
 1. a navigation to ``{slug}.localhost`` without the tunnel's cookie gets a ``302`` to
-   ``http://localhost:{port}`` :attr:`OriginLogins.authorize_path`
+   ``http://localhost:{port}`` (:attr:`OriginLogins.jupyter_host`: the server's loopback
+   address when it listens on one, such as ``127.0.0.1``) :attr:`OriginLogins.authorize_path`
    (``{base_url}tunnels/authorize``) with ``?tunnel={slug}&next={path}``
    (:meth:`OriginLogins.to_authorize`), on the port the browser used (the server's, or that
    of an SSH forward to it);
@@ -76,7 +77,10 @@ class OriginLogins:
     """The one-time codes and subdomain cookies of one embedded ingress (see the module)."""
 
     authorize_path: bytes
-    """Jupyter's page that issues codes (``{base_url}tunnels/authorize``), on ``localhost``."""
+    """Jupyter's page that issues codes (``{base_url}tunnels/authorize``)."""
+    jupyter_host: bytes = b"localhost"
+    """The loopback name of Jupyter's pages (``localhost``, ``127.0.0.1``): where the visitor is
+    logged in to Jupyter."""
     cookies: LoginCookies = dataclasses.field(
         default_factory=lambda: LoginCookies(seconds=ORIGIN_LOGIN_SECONDS)
     )
@@ -110,7 +114,8 @@ class OriginLogins:
         back = same_origin(head.target.decode("latin-1"), "")
         query = f"?tunnel={quote(route.slug, safe='')}&next={quote(back, safe='')}"
         _, colon, port = head.host.rpartition(b":")
-        origin = b"http://localhost" + (b":" + port if colon and port.isdigit() else b"")
+        port = b":" + port if colon and port.isdigit() else b""
+        origin = b"http://" + self.jupyter_host + port
         location = origin + self.authorize_path + query.encode()
         return Redirect(302, location, (_NO_STORE,), route, path)
 

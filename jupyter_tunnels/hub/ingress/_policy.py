@@ -152,6 +152,8 @@ class PolicySettings:
     authorize_path: bytes | None = None
     """Tunnels at ``{slug}.{domain}`` inside Jupyter (``domain`` is ``localhost``): the page
     that lets a browser in with a one-time code (``_origin.py``); None: no such logins."""
+    jupyter_host: bytes = b"localhost"
+    """The loopback name Jupyter's own pages are reached at (where its login cookie is)."""
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
     """Seconds a visitor has to send a whole request head."""
     max_unfinished_heads: int = DEFAULT_MAX_UNFINISHED_HEADS
@@ -191,7 +193,9 @@ class IngressPolicy:
         self.logins = LoginCookies(secure=self._secure) if settings.login_url is None else None
         """The hub's own login cookies (standalone; inside Jupyter, Jupyter's login)."""
         authorize = settings.authorize_path
-        self.origins = OriginLogins(authorize) if authorize is not None else None
+        self.origins = (
+            OriginLogins(authorize, settings.jupyter_host) if authorize is not None else None
+        )
         """Inside Jupyter, the logins of tunnels at their own origin ``{slug}.localhost``."""
         self.unfinished_heads: collections.Counter[str] = collections.Counter()
         """Request heads begun and not complete, by client address."""
