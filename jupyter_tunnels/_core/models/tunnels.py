@@ -119,7 +119,27 @@ class TunnelUpdate(RequestBody):
     metadata: Metadata | None = None
     lease_id: str | None = None
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "minProperties": 1,
+            "allOf": [  # status failed and a lastError string go together
+                {
+                    "if": {"required": ["status"], "properties": {"status": {"const": "failed"}}},
+                    "then": {
+                        "required": ["lastError"],
+                        "properties": {"lastError": {"type": "string"}},
+                    },
+                },
+                {
+                    "if": {
+                        "required": ["lastError"],
+                        "properties": {"lastError": {"type": "string"}},
+                    },
+                    "then": {"required": ["status"], "properties": {"status": {"const": "failed"}}},
+                },
+            ],
+        }
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> TunnelUpdate:
