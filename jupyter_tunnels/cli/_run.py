@@ -100,6 +100,10 @@ async def _run(args: argparse.Namespace, command: list[str], hub_url: str, token
     app: AppProcess | None = None
     try:
         await connector.start()
+        for left in await connector.client.list(lease_id=connector.lease_id):
+            # an earlier run of this command that did not end cleanly: its app is gone
+            say(f"closing {left.name}: left on this lease by an earlier run")
+            await connector.unexpose(left.id)
         tunnel = await connector.expose(
             port, host=LOCAL_HOST, name=name, protocol="http", public=args.public
         )

@@ -9,13 +9,15 @@ and the error quotes the log.
 The kernel owns the process: closing the tunnel from this kernel (``%tunnel close``,
 ``ExposedTunnel.close``, ``close_all``) stops it (its whole process group), and so does the
 kernel's exit. An app that exits by itself fails its tunnel (``status: failed``, ``lastError``
-naming the exit code), seen by ``%tunnel list --all``, the SDK and the panels. The tunnel
-itself may outlive the kernel (a Jupyter server's tunnels do); a kernel killed with ``SIGKILL``
-leaves its apps running.
+naming the exit code), seen by ``%tunnel list --all``, the SDK and the panels. At the kernel's
+exit its apps' tunnels are closed too; a kernel killed with ``SIGKILL`` leaves its apps
+running and their tunnels open. Running ``run`` again with the same name replaces the app (the
+old one stops, its tunnel closes, the new one gets the same URL back).
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import dataclasses
 import logging
@@ -95,6 +97,7 @@ def run_app(
 ) -> tuple[Tunnel, RunningApp]:
     """Start ``command`` and expose it (blocking until it answers); see the module."""
     argv = _command(command)
+    _replace(backend, name)
     port = free_port(LOCAL_HOST)
     tunnel = backend.expose(exposure(port, name=name, protocol="http", public=public))
     process: AppProcess | None = None
@@ -122,6 +125,7 @@ async def arun_app(
 ) -> tuple[Tunnel, RunningApp]:
     """:func:`run_app` on the running event loop, which keeps running meanwhile."""
     argv = _command(command)
+    await asyncio.to_thread(_replace, backend, name)
     port = free_port(LOCAL_HOST)
     tunnel = await backend.aexpose(exposure(port, name=name, protocol="http", public=public))
     process: AppProcess | None = None
@@ -136,6 +140,40 @@ async def arun_app(
             await client.delete(tunnel.id)
         raise
     return tunnel, _register(tunnel, launch, process, backend)
+
+
+def _replace(backend: Backend, name: str | None) -> None:
+    """Running a cell again replaces its app: stop the one of that name and close its tunnel
+    (so the new one gets the same URL), instead of leaving both."""
+    with _lock:
+        same = [a for a in _apps.values() if name is not None and a.tunnel_name == name]
+    for running in same:
+        _end(running)
+
+
+def _end(running: RunningApp) -> None:
+    """Stop an app and close its tunnel (best effort: the tunnel may be gone already). An app
+    that has ended was stopped with its tunnel, or exited by itself and failed it: its tunnel
+    stays as it is."""
+    with _lock:
+        _apps.pop(running.tunnel_id, None)
+    if running.process.returncode is not None:
+        return
+    running.stopping = True
+    running.process.stop()
+    try:
+        with running.backend.client() as client:
+            client.delete(running.tunnel_id)
+    except TunnelError as exc:
+        log.warning("jupyter-tunnels: could not close %s: %s", running.tunnel_name, exc)
+
+
+def _at_exit() -> None:
+    """The kernel is ending: its apps stop, and their tunnels, useless now, close."""
+    with _lock:
+        every = list(_apps.values())
+    for running in every:
+        _end(running)
 
 
 def _register(tunnel: Tunnel, launch: Launch, process: AppProcess, backend: Backend) -> RunningApp:
@@ -194,4 +232,4 @@ def stop_all_apps() -> None:
         stop_app(tunnel_id)
 
 
-atexit.register(stop_all_apps)
+atexit.register(_at_exit)

@@ -98,3 +98,18 @@ def test_unknown_commands_and_empty_ones_are_clear_errors(
     shell.run_line_magic("tunnel", "expose 9 --no-check --name plain")
     with pytest.raises(UsageError, match="'plain' was not started by %tunnel run"):
         shell.run_line_magic("tunnel", "logs plain")
+
+
+def test_running_the_same_name_again_replaces_the_app_and_keeps_the_url(
+    server_kernel: JupyterServerProcess,
+) -> None:
+    first = run([sys.executable, ENV_APP], name="again")
+    first_pid = httpx.get(first.url, headers=server_kernel.headers, timeout=10).json()["pid"]
+    second = run([sys.executable, ENV_APP], name="again")
+    assert second.url == first.url and second.id != first.id
+    assert _gone(first_pid)
+    assert _status(server_kernel, first.id)[0] is TunnelStatus.STOPPED
+    answer = httpx.get(second.url, headers=server_kernel.headers, timeout=10).json()
+    assert answer["pid"] != first_pid
+    second.close()
+    assert _gone(answer["pid"])
