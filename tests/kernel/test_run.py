@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_tunnels import ExposedTunnel, TunnelStatus
-from jupyter_tunnels.kernel import AppFailed, run
+from jupyter_tunnels.kernel import AppFailed, connection, run
 from tests._env_app import CRASH_CODE
 from tests.kernel._servers import JupyterServerProcess
 
@@ -112,4 +112,15 @@ def test_running_the_same_name_again_replaces_the_app_and_keeps_the_url(
     answer = httpx.get(second.url, headers=server_kernel.headers, timeout=10).json()
     assert answer["pid"] != first_pid
     second.close()
+    assert _gone(answer["pid"])
+
+
+def test_run_without_a_server_uses_the_kernel_s_own_hub() -> None:
+    t = run([sys.executable, ENV_APP], name="local", public=True)
+    where = connection()
+    assert where.mode == "in-process"
+    assert t.url == f"{where.hub_url}/t/local/"
+    answer = httpx.get(t.url, timeout=10).json()
+    assert answer["prefix"] == answer["forwardedPrefix"] == "/t/local"
+    t.close()
     assert _gone(answer["pid"])
