@@ -135,3 +135,25 @@ def test_an_unknown_program_is_a_clear_error_and_nothing_is_exposed(
     assert "cannot run 'no-such-app-xyz': no such program" in run.stderr
     assert "Traceback" not in run.stderr
     assert _api(hub_url, token, "/tunnels") == []
+
+
+def test_on_a_subdomain_hub_the_app_has_no_prefix(
+    tmp_path: Path, processes: Callable[..., CliHub]
+) -> None:
+    db = tmp_path / "sub" / "hub.db"
+    env = cli_env(tmp_path)
+    hub_url = processes(
+        env, "hub", "--port", "0", "--db", str(db), "--domain", "tun.localhost"
+    ).wait_until_ready()
+    token = (db.parent / "admin-token").read_text().strip()
+    env = {**env, "JUPYTER_TUNNELS_HUB": hub_url, "JUPYTER_TUNNELS_TOKEN": token}
+    run = processes(env, "run", "--public", "--name", "sub", "--", sys.executable, ENV_APP)
+    port = httpx.URL(hub_url).port
+    url = run.wait_for(re.compile(r"^(?P<url>http://\S+)$"))["url"]
+    assert url == f"http://sub.tun.localhost:{port}/"
+    answer = httpx.get(
+        f"{hub_url}/here", headers={"Host": f"sub.tun.localhost:{port}"}, trust_env=False
+    ).json()
+    assert (answer["prefix"], answer["url"], answer["path"]) == ("", url, "/here")
+    assert run.stop(signal.SIGINT) == 0
+    assert _gone(answer["pid"])
