@@ -70,6 +70,28 @@ export interface IExposed extends ITunnel {
   targetListening: boolean | null;
 }
 
+/** The answer of `GET tunnels/info`. */
+export interface IInfo {
+  mode: 'embedded' | 'remote';
+  hubUrl: string;
+  apiBase: string;
+  /** `http://{slug}.localhost:{port}/` (`{slug}` as written) when the server, on loopback,
+   * also serves each tunnel at its own origin. */
+  originUrl?: string;
+}
+
+/** Where this page opens a tunnel at its own origin (docs/apps.md, which URL to use). */
+export interface IOrigin {
+  /** `http://{slug}.localhost:{port}/`, on the port this page reaches the server at. */
+  url: string;
+  /** Jupyter's authorize page on this page's own host, where the browser is logged in: it
+   * lets the browser in to the tunnel's origin, then opens it. */
+  open: string;
+}
+
+/** The names a browser reaches a server on loopback by. */
+const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '[::1]'];
+
 /** Body of `POST tunnels/v1/tunnels/{id}/shares`. */
 export interface IShareRequest {
   name: string;
@@ -155,6 +177,29 @@ export class TunnelsApi {
   async listTunnels(): Promise<ITunnel[]> {
     const tunnels = await this.request<ITunnel[]>('v1/tunnels');
     return tunnels.map(tunnel => this.seenFromHere(tunnel));
+  }
+
+  /** Which hub serves the server's tunnels, and whether they have their own origins. */
+  info(): Promise<IInfo> {
+    return this.request<IInfo>('info');
+  }
+
+  /**
+   * Where this page opens a tunnel at its own origin, or null: the server does not serve
+   * tunnels so, the tunnel is not HTTP, or this page reaches the server elsewhere than at a
+   * loopback name (through a proxy, from another machine), where `*.localhost` is not it.
+   */
+  originOf(info: IInfo | null, tunnel: ITunnel): IOrigin | null {
+    const page = new URL(window.location.href);
+    const isHttp = tunnel.protocol === 'http' || tunnel.protocol === 'https';
+    if (!info?.originUrl || !isHttp || !LOOPBACK_HOSTNAMES.includes(page.hostname)) {
+      return null;
+    }
+    const url = new URL(info.originUrl.replace('{slug}', tunnel.slug));
+    url.port = page.port;
+    const open = new URL(URLExt.join(this.settings.baseUrl, MOUNT, 'authorize'), page);
+    open.search = new URLSearchParams({ tunnel: tunnel.slug, next: '/' }).toString();
+    return { url: url.href, open: open.href };
   }
 
   /** Expose a local port; posting the same port again answers with the same tunnel. */

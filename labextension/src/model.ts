@@ -10,7 +10,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ApiError, ITunnel, TunnelsApi } from './api';
+import { ApiError, IInfo, IOrigin, ITunnel, TunnelsApi } from './api';
 
 /** Milliseconds between two listings while the panel is shown. */
 export const POLL_INTERVAL = 2000;
@@ -49,6 +49,11 @@ export class TunnelsModel implements IDisposable {
     return this._changed;
   }
 
+  /** Where this page opens a tunnel at its own origin, or null ({@link TunnelsApi.originOf}). */
+  originOf(tunnel: ITunnel): IOrigin | null {
+    return this.api.originOf(this._info, tunnel);
+  }
+
   /** Whether the model has been disposed. */
   get isDisposed(): boolean {
     return this._poll.isDisposed;
@@ -83,6 +88,7 @@ export class TunnelsModel implements IDisposable {
 
   private async fetch(): Promise<void> {
     try {
+      this._info ??= await this.api.info();
       const tunnels = await this.api.listTunnels();
       this.update(tunnels, null);
     } catch (error) {
@@ -107,6 +113,7 @@ export class TunnelsModel implements IDisposable {
   private _shown = false;
   private _loaded = false;
   private _tunnels: ITunnel[] = [];
+  private _info: IInfo | null = null;
   private _error: ApiError | null = null;
   private _changed = new Signal<this, void>(this);
 }

@@ -178,6 +178,7 @@ function TunnelRow({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunne
   const [readyClass, readyText] = readiness(tunnel);
   const paused = tunnel.status === 'paused';
   const isHttp = tunnel.protocol === 'http' || tunnel.protocol === 'https';
+  const origin = actions.model.originOf(tunnel);
   return (
     <li className="jp-TunnelsPanel-row" data-tunnel-id={tunnel.id} data-status={tunnel.status}>
       <div className="jp-TunnelsPanel-rowHeader">
@@ -205,6 +206,18 @@ function TunnelRow({ actions, tunnel }: { actions: TunnelActions; tunnel: ITunne
           onClick={() => actions.copyUrl(tunnel)}
         />
       </div>
+      {origin && (
+        <div className="jp-TunnelsPanel-url jp-TunnelsPanel-origin">
+          <a
+            href={origin.open}
+            target="_blank"
+            rel="noopener noreferrer"
+            title={`Open ${origin.url}: the app at the root of its own origin, apart from Jupyter`}
+          >
+            {origin.url}
+          </a>
+        </div>
+      )}
       <div className="jp-TunnelsPanel-facts">
         {`${tunnel.protocol} → ${tunnel.target.host}:${tunnel.target.port} · ${tunnel.access}`}
       </div>

@@ -53,9 +53,11 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """``jupyter lab`` in a subprocess; ``url`` is its base URL, ``token`` its token."""
+    """``jupyter lab`` in a subprocess; ``url`` is its base URL, ``token`` its token.
+    ``behind_a_proxy``: with a ``public_base_url`` (the default), else a plain local server,
+    which also serves each tunnel at ``{slug}.localhost``."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, behind_a_proxy: bool = True) -> None:
         self.home = home
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -88,10 +90,12 @@ class JupyterLab:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={root}",
             "--ServerApp.reraise_server_extension_failures=True",
-            # the server names itself differently from the address the browser uses (as behind
-            # a proxy): the panel must show links the browser can open (127.0.0.1 here)
-            f"--TunnelsApp.public_base_url=http://localhost:{self.port}/",
         ]
+        if behind_a_proxy:
+            # the server names itself differently from the address the browser uses (as behind
+            # a proxy): the panel must show links the browser can open (127.0.0.1 here); and
+            # it serves no tunnel at its own origin ({slug}.localhost)
+            args.append(f"--TunnelsApp.public_base_url=http://localhost:{self.port}/")
         if os.getuid() == 0:
             args.append("--allow-root")
         self._log = self.log_path.open("w")
