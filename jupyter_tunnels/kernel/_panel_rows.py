@@ -73,7 +73,10 @@ def lease_expiry(tunnel: Tunnel, now: datetime | None = None) -> str:
 
 
 def readiness(tunnel: Tunnel) -> str:
-    """The connector's last report: hub link and local target, or its last error."""
+    """The connector's last report: hub link and local target, or its last error; for a
+    failed tunnel, why it failed (such as the exit code of the app ``run`` started)."""
+    if tunnel.status is TunnelStatus.FAILED and tunnel.last_error:
+        return f"⚠ {tunnel.last_error}"
     if tunnel.status not in LIVE_STATUSES:
         return "—"
     ready = tunnel.readiness

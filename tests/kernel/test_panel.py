@@ -164,6 +164,28 @@ async def test_only_the_row_whose_port_is_silent_shows_it(
         await panel.aclose()
 
 
+async def test_a_failed_tunnel_shows_why_among_the_stopped_ones(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    tunnel = await connector.expose(apps[0].http_port, name="crashed")
+    async with AsyncTunnelsClient(hub.url, hub.token) as client:
+        await client.update(tunnel.id, status="failed", last_error="the app exited with code 3")
+    panel = TunnelPanel(factory(hub), interval=0.1)
+    try:
+        panel.start()
+        panel.show_all.value = True
+
+        def shown() -> tuple[str, str] | None:
+            row = panel.rows.get(tunnel.id)
+            return None if row is None else (cells(row)["status"], cells(row)["ready"])
+
+        await until(lambda: (shown() or ("", ""))[1] == "⚠ the app exited with code 3")
+        status = shown()
+        assert status is not None and "failed" in status[0]
+    finally:
+        await panel.aclose()
+
+
 async def test_a_tcp_tunnel_shows_its_address_as_text(
     hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
 ) -> None:
