@@ -108,8 +108,11 @@ def run_app(
     except BaseException:
         if process is not None:
             process.stop()
-        with backend.client() as client:
-            client.delete(tunnel.id)  # nothing stays exposed
+        try:
+            with backend.client() as client:
+                client.delete(tunnel.id)  # nothing stays exposed
+        except TunnelError as exc:  # the app's error is the one to raise
+            log.warning("jupyter-tunnels: could not close %s: %s", tunnel.name, exc)
         raise
     return tunnel, _register(tunnel, launch, process, backend)
 
@@ -136,8 +139,11 @@ async def arun_app(
     except BaseException:
         if process is not None:
             await process.astop()
-        async with backend.async_client() as client:
-            await client.delete(tunnel.id)
+        try:
+            async with backend.async_client() as client:
+                await client.delete(tunnel.id)
+        except TunnelError as exc:
+            log.warning("jupyter-tunnels: could not close %s: %s", tunnel.name, exc)
         raise
     return tunnel, _register(tunnel, launch, process, backend)
 

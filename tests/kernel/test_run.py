@@ -3,6 +3,7 @@ started by the kernel, exposed through the server, logged, failed on a crash, st
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -14,7 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_tunnels import ExposedTunnel, TunnelStatus
-from jupyter_tunnels.kernel import AppFailed, connection, run
+from jupyter_tunnels.kernel import AppFailed, arun, connection, run
 from tests._env_app import CRASH_CODE
 from tests.kernel._servers import JupyterServerProcess
 
@@ -123,4 +124,28 @@ def test_run_without_a_server_uses_the_kernel_s_own_hub() -> None:
     answer = httpx.get(t.url, timeout=10).json()
     assert answer["prefix"] == answer["forwardedPrefix"] == "/t/local"
     t.close()
+    assert _gone(answer["pid"])
+
+
+@pytest.mark.anyio
+async def test_arun_keeps_the_loop_running_and_aclose_stops_the_app(
+    server_kernel: JupyterServerProcess,
+) -> None:
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        t = await arun([sys.executable, ENV_APP], name="async")
+    finally:
+        ticker.cancel()
+    assert ticks > 1, "the loop ran while the app started"
+    async with httpx.AsyncClient(headers=server_kernel.headers, timeout=10) as http:
+        answer = (await http.get(t.url)).json()
+    await t.aclose()
     assert _gone(answer["pid"])
