@@ -24,6 +24,11 @@ one-time redirect through Jupyter, where the visitor is logged in:
    :data:`ORIGIN_LOGIN_SECONDS` and is checked on every request. A used, expired, made-up code,
    or one of another tunnel, is refused (``403``).
 
+Every ``*.localhost`` is one *site* (and so is Jupyter's ``localhost``), so ``SameSite=Lax``
+does not keep another tunnel's page from sending a tunnel's cookie along: a request with the
+cookie that changes something must come from the tunnel's own origin (``Origin``), else
+``403 CROSS_SITE_REQUEST``.
+
 Logging out of Jupyter does not reach the subdomain's cookie: it ends after
 :data:`ORIGIN_LOGIN_SECONDS`, or when the server restarts (the signing key is made at start).
 """
@@ -33,10 +38,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import secrets
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from ..._core.errors import ErrorCode
 from ..._wire.http1 import RequestHead
+from .._exceptions import HubError
 from ..services._routing import Route
 from ..store._clock import now
 from ._decisions import Answer, Redirect
@@ -63,6 +69,7 @@ ORIGIN_LOGIN_SECONDS = 3600
 there, it does not notice). Short, since logging out of Jupyter does not end it."""
 MAX_CODES = 1024
 """Unredeemed codes kept at most (the oldest are forgotten first)."""
+_SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 _NO_STORE = (b"Cache-Control", b"no-store")
 _AFTER_LOGIN = (_NO_STORE, (b"Referrer-Policy", b"no-referrer"))
 
@@ -106,8 +113,24 @@ class OriginLogins:
         return issued is not None and issued[0] == route.tunnel_id and moment < issued[1]
 
     def admits(self, head: RequestHead, route: Route) -> bool:
-        """Whether the request carries a valid subdomain cookie for this tunnel."""
-        return self.cookies.admits(head, route)
+        """Whether the request carries a valid subdomain cookie for this tunnel.
+
+        Raises :class:`~.._exceptions.HubError` for a request with the cookie that changes
+        something (not ``GET``, ``HEAD``, ``OPTIONS``) from another origin: every
+        ``*.localhost`` is the same *site*, so ``SameSite=Lax`` lets another tunnel's page (or
+        Jupyter's) send the cookie along; its ``Origin`` tells it apart.
+        """
+        if not self.cookies.admits(head, route):
+            return False
+        origin = (head.get(b"origin") or b"").decode("latin-1")
+        own = urlsplit(origin).netloc.lower() == head.host.decode("latin-1").lower()
+        if head.method not in _SAFE_METHODS and origin and not own:
+            raise HubError(
+                ErrorCode.CROSS_SITE_REQUEST,
+                f"a {head.method.decode()} from {origin} is refused: "
+                f"another origin may not act on tunnel {route.slug!r} for its visitor",
+            )
+        return True
 
     def to_authorize(self, head: RequestHead, route: Route, path: bytes) -> Redirect:
         """The ``302`` to Jupyter's authorize page, coming back to this request's target."""

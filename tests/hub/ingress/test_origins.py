@@ -245,3 +245,28 @@ async def test_the_redirects_keep_the_port_the_browser_used(
         )
     assert authorize.netloc == "localhost:9999"
     assert granted.headers["location"].startswith(f"http://{forwarded}{CALLBACK}?code=")
+
+
+async def test_another_origin_cannot_post_with_the_tunnels_cookie(
+    make_hosting: MakeHosting, services: Services
+) -> None:
+    """Every ``*.localhost`` is one site: ``SameSite=Lax`` sends the cookie along from another
+    tunnel's page, whose ``Origin`` gives it away."""
+    hosting = embedded(make_hosting)
+    origin = await exposed(hosting, services.http_port, "origin-posts")
+    netloc = urlsplit(origin).netloc
+    async with visitor() as http:
+        answered, _ = await log_in(http, hosting, origin, "/")
+        cookie = cookie_of(answered)
+        address = f"http://127.0.0.1:{hosting.port}/headers"
+        own = await http.post(
+            address, headers={"Host": netloc, "Cookie": cookie, "Origin": f"http://{netloc}"}
+        )
+        other = f"http://other.localhost:{hosting.port}"
+        forged = await http.post(
+            address, headers={"Host": netloc, "Cookie": cookie, "Origin": other}
+        )
+        read = await http.get(address, headers={"Host": netloc, "Cookie": cookie, "Origin": other})
+    assert own.status_code == 200, own.text
+    assert (forged.status_code, forged.json()["code"]) == (403, "CROSS_SITE_REQUEST")
+    assert read.status_code == 200, "a GET changes nothing (and CORS keeps its answer)"
