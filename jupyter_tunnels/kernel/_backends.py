@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import abc
 import atexit
-import json
 import logging
 import shutil
 from typing import Any
@@ -77,7 +76,7 @@ class Backend(abc.ABC):
             self.hub_url, self.token, timeout=CALL_TIMEOUT, retries=CALL_RETRIES
         )
 
-    def origin_url(self, tunnel_id: str) -> str | None:
+    def origin_url(self, tunnel: Tunnel) -> str | None:
         """Where a browser opens the tunnel at an origin of its own
         (``http://{slug}.localhost:{port}/``, a Jupyter server on loopback), if anywhere."""
         return None
@@ -118,7 +117,6 @@ class ServerBackend(Backend):
         self.where = f"the Jupyter server at {server.url} ({hub})"
         self._expose_url = server.url + "tunnels/expose"
         self._connect_url = server.url + "tunnels/connect"
-        self._origin_urls: dict[str, str] = {}
 
     def expose(self, spec: ExposeSpec) -> Tunnel:
         """Ask the server's connector for the tunnel (blocking)."""
@@ -181,25 +179,24 @@ class ServerBackend(Backend):
     def close(self) -> None:
         """Nothing to stop: the server owns its tunnels, and they outlive the kernel."""
 
-    def origin_url(self, tunnel_id: str) -> str | None:
-        """The ``originUrl`` the server answered when this kernel exposed the tunnel."""
-        return self._origin_urls.get(tunnel_id)
+    def origin_url(self, tunnel: Tunnel) -> str | None:
+        """The server's ``originUrl`` for this tunnel (HTTP tunnels only)."""
+        pattern = self.server.origin_url
+        if pattern is None or str(tunnel.protocol) not in ("http", "https"):
+            return None
+        return pattern.replace("{slug}", tunnel.slug)
 
     def _read(self, response: httpx.Response) -> Tunnel:
         if not response.is_success:
             raise api_error(response)
         try:
-            tunnel = Tunnel.model_validate_json(response.content)
-            origin = json.loads(response.content).get("originUrl")
+            return Tunnel.model_validate_json(response.content)
         except ValueError as exc:
             raise UnexpectedResponse(
                 f"the Jupyter server at {self.server.url} answered the expose with a body "
                 "this version of jupyter-tunnels cannot read: is the extension the same version?",
                 response=response,
             ) from exc
-        if isinstance(origin, str):
-            self._origin_urls[tunnel.id] = origin
-        return tunnel
 
     def _lost(self, error: httpx.RequestError) -> TransportError:
         reason = str(error) or type(error).__name__

@@ -71,6 +71,9 @@ class JupyterServer:
     """The hub the server reports (the embedded one under ``tunnels/``, or the remote one)."""
     found_by: str
     """What pointed to it: the runtime file's path, or :data:`SERVER_URL_ENV`."""
+    origin_url: str | None = None
+    """``http://{slug}.localhost:{port}/`` (``{slug}`` as written) when the server serves each
+    tunnel also at its own origin (``originUrl`` of ``tunnels/info``), else None."""
 
     @property
     def api_url(self) -> str:
@@ -198,6 +201,7 @@ def _judge(candidate: _Candidate, answer: httpx.Response | httpx.HTTPError) -> D
                     mode=info["mode"],
                     hub_url=str(info.get("hubUrl") or candidate.url + MOUNT),
                     found_by=candidate.found_by,
+                    origin_url=_text(info.get("originUrl")),
                 )
             )
         reason = f"{where} answered {answer.status_code} to GET {INFO_PATH}, not the extension"
@@ -211,3 +215,7 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

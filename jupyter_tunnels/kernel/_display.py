@@ -88,7 +88,7 @@ class ExposedTunnel:
     def origin_url(self) -> str | None:
         """Where a browser opens it at an origin of its own, ``http://{slug}.localhost:{port}/``
         (a Jupyter server on loopback: the app at the root, apart from Jupyter), if anywhere."""
-        return self._backend.origin_url(self.id)
+        return self._backend.origin_url(self._tunnel)
 
     @property
     def where(self) -> str:

@@ -125,6 +125,8 @@ def test_expose_manage_and_close_through_the_server(
     server_port = httpx.URL(server_kernel.url).port
     assert t.origin_url == f"http://web.localhost:{server_port}/", "the server is on loopback"
     assert f'in a browser: <a href="{t.origin_url}"' in page
+    (row,) = listed(shell, "list")
+    assert row.origin_url == t.origin_url, "every tunnel of the server, not only this one"
 
     again = exposed(shell, f"expose {port} --name web")
     assert again.id == t.id, "re-running the cell must not make a second tunnel"
