@@ -312,7 +312,7 @@ def _panel(args: argparse.Namespace) -> Any:
     from ._panel import TunnelPanel  # ipywidgets is imported only when a panel is wanted
 
     backend = current_backend()
-    panel = TunnelPanel(backend.async_client, interval=PANEL_INTERVAL)
+    panel = TunnelPanel(backend.async_client, interval=PANEL_INTERVAL, origin_of=backend.origin_url)
     panel.start()
     return panel
 

@@ -27,7 +27,7 @@ from .._core.models import ShareGrant, Tunnel
 from .._core.status import TunnelStatus
 from ..client import AsyncTunnelsClient, TunnelError
 from ._display import FAILED_COLOUR
-from ._panel_rows import COLUMNS, TunnelRow, close_tree, copy_button, link_html
+from ._panel_rows import COLUMNS, OriginOf, TunnelRow, close_tree, copy_button, link_html
 
 __all__ = ["DEFAULT_INTERVAL", "NO_LOOP", "TunnelPanel"]
 
@@ -43,7 +43,9 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     """Every tunnel of the current backend, refreshed every ``interval`` seconds.
 
     ``client_factory()`` makes the async SDK client the panel owns (and closes in
-    :meth:`close`). Call :meth:`start` from code running on the kernel's loop (a cell).
+    :meth:`close`); ``origin_of(tunnel)`` says where a browser opens a tunnel at its own origin
+    (shown under its URL), if anywhere. Call :meth:`start` from code running on the kernel's
+    loop (a cell).
     """
 
     def __init__(
@@ -51,8 +53,10 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         client_factory: Callable[[], AsyncTunnelsClient],
         *,
         interval: float = DEFAULT_INTERVAL,
+        origin_of: OriginOf | None = None,
     ) -> None:
         self.interval = interval
+        self._origin_of = origin_of
         self.rows: dict[str, TunnelRow] = {}
         """The rows on show, by tunnel id."""
         self._client_factory = client_factory
@@ -189,7 +193,7 @@ class TunnelPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         for tunnel_id, tunnel in wanted.items():
             row = self.rows.get(tunnel_id)
             if row is None:
-                self.rows[tunnel_id] = TunnelRow(tunnel, self._act)
+                self.rows[tunnel_id] = TunnelRow(tunnel, self._act, self._origin_of)
             else:
                 row.show(tunnel, now)
         order = tuple(self.rows[tunnel_id] for tunnel_id in wanted)

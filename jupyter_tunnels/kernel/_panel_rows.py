@@ -55,6 +55,8 @@ LINKED_SCHEMES = ("http://", "https://")
 """URLs a browser can open; ``tcp://`` and ``udp://`` addresses are shown as text."""
 
 Action = Callable[["TunnelRow", str], None]
+OriginOf = Callable[[Tunnel], "str | None"]
+"""Where a browser opens a tunnel at its own origin (``http://{slug}.localhost:{port}/``)."""
 """Called with the row and ``"pause"``, ``"resume"``, ``"share"`` or ``"close"`` on a click."""
 SHAREABLE = frozenset({"http", "https", "tcp"})
 """Protocols a share link can carry (not udp)."""
@@ -137,8 +139,11 @@ def _cell(width: str) -> widgets.Layout:
 class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type hints
     """The widgets of one tunnel; ``on_action(row, "pause"|"resume"|"share"|"close")``."""
 
-    def __init__(self, tunnel: Tunnel, on_action: Action) -> None:
+    def __init__(
+        self, tunnel: Tunnel, on_action: Action, origin_of: OriginOf | None = None
+    ) -> None:
         self.tunnel = tunnel
+        self._origin_of = origin_of
         self.busy = False
         """True while an action started from this row runs (its buttons are disabled)."""
         self._on_action = on_action
@@ -183,6 +188,9 @@ class TunnelRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no type h
         self.tunnel = tunnel
         self.name_cell.value = f"<b>{html.escape(tunnel.name)}</b>"
         self.link_cell.value = f"{link_html(tunnel.url)} {copy_button(tunnel.url)}"
+        origin = self._origin_of(tunnel) if self._origin_of is not None else None
+        if origin is not None:
+            self.link_cell.value += f"<br>in a browser: {link_html(origin)}"
         self.protocol_cell.value = tunnel.protocol.value
         self.target_cell.value = f"{tunnel.target.host}:{tunnel.target.port}"
         colour = STATUS_COLOURS.get(tunnel.status, STATUS_COLOURS[TunnelStatus.FAILED])

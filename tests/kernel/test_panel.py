@@ -102,6 +102,26 @@ def models_under(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
     return found
 
 
+async def test_a_row_shows_the_tunnels_own_origin_when_there_is_one(
+    hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
+) -> None:
+    first, second = apps
+    await connector.expose(first.http_port, name="own", public=True)
+    await connector.expose(second.http_port, name="plain", public=True)
+
+    def origin_of(tunnel: Tunnel) -> str | None:
+        return f"http://{tunnel.slug}.localhost:8888/" if tunnel.name == "own" else None
+
+    panel = TunnelPanel(factory(hub), interval=60, origin_of=origin_of)
+    try:
+        await panel.refresh()
+        own, plain = (cells(row)["link"] for row in panel.table.children)
+        assert 'in a browser: <a href="http://own.localhost:8888/"' in own
+        assert "in a browser" not in plain
+    finally:
+        await panel.aclose()
+
+
 async def test_rows_show_every_tunnel_and_update_in_place(
     hub: RunningHub, connector: Connector, apps: tuple[Services, Services]
 ) -> None:
