@@ -27,11 +27,9 @@ import math
 import os
 import socket
 import time
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from jupyter_core.paths import jupyter_data_dir
@@ -48,6 +46,7 @@ from ._config import (
     HUB_ENV,
     MOUNT,
     TOKEN_ENV,
+    jupyterhub_public_base_url,
     local_server_url,
     loopback_name,
     on_loopback,
@@ -416,14 +415,3 @@ class TunnelsApp(ExtensionApp):
 
     def _default_instance_id(self) -> str:
         return f"jupyter-{socket.gethostname()}-{self.server.port}"
-
-
-def jupyterhub_public_base_url(env: Mapping[str, str]) -> str | None:
-    """The public URL of a JupyterHub single-user server, from the environment JupyterHub
-    gives it, or None when it cannot be told (then the server's own address is used)."""
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
-    origin_of = env.get("JUPYTERHUB_PUBLIC_URL", "").strip() or env.get("JUPYTERHUB_HOST", "")
-    parts = urlsplit(origin_of.strip())
-    if not prefix.startswith("/") or parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}{prefix.rstrip('/')}/"

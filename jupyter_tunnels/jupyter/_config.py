@@ -7,7 +7,9 @@ import ipaddress
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .._core.env import HUB_URL_ENV, TOKEN_ENV
 
@@ -19,6 +21,7 @@ __all__ = [
     "MOUNT",
     "SERVER_STORES",
     "TOKEN_ENV",
+    "jupyterhub_public_base_url",
     "local_server_url",
     "loopback_name",
     "new_owner_suffix",
@@ -115,3 +118,14 @@ def loopback_name(ip: str) -> str:
     if ip in ("", "localhost"):
         return "localhost"
     return f"[{ip}]" if ":" in ip else ip
+
+
+def jupyterhub_public_base_url(env: Mapping[str, str]) -> str | None:
+    """The public URL of a JupyterHub single-user server, from the environment JupyterHub
+    gives it, or None when it cannot be told (then the server's own address is used)."""
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
+    origin_of = env.get("JUPYTERHUB_PUBLIC_URL", "").strip() or env.get("JUPYTERHUB_HOST", "")
+    parts = urlsplit(origin_of.strip())
+    if not prefix.startswith("/") or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{prefix.rstrip('/')}/"

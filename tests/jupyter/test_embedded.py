@@ -237,7 +237,7 @@ async def test_stop_is_safe_when_never_started(jp_serverapp: ServerApp) -> None:
 
 
 def test_the_public_address_under_jupyterhub_comes_from_its_environment() -> None:
-    from jupyter_tunnels.jupyter._app import jupyterhub_public_base_url
+    from jupyter_tunnels.jupyter._config import jupyterhub_public_base_url
 
     prefix = {"JUPYTERHUB_SERVICE_PREFIX": "/hub-base/user/alice/"}
     public = {**prefix, "JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/hub-base/"}
