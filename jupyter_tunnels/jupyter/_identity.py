@@ -14,7 +14,7 @@ logging out (its login cookie is gone), is asked about afresh, so a logout takes
 next request. A negative answer is never remembered.
 
 Cross-site requests: a request that changes something (not ``GET``, ``HEAD`` or ``OPTIONS``)
-and carries no token, only cookies, is refused when its ``Origin`` is another site than the
+or opens a WebSocket and carries no token, only cookies, is refused when its ``Origin`` is another site than the
 tunnel's (``403 CROSS_SITE_REQUEST``). Tunnels' apps cannot use Jupyter's XSRF token (they do
 not know it); the origin check is the defence that keeps another site's page from using the
 visitor's Jupyter login against a private tunnel.
@@ -152,8 +152,11 @@ def _credentials(head: RequestHead) -> Credentials:
 
 
 def _refuse_cross_site(head: RequestHead) -> None:
-    """Refuse a cookie-only request that changes something and comes from another site."""
-    if head.method in _SAFE_METHODS or head.get(b"authorization") is not None:
+    """Refuse a cookie-only request that changes something, or opens a WebSocket, and comes
+    from another site (browsers send ``Origin`` on every WebSocket handshake)."""
+    if head.method in _SAFE_METHODS and not head.upgrade:
+        return
+    if head.get(b"authorization") is not None:
         return
     if b"token=" in head.target:
         return
@@ -164,6 +167,7 @@ def _refuse_cross_site(head: RequestHead) -> None:
     if origin_host != head.host.decode("latin-1").lower():
         raise HubError(
             ErrorCode.CROSS_SITE_REQUEST,
-            f"a {head.method.decode()} from {origin.decode('latin-1')} with Jupyter's login "
+            f"a {'WebSocket' if head.upgrade else head.method.decode()} from "
+            f"{origin.decode('latin-1')} with Jupyter's login "
             "is refused: another site may not act on a private tunnel for its visitor",
         )

@@ -28,11 +28,12 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..._core.errors import ErrorCode
 from ..._core.models import Access
 from ..._wire.http1 import RequestHead
+from .._exceptions import HubError
 from ..services._routing import Route
 from ..store._clock import now
 from ._decisions import Answer, LogIn, LoginPrompt, Redirect
@@ -50,6 +51,7 @@ __all__ = [
     "login_posted",
     "navigates",
     "read_login_form",
+    "refuse_cross_origin",
     "same_origin",
     "to_login",
 ]
@@ -105,6 +107,11 @@ def same_origin(target: str, prefix: str) -> str:
     root = prefix + "/"
     inside = target.startswith(root) or (not prefix and target.startswith("/"))
     if not inside or target.startswith(("//", "/\\")) or not target.isprintable():
+        return root
+    if not target.isascii():  # a Location is bytes: a name like /中 goes to the root
+        return root
+    segments = unquote(target.partition("?")[0].partition("#")[0]).split("/")
+    if any(segment in (".", "..") for segment in segments):  # /t/web/../other/ leaves it
         return root
     return target
 
@@ -221,6 +228,7 @@ class LoginCookies:
             for part in field.split(b";"):
                 key, _, value = part.strip().partition(b"=")
                 if key == _COOKIE and self._valid(value.decode("latin-1"), route, moment):
+                    refuse_cross_origin(head, route)
                     return True
         return False
 
@@ -237,3 +245,27 @@ class LoginCookies:
     def _signature(self, claim: str) -> str:
         digest = hmac.new(self.key, b"login|" + claim.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
+
+
+def refuse_cross_origin(head: RequestHead, route: Route) -> None:
+    """Refuse a request let in by a login cookie that another origin made to act: one that
+    changes something (not ``GET``, ``HEAD``, ``OPTIONS``) or opens a WebSocket, with an
+    ``Origin`` that is not the tunnel's own. Sibling subdomains (``a.tunnels.example.org``,
+    every ``*.localhost``) are one *site*, so ``SameSite=Lax`` lets their pages send the cookie
+    along; browsers always send ``Origin`` on such requests and on WebSocket handshakes.
+
+    :raises HubError: ``CROSS_SITE_REQUEST`` (403).
+    """
+    if head.method in _SAFE_METHODS and not head.upgrade:
+        return
+    origin = (head.get(b"origin") or b"").decode("latin-1")
+    if origin and urlsplit(origin).netloc.lower() != head.host.decode("latin-1").lower():
+        what = "WebSocket" if head.upgrade else head.method.decode()
+        raise HubError(
+            ErrorCode.CROSS_SITE_REQUEST,
+            f"a {what} from {origin} is refused: "
+            f"another origin may not act on tunnel {route.slug!r} for its visitor",
+        )

@@ -38,11 +38,10 @@ from __future__ import annotations
 import collections
 import dataclasses
 import secrets
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote
 
 from ..._core.errors import ErrorCode
 from ..._wire.http1 import RequestHead
-from .._exceptions import HubError
 from ..services._routing import Route
 from ..store._clock import now
 from ._decisions import Answer, Redirect
@@ -69,7 +68,6 @@ ORIGIN_LOGIN_SECONDS = 3600
 there, it does not notice). Short, since logging out of Jupyter does not end it."""
 MAX_CODES = 1024
 """Unredeemed codes kept at most (the oldest are forgotten first)."""
-_SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 _NO_STORE = (b"Cache-Control", b"no-store")
 _AFTER_LOGIN = (_NO_STORE, (b"Referrer-Policy", b"no-referrer"))
 
@@ -116,21 +114,11 @@ class OriginLogins:
         """Whether the request carries a valid subdomain cookie for this tunnel.
 
         Raises :class:`~.._exceptions.HubError` for a request with the cookie that changes
-        something (not ``GET``, ``HEAD``, ``OPTIONS``) from another origin: every
-        ``*.localhost`` is the same *site*, so ``SameSite=Lax`` lets another tunnel's page (or
-        Jupyter's) send the cookie along; its ``Origin`` tells it apart.
+        something or opens a WebSocket from another origin
+        (:func:`~._login.refuse_cross_origin`): every ``*.localhost`` is the same *site*, so
+        ``SameSite=Lax`` lets another tunnel's page (or Jupyter's) send the cookie along.
         """
-        if not self.cookies.admits(head, route):
-            return False
-        origin = (head.get(b"origin") or b"").decode("latin-1")
-        own = urlsplit(origin).netloc.lower() == head.host.decode("latin-1").lower()
-        if head.method not in _SAFE_METHODS and origin and not own:
-            raise HubError(
-                ErrorCode.CROSS_SITE_REQUEST,
-                f"a {head.method.decode()} from {origin} is refused: "
-                f"another origin may not act on tunnel {route.slug!r} for its visitor",
-            )
-        return True
+        return self.cookies.admits(head, route)
 
     def to_authorize(self, head: RequestHead, route: Route, path: bytes) -> Redirect:
         """The ``302`` to Jupyter's authorize page, coming back to this request's target."""

@@ -148,7 +148,10 @@ class IngressPolicy:
         if not path.startswith(b"/"):
             bare, question, query = head.target.partition(b"?")
             return Redirect(308, bare + b"/" + question + query, route=route, path=path)
-        if self.logins is not None and is_login_post(head, route, path):
+        # the login form and its cookie only where the tunnel has an origin of its own: with
+        # path routing every tunnel shares the hub's, and another tunnel's page could read
+        # the form as the owner types or fetch through the cookie
+        if self.logins is not None and not prefix and is_login_post(head, route, path):
             return login_posted(head, route, path, prefix)
         if self.origins is not None and not prefix and is_callback(path):
             return self.origins.callback(head, route, path)
@@ -246,7 +249,7 @@ class IngressPolicy:
                 return self._allowed(head, route, path, prefix, client, connect, html)
             return self._unauthorized(head, route, token, path, prefix)
         logins = self.logins
-        if logins is not None and not connect and logins.admits(head, route):
+        if logins is not None and not prefix and not connect and logins.admits(head, route):
             return self._allowed(head, route, path, prefix, client, connect, html)
         origins = self.origins
         if origins is not None and not prefix and not connect and origins.admits(head, route):
@@ -305,7 +308,8 @@ class IngressPolicy:
             login_url = self.settings.login_url
             if login_url is not None:
                 return to_login(login_url, head, route, path, prefix)
-            return login_page(head, route, path, prefix, code, message)
+            if not prefix:  # standalone, at the tunnel's own origin (see above)
+                return login_page(head, route, path, prefix, code, message)
         return Answer(401, code, message, _CHALLENGE, html, route, path)
 
     # --- raw streams and data connections ------------------------------------------------

@@ -85,6 +85,13 @@ async def test_a_cross_site_request_with_only_jupyters_cookie_is_refused(
         refused = await http.post(tunnel.url + "upload", content=b"x", headers=other_site)
         allowed = await http.post(tunnel.url + "upload", content=b"x", headers=same_site)
         read = await http.get(tunnel.url, headers=other_site)  # reading is no forgery
+        upgrade = {
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }
+        hijacked = await http.get(tunnel.url + "ws", headers={**other_site, **upgrade})
         with_token = await http.post(
             tunnel.url + "upload",
             content=b"x",
@@ -93,6 +100,7 @@ async def test_a_cross_site_request_with_only_jupyters_cookie_is_refused(
     assert (refused.status_code, refused.json()["code"]) == (403, "CROSS_SITE_REQUEST")
     assert allowed.json() == {"received": 1}
     assert read.status_code == 200
+    assert (hijacked.status_code, hijacked.json()["code"]) == (403, "CROSS_SITE_REQUEST")
     assert with_token.json() == {"received": 1}, "a token is no ambient credential"
 
 

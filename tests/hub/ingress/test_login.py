@@ -65,13 +65,11 @@ async def test_a_browser_turned_away_is_shown_how_to_log_in(
         assert page.status_code == 302
         assert page.headers["location"].endswith(f"/login?next={quote(wanted, safe='')}")
         return
+    # path routing shares the hub's origin: the login form is only at a tunnel's own origin
+    # (test_on_a_standalone_hub_the_owner_logs_in_with_an_api_token)
     assert (page.status_code, page.headers["content-type"]) == (401, "text/html; charset=utf-8")
     assert page.headers["www-authenticate"].startswith("Bearer")
-    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    action = f"{hosting.tunnel_path(tunnel.slug)}.jupyter-tunnels/login"
-    assert f'<form method="post" action="{action}">' in page.text
-    assert f'<input type="hidden" name="next" value="{html.escape(wanted)}">' in page.text
-    assert 'type="password" name="token"' in page.text
+    assert "<form" not in page.text
 
 
 async def test_a_head_navigation_gets_the_answers_fields_without_its_body(
@@ -100,35 +98,35 @@ async def test_a_head_navigation_gets_the_answers_fields_without_its_body(
 async def test_on_a_standalone_hub_the_owner_logs_in_with_an_api_token(
     make_hosting: MakeHosting, services: Services
 ) -> None:
-    hosting = make_hosting("standalone")
+    """At a tunnel's own origin (subdomain routing): the owner's token is exchanged for a
+    cookie that opens that one tunnel; other tokens, other sites and tampering get nothing."""
+    hosting = make_hosting("standalone", domain="tun.localhost")
     assert isinstance(hosting, Standalone)
     tunnel = await hosting.expose(services.http_port, "logged")
     other = await hosting.expose(closed_port(), "other")
     bob = hosting.hub.new_owner("bob")
-    site = origin(tunnel.url)
-    login = f"{site}{hosting.tunnel_path(tunnel.slug)}.jupyter-tunnels/login"
-    wanted = f"{hosting.tunnel_path(tunnel.slug)}headers/page?x=1"
+    door = f"http://{hosting.host}:{hosting.port}"  # the name need not resolve: Host says it
+    host, other_host = urlsplit(tunnel.url).netloc, urlsplit(other.url).netloc
+    site = f"http://{host}"
+    named = {**BROWSER, "Host": host}
+    login = f"{door}/.jupyter-tunnels/login"
+    wanted = "/headers/page?x=1"
     form = {"token": hosting.hub.token, "next": wanted}
-    same = {**BROWSER, "Origin": site}
-    async with visitor(follow_redirects=True) as browser:
-        browser.cookies.set("app", "1", domain="127.0.0.1")
-        wrong = await browser.post(login, data={**form, "token": bob}, headers=same)
-        made_up = await browser.post(login, data={**form, "token": "jtu_made-up"}, headers=same)
-        forged = await browser.post(login, data=form, headers={**BROWSER, "Origin": "http://x.y"})
-        no_origin = await browser.post(
-            login, data=form, headers={**BROWSER, "Sec-Fetch-Site": "cross-site"}
-        )
-        assert "tunnels_login" not in browser.cookies
-        landed = await browser.post(login, data=form, headers=same)
-        again = await browser.get(site + wanted, headers=BROWSER)
-        elsewhere = await browser.get(other.url, headers=BROWSER)
+    same = {**named, "Origin": site}
     async with visitor() as http:
-        logged_in = await http.post(login, data=form, headers=same)
-        offsite = await http.post(login, data={**form, "next": "//x.y/"}, headers=same)
-        value = logged_in.cookies["tunnels_login"]
-        tampered = await http.get(
-            site + wanted, headers={**BROWSER, "Cookie": f"tunnels_login={value[:-2]}xx"}
+        wrong = await http.post(login, data={**form, "token": bob}, headers=same)
+        made_up = await http.post(login, data={**form, "token": "jtu_made-up"}, headers=same)
+        forged = await http.post(login, data=form, headers={**named, "Origin": "http://x.y"})
+        no_origin = await http.post(
+            login, data=form, headers={**named, "Sec-Fetch-Site": "cross-site"}
         )
+        logged_in = await http.post(login, data=form, headers=same)
+        cookie = logged_in.headers["set-cookie"].split(";")[0]
+        with_cookie = {**named, "Cookie": f"{cookie}; app=1"}
+        landed = await http.get(door + wanted, headers=with_cookie)
+        elsewhere = await http.get(door + "/", headers={**with_cookie, "Host": other_host})
+        offsite = await http.post(login, data={**form, "next": "//x.y/"}, headers=same)
+        tampered = await http.get(door + wanted, headers={**named, "Cookie": f"{cookie[:-2]}xx"})
     for refused in (wrong, made_up):
         assert (refused.status_code, refused.headers["content-type"]) == (
             401,
@@ -140,22 +138,82 @@ async def test_on_a_standalone_hub_the_owner_logs_in_with_an_api_token(
     assert (forged.status_code, no_origin.status_code) == (403, 403)
     assert "Refused: this came from another site" in forged.text
     # the token's owner is let in, back where it was going, and the app sees its own cookies
-    assert [r.status_code for r in landed.history] == [303]
-    assert landed.history[0].headers["location"] == wanted
+    assert (logged_in.status_code, logged_in.headers["location"]) == (303, wanted)
     assert landed.status_code == 200
     assert landed.json()["headers"]["Cookie"] == "app=1"
     assert landed.json()["query"] == "x=1"
-    assert (again.status_code, again.json()["headers"]["Cookie"]) == (200, "app=1")
     assert elsewhere.status_code == 401, "the login opens that one tunnel"
-    # the cookie: scoped to the tunnel, HttpOnly, SameSite, expiring, never the token
+    # the cookie: scoped to the tunnel's host, HttpOnly, SameSite, expiring, never the token
     parts = [part.strip() for part in logged_in.headers["set-cookie"].split(";")]
     assert parts[0].startswith("tunnels_login=")
-    assert {f"Path={hosting.tunnel_path(tunnel.slug)}", "HttpOnly", "SameSite=Lax"} <= set(parts)
+    assert {"Path=/", "HttpOnly", "SameSite=Lax"} <= set(parts)
+    assert not any(part.lower().startswith("domain=") for part in parts)
     assert f"Max-Age={LOGIN_SECONDS}" in parts and "Secure" not in parts
     assert hosting.hub.token not in logged_in.headers["set-cookie"]
     assert logged_in.headers["cache-control"] == "no-store"
-    assert offsite.headers["location"] == hosting.tunnel_path(tunnel.slug)
+    assert offsite.headers["location"] == "/"
     assert tampered.status_code == 401
+
+
+async def test_a_path_routed_tunnel_has_no_login_form(
+    make_hosting: MakeHosting, services: Services
+) -> None:
+    """With path routing every tunnel shares the hub's origin: another tunnel's page could read
+    a login form as the owner types, or fetch through its cookie. So there is none: a browser
+    gets the 401 page, and a posted form is just an unauthenticated POST."""
+    hosting = make_hosting("standalone")
+    assert isinstance(hosting, Standalone)
+    tunnel = await hosting.expose(services.http_port, "shared-origin")
+    site = origin(tunnel.url)
+    path = hosting.tunnel_path(tunnel.slug)
+    async with visitor() as http:
+        page = await http.get(tunnel.url, headers=BROWSER)
+        posted = await http.post(
+            f"{site}{path}.jupyter-tunnels/login",
+            data={"token": hosting.hub.token, "next": path},
+            headers={**BROWSER, "Origin": site},
+        )
+    assert (page.status_code, page.headers["content-type"]) == (401, "text/html; charset=utf-8")
+    assert "<form" not in page.text and "send its token as a bearer" in page.text
+    assert posted.status_code == 401 and "set-cookie" not in posted.headers
+
+
+async def test_a_login_cookie_does_not_let_another_origin_act(
+    make_hosting: MakeHosting, services: Services
+) -> None:
+    """Sibling subdomains are one site, so the cookie comes along from another tunnel's page:
+    a change or a WebSocket it starts is refused, what it only reads is the browser's to
+    keep from it (CORS)."""
+    hosting = make_hosting("standalone", domain="tun.localhost")
+    assert isinstance(hosting, Standalone)
+    tunnel = await hosting.expose(services.http_port, "acted-on")
+    door = f"http://{hosting.host}:{hosting.port}"
+    host = urlsplit(tunnel.url).netloc
+    async with visitor() as http:
+        logged_in = await http.post(
+            f"{door}/.jupyter-tunnels/login",
+            data={"token": hosting.hub.token, "next": "/"},
+            headers={**BROWSER, "Host": host, "Origin": f"http://{host}"},
+        )
+        cookie = {"Host": host, "Cookie": logged_in.headers["set-cookie"].split(";")[0]}
+        sibling = {**cookie, "Origin": f"http://evil.tun.localhost:{hosting.port}"}
+        posted = await http.post(f"{door}/upload", content=b"x", headers=sibling)
+        upgrade = {"Connection": "Upgrade", "Upgrade": "websocket"}
+        socket = await http.get(
+            f"{door}/ws",
+            headers={
+                **sibling,
+                **upgrade,
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
+        own = await http.post(
+            f"{door}/upload", content=b"x", headers={**cookie, "Origin": f"http://{host}"}
+        )
+    for refused in (posted, socket):
+        assert (refused.status_code, refused.json()["code"]) == (403, "CROSS_SITE_REQUEST")
+    assert own.status_code != 403
 
 
 async def test_inside_jupyter_a_browser_goes_to_jupyters_login_and_back(
@@ -226,6 +284,11 @@ async def test_on_a_subdomain_tunnel_the_login_is_scoped_to_its_host(
         ("//evil.example/t/web/", "/t/web/"),
         ("/\\evil.example/", "/t/web/"),
         ("http://evil.example/", "/t/web/"),
+        ("/t/web/../other/", "/t/web/"),
+        ("/t/web/%2e%2E/other/", "/t/web/"),
+        ("/t/web/./x", "/t/web/"),
+        ("/t/web/\u4e2d", "/t/web/"),
+        ("/t/web/a..b?x=../y", "/t/web/a..b?x=../y"),
     ],
 )
 def test_next_is_a_path_on_the_same_origin(target: str, back: str) -> None:
