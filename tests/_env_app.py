@@ -1,7 +1,8 @@
 """A tiny app for ``run``'s tests: it serves back the environment ``run`` gave it.
 
 ``python tests/_env_app.py`` listens on ``$HOST:$PORT`` and answers every GET with JSON:
-``{"pid", "port", "prefix", "url", "path", "forwardedPrefix", "argv"}``. ``--exit-after SECONDS``
+``{"pid", "port", "prefix", "url", "path", "forwardedPrefix", "argv", "secrets"}`` (the
+names of the ``*_TOKEN`` variables it got). ``--exit-after SECONDS``
 makes it exit with code 3 that long after it started listening; ``--never-listen`` makes it
 print a line and sleep without listening.
 """
@@ -29,6 +30,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "path": self.path,
                 "forwardedPrefix": self.headers.get("X-Forwarded-Prefix"),
                 "argv": sys.argv[1:],
+                "secrets": sorted(name for name in os.environ if name.endswith("_TOKEN")),
             }
         ).encode()
         self.send_response(200)

@@ -32,6 +32,7 @@ __all__ = [
     "PORT_ENV",
     "PREFIX_ENV",
     "RECIPES",
+    "SECRET_ENV",
     "URL_ENV",
     "Launch",
     "Placement",
@@ -46,6 +47,16 @@ PREFIX_ENV = "JUPYTER_TUNNELS_PREFIX"
 """The tunnel's public path prefix without a trailing slash (empty on a subdomain)."""
 URL_ENV = "JUPYTER_TUNNELS_URL"
 """The tunnel's public URL."""
+SECRET_ENV = (
+    "JUPYTER_TUNNELS_TOKEN",
+    "JUPYTER_TUNNELS_SERVER_TOKEN",
+    "JUPYTER_TOKEN",
+    "JPY_API_TOKEN",
+    "JUPYTERHUB_API_TOKEN",
+)
+"""Credentials of the hub, the Jupyter server and JupyterHub that the environment ``run``
+starts from may hold: the app never gets them (it is exposed to visitors, and an error page
+or a debugger that shows the environment would hand them control of the hub or of Jupyter)."""
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?(\.exe)?$")
 
@@ -132,7 +143,7 @@ def prepare(
         known = ", ".join(sorted(RECIPES))
         raise RecipeError(f"no recipe is called {app!r}: use one of {known}")
     name = app or detect(argv) or "generic"
-    new_env = dict(env)
+    new_env = {name: value for name, value in env.items() if name not in SECRET_ENV}
     new_env.update(
         {
             PORT_ENV: str(placement.port),

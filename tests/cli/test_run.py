@@ -86,6 +86,7 @@ def test_run_starts_the_app_with_its_port_and_prefix_and_ctrl_c_stops_both(
     seen = httpx.get(url + "here", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
     answer = seen.json()
     assert answer["prefix"] == answer["forwardedPrefix"] == "/t/env-app"
+    assert "JUPYTER_TUNNELS_TOKEN" not in answer["secrets"], "the hub token stays with run"
     assert answer["url"] == url
     assert answer["path"] == "/here"  # the hub stripped the prefix
     assert "(generic)" in run.stderr

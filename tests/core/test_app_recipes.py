@@ -6,6 +6,7 @@ import pytest
 
 from jupyter_tunnels._core.app_recipes import (
     PREFIX_ENV,
+    SECRET_ENV,
     URL_ENV,
     Placement,
     RecipeError,
@@ -56,6 +57,15 @@ def test_every_app_gets_the_port_and_the_prefix_in_its_environment() -> None:
     assert launch.env[PREFIX_ENV] == "/t/dash"
     assert launch.env[URL_ENV] == "http://127.0.0.1:8765/t/dash/"
     assert prepare(["node"], {}, SUBDOMAIN).env[PREFIX_ENV] == ""
+
+
+def test_the_app_never_gets_the_hubs_or_jupyters_credentials() -> None:
+    secrets = dict.fromkeys(SECRET_ENV, "secret")
+    assert {"JUPYTER_TUNNELS_TOKEN", "JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN"} <= set(secrets)
+    for argv in (["node", "server.js"], ["streamlit", "run", "app.py"], ["gradio", "app.py"]):
+        env = prepare(argv, {**secrets, "APP_TOKEN": "its own"}, PATH).env
+        assert not set(SECRET_ENV) & set(env), argv
+        assert env["APP_TOKEN"] == "its own", "the app's own settings pass"
 
 
 def test_streamlit_listens_on_the_port_headless_and_knows_the_public_host() -> None:
