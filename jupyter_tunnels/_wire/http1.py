@@ -89,6 +89,8 @@ def _parse_fields(block: bytes) -> tuple[Fields, dict[bytes, bytes], dict[bytes,
             framing.setdefault(lowered, []).append(value)
         if lowered not in index:
             index[lowered] = value
+        elif lowered == b"host":  # RFC 9112, 3.2: tornado would join them, the hub take one
+            raise HeadError(400, "more than one Host header")
     return fields, index, framing
 
 

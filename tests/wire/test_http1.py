@@ -92,6 +92,8 @@ def test_a_body_still_arriving_is_not_complete() -> None:
         (("Transfer_Encoding: chunked", "Content-Length: 5"), "read it as Transfer-Encoding"),
         (("content_length: 5",), "read it as Content-Length"),
         (("CONTENT_LENGTH: 5", "Transfer-Encoding: chunked"), "read it as Content-Length"),
+        (("Host: other",), "more than one Host header"),
+        (("host: app",), "more than one Host header"),
     ],
 )
 def test_an_ambiguous_framing_is_refused(fields: tuple[str, ...], message: str) -> None:
