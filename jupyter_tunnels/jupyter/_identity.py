@@ -13,11 +13,11 @@ query parameter): a request with other credentials, such as a browser's first re
 logging out (its login cookie is gone), is asked about afresh, so a logout takes effect at the
 next request. A negative answer is never remembered.
 
-Cross-site requests: a request that changes something (not ``GET``, ``HEAD`` or ``OPTIONS``)
-or opens a WebSocket and carries no token, only cookies, is refused when its ``Origin`` is another site than the
-tunnel's (``403 CROSS_SITE_REQUEST``). Tunnels' apps cannot use Jupyter's XSRF token (they do
-not know it); the origin check is the defence that keeps another site's page from using the
-visitor's Jupyter login against a private tunnel.
+Cross-site requests: a request that changes something (not ``GET``, ``HEAD`` or ``OPTIONS``) or
+opens a WebSocket and carries no token, only cookies, is refused when its ``Origin`` is another
+site than the tunnel's (``403 CROSS_SITE_REQUEST``). Tunnels' apps cannot use Jupyter's XSRF
+token (they do not know it); the origin check is the defence that keeps another site's page
+from using the visitor's Jupyter login against a private tunnel.
 """
 
 from __future__ import annotations
