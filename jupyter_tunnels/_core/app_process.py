@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import TunnelError
+from .probe import aaccepts, accepts
 
 __all__ = [
     "LOG_TAIL_LINES",
@@ -150,7 +151,7 @@ class AppProcess:
         while True:
             if self.returncode is not None:
                 raise self.failure(f"{self.exit_reason()} before listening on {host}:{port}")
-            if _accepts(host, port):
+            if accepts(host, port, CONNECT_TIMEOUT):
                 return
             if time.monotonic() >= deadline:
                 raise self.failure(f"nothing listened on {host}:{port} within {timeout:g} s")
@@ -163,7 +164,7 @@ class AppProcess:
         while True:
             if self.returncode is not None:
                 raise self.failure(f"{self.exit_reason()} before listening on {host}:{port}")
-            if await _aaccepts(host, port):
+            if await aaccepts(host, port, CONNECT_TIMEOUT):
                 return
             if loop.time() >= deadline:
                 raise self.failure(f"nothing listened on {host}:{port} within {timeout:g} s")
@@ -193,22 +194,3 @@ class AppProcess:
     def _signal(self, signum: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signum)
-
-
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), CONNECT_TIMEOUT):
-            return True
-    except OSError:
-        return False
-
-
-async def _aaccepts(host: str, port: int) -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import os
 import re
@@ -29,6 +28,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .._core.loop import run
+from .._core.probe import aaccepts
 from ..client import HUB_URL_ENV, TOKEN_ENV, HubUnreachable, TunnelError
 from . import _settings as settings
 from ._errors import CommandError
@@ -180,7 +180,7 @@ async def _expose(args: argparse.Namespace, hub_url: str, token: str) -> None:
                 "a private TCP/UDP tunnel opens no port on the hub: reach it with an "
                 "authenticated CONNECT to the hub (docs/api.md), or expose it with --public"
             )
-        if args.protocol != "udp" and not await _listening(args.host, args.port):
+        if args.protocol != "udp" and not await aaccepts(args.host, args.port, LOCAL_CHECK_TIMEOUT):
             say(f"nothing answers on {args.host}:{args.port} yet: start your app there")
         say("press Ctrl-C to close the tunnel")
         if not await until_stopped(stopping, connector):
@@ -209,14 +209,3 @@ async def until_stopped(stopping: asyncio.Event, connector: Connector) -> bool:
         for wait in waits:
             wait.cancel()
     return stopping.is_set()
-
-
-async def _listening(host: str, port: int) -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), LOCAL_CHECK_TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True

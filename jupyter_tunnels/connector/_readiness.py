@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Iterable
 
 from .._core.models import TunnelReadiness
+from .._core.probe import aaccepts
 from .._wire.protocol import TunnelSpec
 from ..client import BadRequest
 from ._dial import TargetNotAllowed, check_target
@@ -50,12 +51,7 @@ async def _probe(spec: TunnelSpec, allowed_hosts: tuple[str, ...]) -> str | None
 
 async def accepts_connections(host: str, port: int) -> bool:
     """Whether ``host:port`` accepts a TCP connection within :data:`LOCAL_PROBE_TIMEOUT`."""
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), LOCAL_PROBE_TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    writer.close()
-    return True
+    return await aaccepts(host, port, LOCAL_PROBE_TIMEOUT)
 
 
 class LocalReadiness:

@@ -6,13 +6,11 @@ cell fails at once with a one-line message, before discovery or a hub is even st
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import socket
 from typing import Any
 
 from .._core.models import MAX_NAME_LENGTH
+from .._core.probe import aaccepts, accepts
 from ._errors import InvalidArgument, PortNotListening
 
 __all__ = [
@@ -103,21 +101,13 @@ def check_listening(host: str, port: int, protocol: str = "auto") -> None:
     """
     if protocol == "udp":
         return
-    try:
-        with socket.create_connection((host, port), timeout=CHECK_TIMEOUT):
-            return
-    except OSError:
-        raise PortNotListening(host, port) from None
+    if not accepts(host, port, CHECK_TIMEOUT):
+        raise PortNotListening(host, port)
 
 
 async def acheck_listening(host: str, port: int, protocol: str = "auto") -> None:
     """:func:`check_listening` on the running event loop, without blocking it."""
     if protocol == "udp":
         return
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CHECK_TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
-        raise PortNotListening(host, port) from None
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
+    if not await aaccepts(host, port, CHECK_TIMEOUT):
+        raise PortNotListening(host, port)
