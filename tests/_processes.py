@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +19,20 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 API_LINE = re.compile(r"API:\s+(?P<url>http://\S+)/v1/")
 READY_LINE = re.compile(r"Stop with Ctrl-C")
+ENV_APP = str(Path(__file__).parent / "_env_app.py")
+"""The app of ``run``'s tests (tests/_env_app.py): it serves back the environment it got."""
+
+
+def process_gone(pid: int, wait: float = 30.0) -> bool:
+    """Whether the process ``pid`` is gone within ``wait`` seconds (polled)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 class CliHub:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,11 @@ import httpx
 import pytest
 
 from tests._env_app import CRASH_CODE
-from tests._processes import CliHub
+from tests._processes import ENV_APP, CliHub, process_gone
 from tests.cli.test_main import cli_env
 
 URL_LINE = re.compile(r"^(?P<url>http://\S+/t/\S+/)$")
 PID_LINE = re.compile(r"env app starting \(pid (?P<pid>\d+)\)")
-ENV_APP = str(Path(__file__).parents[1] / "_env_app.py")
 WAIT = 30.0
 
 
@@ -57,17 +54,6 @@ def _api(hub_url: str, token: str, path: str) -> Any:
     return response.json()
 
 
-def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _pid_in_log(stderr: str) -> int:
     log_path = re.search(r"its output goes to (\S+)", stderr)
     assert log_path is not None, stderr
@@ -92,7 +78,7 @@ def test_run_starts_the_app_with_its_port_and_prefix_and_ctrl_c_stops_both(
     assert "(generic)" in run.stderr
     assert _api(hub_url, token, "/tunnels/env-app")["status"] == "active"
     assert run.stop(signal.SIGINT) == 0
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])
     assert _api(hub_url, token, "/tunnels/env-app")["status"] == "stopped"
 
 
@@ -122,7 +108,7 @@ def test_an_app_that_never_listens_times_out_and_nothing_is_left(
     run.kill()
     assert "nothing listened on 127.0.0.1:" in run.stderr and "within 2 s" in run.stderr
     assert "env app starting" in run.stderr.split("error:")[1]  # the log's tail
-    assert _gone(_pid_in_log(run.stderr))
+    assert process_gone(_pid_in_log(run.stderr))
     assert _api(hub_url, token, "/tunnels") == []
 
 
@@ -157,4 +143,4 @@ def test_on_a_subdomain_hub_the_app_has_no_prefix(
     ).json()
     assert (answer["prefix"], answer["url"], answer["path"]) == ("", url, "/here")
     assert run.stop(signal.SIGINT) == 0
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])

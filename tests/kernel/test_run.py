@@ -4,10 +4,8 @@ started by the kernel, exposed through the server, logged, failed on a crash, st
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,21 +15,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from jupyter_tunnels import ExposedTunnel, TunnelStatus
 from jupyter_tunnels.kernel import AppFailed, arun, connection, run
 from tests._env_app import CRASH_CODE
+from tests._processes import ENV_APP, process_gone
 from tests.kernel._servers import JupyterServerProcess
 
-ENV_APP = str(Path(__file__).parents[1] / "_env_app.py")
 WAIT = 30.0
-
-
-def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _status(server: JupyterServerProcess, tunnel_id: str) -> tuple[TunnelStatus, str | None]:
@@ -58,7 +45,7 @@ def test_run_exposes_the_app_shows_its_logs_and_close_stops_it(
     assert f"env app listening on {answer['port']}" in printed and "app.log" in printed
 
     shell.run_line_magic("tunnel", "close envapp")
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])
     assert _status(server_kernel, t.id) == (TunnelStatus.STOPPED, None)
 
 
@@ -82,7 +69,7 @@ def test_a_command_that_never_listens_is_a_one_line_error_and_nothing_is_left(
     assert "nothing listened on 127.0.0.1:" in message and "env app starting" in message
     assert "\n" not in message
     pid = int(message.split("(pid ")[1].split(")")[0])
-    assert _gone(pid)
+    assert process_gone(pid)
     with server_kernel.client() as client:
         assert [x.name for x in client.list()] == []
 
@@ -108,12 +95,12 @@ def test_running_the_same_name_again_replaces_the_app_and_keeps_the_url(
     first_pid = httpx.get(first.url, headers=server_kernel.headers, timeout=10).json()["pid"]
     second = run([sys.executable, ENV_APP], name="again")
     assert second.url == first.url and second.id != first.id
-    assert _gone(first_pid)
+    assert process_gone(first_pid)
     assert _status(server_kernel, first.id)[0] is TunnelStatus.STOPPED
     answer = httpx.get(second.url, headers=server_kernel.headers, timeout=10).json()
     assert answer["pid"] != first_pid
     second.close()
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])
 
 
 def test_run_without_a_server_uses_the_kernel_s_own_hub() -> None:
@@ -124,7 +111,7 @@ def test_run_without_a_server_uses_the_kernel_s_own_hub() -> None:
     answer = httpx.get(t.url, timeout=10).json()
     assert answer["prefix"] == answer["forwardedPrefix"] == "/t/local"
     t.close()
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])
 
 
 @pytest.mark.anyio
@@ -148,4 +135,4 @@ async def test_arun_keeps_the_loop_running_and_aclose_stops_the_app(
     async with httpx.AsyncClient(headers=server_kernel.headers, timeout=10) as http:
         answer = (await http.get(t.url)).json()
     await t.aclose()
-    assert _gone(answer["pid"])
+    assert process_gone(answer["pid"])
