@@ -27,7 +27,7 @@ import inspect
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import httputil, web
@@ -35,6 +35,7 @@ from tornado import httputil, web
 from .._core.errors import ErrorCode
 from .._wire.http1 import RequestHead
 from ..hub._exceptions import HubError
+from ..hub.ingress._login import foreign_origin
 from ..hub.services._routing import Router
 
 __all__ = ["IDENTITY_CACHE_SECONDS", "MAX_REMEMBERED", "JupyterIdentities"]
@@ -43,7 +44,6 @@ IDENTITY_CACHE_SECONDS = 2.0
 """How long Jupyter's yes for exactly these credentials is remembered."""
 MAX_REMEMBERED = 1024
 """Credentials remembered at most (the oldest are forgotten first)."""
-_SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 
 Credentials = tuple[bytes, bytes, bytes, bytes]
 
@@ -153,21 +153,14 @@ def _credentials(head: RequestHead) -> Credentials:
 
 def _refuse_cross_site(head: RequestHead) -> None:
     """Refuse a cookie-only request that changes something, or opens a WebSocket, and comes
-    from another site (browsers send ``Origin`` on every WebSocket handshake)."""
-    if head.method in _SAFE_METHODS and not head.upgrade:
+    from another site (:func:`~..hub.ingress._login.foreign_origin`)."""
+    if head.get(b"authorization") is not None or b"token=" in head.target:
         return
-    if head.get(b"authorization") is not None:
-        return
-    if b"token=" in head.target:
-        return
-    origin = head.get(b"origin")
-    if origin is None:
-        return
-    origin_host = urlsplit(origin.decode("latin-1")).netloc.lower()
-    if origin_host != head.host.decode("latin-1").lower():
+    origin = foreign_origin(head)
+    if origin is not None:
         raise HubError(
             ErrorCode.CROSS_SITE_REQUEST,
-            f"a {'WebSocket' if head.upgrade else head.method.decode()} from "
-            f"{origin.decode('latin-1')} with Jupyter's login "
-            "is refused: another site may not act on a private tunnel for its visitor",
+            f"a {'WebSocket' if head.upgrade else head.method.decode()} from {origin} with "
+            "Jupyter's login is refused: another site may not act on a private tunnel for "
+            "its visitor",
         )

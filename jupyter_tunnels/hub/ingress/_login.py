@@ -46,6 +46,7 @@ __all__ = [
     "MAX_LOGIN_FORM",
     "LoginCookies",
     "cross_site",
+    "foreign_origin",
     "is_login_post",
     "login_page",
     "login_posted",
@@ -250,19 +251,29 @@ class LoginCookies:
 _SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 
 
+def foreign_origin(head: RequestHead) -> str | None:
+    """The ``Origin`` of a request that changes something (not ``GET``, ``HEAD``,
+    ``OPTIONS``) or opens a WebSocket when it is not the request's own host, else None.
+    Browsers always send ``Origin`` on such requests and on WebSocket handshakes; what a
+    cookie-authenticated request of that kind from another origin does is a forgery."""
+    if head.method in _SAFE_METHODS and not head.upgrade:
+        return None
+    origin = (head.get(b"origin") or b"").decode("latin-1")
+    if origin and urlsplit(origin).netloc.lower() != head.host.decode("latin-1").lower():
+        return origin
+    return None
+
+
 def refuse_cross_origin(head: RequestHead, route: Route) -> None:
-    """Refuse a request let in by a login cookie that another origin made to act: one that
-    changes something (not ``GET``, ``HEAD``, ``OPTIONS``) or opens a WebSocket, with an
-    ``Origin`` that is not the tunnel's own. Sibling subdomains (``a.tunnels.example.org``,
-    every ``*.localhost``) are one *site*, so ``SameSite=Lax`` lets their pages send the cookie
-    along; browsers always send ``Origin`` on such requests and on WebSocket handshakes.
+    """Refuse a request let in by a login cookie that another origin made to act
+    (:func:`foreign_origin`). Sibling subdomains (``a.tunnels.example.org``, every
+    ``*.localhost``) are one *site*, so ``SameSite=Lax`` lets their pages send the cookie
+    along.
 
     :raises HubError: ``CROSS_SITE_REQUEST`` (403).
     """
-    if head.method in _SAFE_METHODS and not head.upgrade:
-        return
-    origin = (head.get(b"origin") or b"").decode("latin-1")
-    if origin and urlsplit(origin).netloc.lower() != head.host.decode("latin-1").lower():
+    origin = foreign_origin(head)
+    if origin is not None:
         what = "WebSocket" if head.upgrade else head.method.decode()
         raise HubError(
             ErrorCode.CROSS_SITE_REQUEST,
